@@ -1,0 +1,65 @@
+"""The ``gluon-aff`` command and its subcommand registry.
+
+A subcommand is a module that calls ``register_command`` at import time; its
+module path is listed in ``COMMAND_MODULES`` (later subcommands add a line).
+"""
+import argparse
+import importlib
+import logging
+import sys
+from collections import OrderedDict
+
+__all__ = ['register_command', 'main', 'COMMAND_MODULES']
+
+COMMAND_MODULES = [
+    'gluon_aff.cli.list_cmd',
+    'gluon_aff.cli.demo',
+]
+
+_COMMANDS = OrderedDict()
+
+
+def register_command(name, help, configure, run, example=None):
+    """Add subcommand ``name``: ``configure(parser)`` adds its arguments,
+    ``run(args)`` does the work and returns an exit code (None = 0)."""
+    if name in _COMMANDS:
+        raise ValueError('gluon-aff subcommand %s is registered twice' % name)
+    _COMMANDS[name] = (help, configure, run, example)
+
+
+def build_parser():
+    for module in COMMAND_MODULES:
+        importlib.import_module(module)
+    parser = argparse.ArgumentParser(
+        prog='gluon-aff',
+        description='Attentional Feature Fusion model zoo for MXNet/Gluon.')
+    parser.add_argument('-v', '--verbose', action='store_true', help='log more')
+    sub = parser.add_subparsers(dest='command', metavar='COMMAND')
+    for name, (help_text, configure, run, example) in _COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text,
+                           epilog=('example:\n  %s' % example) if example else None,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        configure(p)
+        p.set_defaults(_run=run)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format='%(levelname)s %(name)s: %(message)s')
+    if not getattr(args, '_run', None):
+        parser.print_help()
+        return 2
+    try:
+        return args._run(args) or 0
+    except (ValueError, IOError) as e:
+        print('gluon-aff %s: error: %s' % (args.command, e), file=sys.stderr)
+        return 2
+    except Exception as e:  # CheckpointError and friends: say it, no traceback
+        from ..model_zoo.pretrained import CheckpointError
+        if isinstance(e, CheckpointError):
+            print('gluon-aff %s: error: %s' % (args.command, e), file=sys.stderr)
+            return 2
+        raise

@@ -1,0 +1,67 @@
+"""``gluon-aff list [PATTERN]``: the zoo as a table."""
+import json
+
+from . import register_command
+from ..model_zoo import get_model, get_model_info, list_models
+
+
+def count_parameters(net):
+    """Trainable parameters (grad_req != 'null'); shapes are known without a forward."""
+    total = 0
+    for p in net.collect_params().values():
+        if p.grad_req != 'null':
+            n = 1
+            for d in p.shape:
+                n *= d
+            total += n
+    return total
+
+
+def _checkpoint_text(info):
+    parts = []
+    for c in info.checkpoints:
+        metric = 'top-1 err' if c.metric == 'top1_err' else 'acc'
+        text = '%s %s %.4f' % (c.labels, metric, c.value)
+        if c.paper:
+            text += ' (paper %s)' % c.paper['value']
+        parts.append(text)
+    return '; '.join(parts) or '-'
+
+
+def rows(pattern=None):
+    for name in list_models(pattern):
+        info = get_model_info(name)
+        yield dict(name=name, family=info.family, fusion=info.fusion,
+                   params_m=round(count_parameters(get_model(name)) / 1e6, 2),
+                   input_size=info.input_size, released=_checkpoint_text(info))
+
+
+def configure(p):
+    p.add_argument('pattern', nargs='?', default=None,
+                   help="shell-style wildcard on the names, e.g. '*iaff*'")
+    p.add_argument('--json', action='store_true', help='one JSON object per line')
+
+
+def run(args):
+    table = list(rows(args.pattern))
+    if not table:
+        print("no model matches '%s'; `gluon-aff list` shows all" % args.pattern)
+        return 1
+    if args.json:
+        for row in table:
+            print(json.dumps(row))
+        return 0
+    header = ('name', 'family', 'fusion', 'params (M)', 'input', 'released checkpoint')
+    cells = [(r['name'], r['family'], r['fusion'], '%.2f' % r['params_m'],
+              '%d' % r['input_size'], r['released']) for r in table]
+    widths = [max(len(str(c[i])) for c in cells + [header]) for i in range(len(header))]
+    fmt = '  '.join('%%-%ds' % w for w in widths)
+    print(fmt % header)
+    print(fmt % tuple('-' * w for w in widths))
+    for c in cells:
+        print(fmt % c)
+    return 0
+
+
+register_command('list', 'List the zoo: family, fusion, parameters, input size, released '
+                 'checkpoints.', configure, run, example="gluon-aff list '*iaff*'")

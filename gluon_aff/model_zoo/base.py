@@ -1,0 +1,155 @@
+"""What every zoo network shares: input checks, per-stage features, a replaceable head."""
+import mxnet as mx
+from mxnet.gluon import nn
+from mxnet.gluon.block import HybridBlock
+
+__all__ = ['ZooNet', 'make_norm']
+
+
+def make_norm(norm_layer, norm_kwargs, channels, **extra):
+    """``norm_layer(in_channels=channels, **norm_kwargs, **extra)``.
+
+    ``in_channels`` is always given so that every parameter shape is known at
+    construction (parameter counts and checkpoint checks need no forward pass).
+    BatchNorm, gluoncv's GroupNorm and mxnet's GroupNorm all accept it.
+    """
+    kwargs = dict(norm_kwargs or {})
+    kwargs.update(extra)
+    return norm_layer(in_channels=channels, **kwargs)
+
+
+class ZooNet(HybridBlock):
+    """Base of the zoo's networks.
+
+    Subclasses build their layers and implement ``_stem(F, x)``,
+    ``_stages()`` (the stage blocks, in order) and ``_head(F, x)``; they set
+    ``classifier_name`` (the attribute holding the final Dense, ``fc`` or
+    ``output`` as in the original checkpoints), ``feature_channels`` (one
+    entry per stage) and ``total_stride``.
+
+    With ``out_stages`` (1-based stage indices) the network returns those
+    stages' feature maps instead of logits; the classifier stays in place so
+    that released checkpoints still load.
+    """
+    classifier_name = 'fc'
+    input_channels = 3
+
+    def __init__(self, out_stages=None, **kwargs):
+        super(ZooNet, self).__init__(**kwargs)
+        self.zoo_name = type(self).__name__
+        self.feature_channels = ()
+        self.total_stride = 1
+        self._out_stages = tuple(out_stages) if out_stages else None
+
+    # -- to be provided by the families -------------------------------------------------
+    def _stem(self, F, x):
+        raise NotImplementedError
+
+    def _stages(self):
+        raise NotImplementedError
+
+    def _head(self, F, x):
+        raise NotImplementedError
+
+    # -- forward --------------------------------------------------------------------------
+    def _check_out_stages(self, stages):
+        n = len(self._stages())
+        bad = [s for s in stages if not isinstance(s, int) or not 1 <= s <= n]
+        if bad or not stages:
+            raise ValueError('out_stages must be stage numbers between 1 and %d, got %r'
+                             % (n, tuple(stages)))
+        return tuple(stages)
+
+    def _stage_outputs(self, F, x, last):
+        x = self._stem(F, x)
+        outs = []
+        for stage in self._stages()[:last]:
+            x = stage(x)
+            outs.append(x)
+        return outs
+
+    def hybrid_forward(self, F, x):
+        if self._out_stages:
+            outs = self._stage_outputs(F, x, max(self._out_stages))
+            picked = [outs[i - 1] for i in self._out_stages]
+            return picked[0] if len(picked) == 1 else tuple(picked)
+        outs = self._stage_outputs(F, x, len(self._stages()))
+        return self._head(F, outs[-1])
+
+    def forward(self, x, *args):
+        self.check_input(x)
+        return super(ZooNet, self).forward(x, *args)
+
+    def forward_features(self, x, out_stages=None):
+        """Feature maps of the given stages (default: all), as a list of NDArrays.
+
+        The maps are the raw stage outputs (for the pre-activation CIFAR
+        ResNet, before the final BN/ReLU).
+        """
+        self.check_input(x)
+        stages = self._check_out_stages(out_stages or range(1, len(self._stages()) + 1))
+        outs = self._stage_outputs(mx.nd, x, max(stages))
+        return [outs[i - 1] for i in stages]
+
+    def check_input(self, x):
+        """Raise ValueError for a batch this network cannot take (NDArray input only)."""
+        if not isinstance(x, mx.nd.NDArray):
+            return
+        shape = tuple(x.shape)
+        if len(shape) != 4:
+            raise ValueError(
+                "%s expects a batch of images shaped (N, %d, H, W), got shape %s; "
+                "add the batch axis with x.expand_dims(axis=0)"
+                % (self.zoo_name, self.input_channels, shape))
+        if shape[1] != self.input_channels:
+            hint = ('; repeat a grayscale channel with x.repeat(3, axis=1)' if shape[1] == 1
+                    else '; images must be NCHW (channels first): x.transpose((0, 3, 1, 2))'
+                    if shape[3] == self.input_channels else '')
+            raise ValueError('%s expects %d input channels, got %d (input shape %s)%s'
+                             % (self.zoo_name, self.input_channels, shape[1], shape, hint))
+        if min(shape[2:]) < self.total_stride:
+            raise ValueError(
+                '%s needs inputs of at least %dx%d pixels (its total stride), got %dx%d; '
+                'it was trained at %dx%d, resize the images (e.g. gluon_aff.model_zoo.'
+                'get_model_info(name).input_size)'
+                % (self.zoo_name, self.total_stride, self.total_stride, shape[2], shape[3],
+                   self.train_size, self.train_size))
+
+    train_size = 224
+
+    # -- classifier -----------------------------------------------------------------------
+    @property
+    def classifier(self):
+        return getattr(self, self.classifier_name)
+
+    @property
+    def classes(self):
+        return self.classifier.weight.shape[0]
+
+    def classifier_keys(self):
+        """Checkpoint keys of the final Dense layer."""
+        return ['%s.weight' % self.classifier_name, '%s.bias' % self.classifier_name]
+
+    def reset_classifier(self, classes, init=None, ctx=None):
+        """Replace the final Dense layer by a fresh one with ``classes`` outputs.
+
+        It is initialised with ``init`` (default Xavier) when ``ctx`` is given
+        or the rest of the network is initialised.
+        """
+        in_units = self.classifier.weight.shape[1]
+        with self.name_scope():
+            dense = nn.Dense(classes, in_units=in_units)
+        setattr(self, self.classifier_name, dense)
+        self._clear_cached_op()
+        if ctx is None:
+            ctx = _initialised_ctx(self)
+        if ctx is not None:
+            dense.initialize(init or mx.init.Xavier(), ctx=ctx)
+        return dense
+
+
+def _initialised_ctx(block):
+    for param in block.collect_params().values():
+        if param._data is not None:
+            return param.list_ctx()
+    return None

@@ -1,0 +1,174 @@
+"""CIFAR AFF-ResNet: pre-activation basic blocks, depth 6b+2 (b blocks per stage)."""
+from mxnet import cpu
+from mxnet.gluon import nn
+from mxnet.gluon.block import HybridBlock
+from mxnet.gluon.nn import BatchNorm
+
+from ..nn import create_fusion, resolve_fusion
+from .base import ZooNet, make_norm
+from .registry import CIFAR_PREPROCESS, build_model, register_model
+
+__all__ = ['AFFPreActBlock', 'CIFARAFFResNet']
+
+
+class AFFPreActBlock(HybridBlock):
+    """Pre-activation basic block joined by a fusion block (original ``AFFResBlockV2``).
+
+    ``out = fuse(resfwd(x), shortcut(x))`` with resfwd = BN-ReLU-3x3(stride)-
+    BN-ReLU-3x3 and, when the channel count (or resolution) changes, shortcut =
+    AvgPool(stride, ceil_mode, count_include_pad=False) + 1x1 conv (no BN).
+    No ReLU after the fusion (pre-activation).
+    """
+
+    def __init__(self, channels, in_channels, stride=1, fusion='aff', r=4,
+                 norm_layer=BatchNorm, norm_kwargs=None, **kwargs):
+        super(AFFPreActBlock, self).__init__(**kwargs)
+        with self.name_scope():
+            self.resfwd = nn.HybridSequential()
+            with self.resfwd.name_scope():
+                self.resfwd.add(make_norm(norm_layer, norm_kwargs, in_channels))
+                self.resfwd.add(nn.Activation('relu'))
+                self.resfwd.add(nn.Conv2D(channels, 3, stride, 1, use_bias=False,
+                                          in_channels=in_channels))
+                self.resfwd.add(make_norm(norm_layer, norm_kwargs, channels))
+                self.resfwd.add(nn.Activation('relu'))
+                self.resfwd.add(nn.Conv2D(channels, 3, 1, 1, use_bias=False,
+                                          in_channels=channels))
+            # An empty sequential when the shortcut is the identity, as in the original.
+            self.downsample = nn.HybridSequential()
+            if channels != in_channels or stride != 1:
+                with self.downsample.name_scope():
+                    self.downsample.add(nn.AvgPool2D(pool_size=stride, strides=stride,
+                                                     ceil_mode=True, count_include_pad=False))
+                    self.downsample.add(nn.Conv2D(channels, 1, use_bias=False,
+                                                  in_channels=in_channels))
+            self.attention = create_fusion(fusion, channels, r)
+
+    def hybrid_forward(self, F, x):
+        shortcut = self.downsample(x) if len(self.downsample) else x
+        return self.attention(self.resfwd(x), shortcut)
+
+
+class CIFARAFFResNet(ZooNet):
+    """Pre-activation AFF-ResNet for 32x32 images (the original's ``CIFARAFFResNet``).
+
+    ``features``: [0] BatchNorm on the input image (``scale=False,
+    center=False``: gamma fixed to 1, the stored beta still added), [1] 3x3
+    conv (or a deep stem), three stages, BN, ReLU, global average pooling,
+    flatten; ``output``: Dense(classes).
+
+    Parameters
+    ----------
+    fusion : str
+    start_layer : int, default 1
+        Stages below it use plain addition (4 disables attention).
+    layers : list of 3 int
+        Blocks per stage; depth = 2 * sum(layers) + 2 (b=5 is ResNet-32).
+    channels : list of 4 int
+        Stem width, then the three stages' widths; [16, 16, 32, 64] times
+        channel_times (4 in the released models: [64, 64, 128, 256]).
+    classes : int, default 100
+    deep_stem : bool, default False
+        Three 3x3 convolutions (c/2, c/2, c) with BN/ReLU between, held as one
+        sequential at ``features[1]`` (no released weights use it).
+    norm_layer, norm_kwargs
+        Normalisation of the host (the input BN and the attention keep BatchNorm).
+    r : int, default 4
+    out_stages : tuple of int, optional
+    """
+    classifier_name = 'output'
+    train_size = 32
+
+    def __init__(self, fusion, start_layer, layers, channels, classes=100, deep_stem=False,
+                 norm_layer=BatchNorm, norm_kwargs=None, r=4, out_stages=None, **kwargs):
+        super(CIFARAFFResNet, self).__init__(out_stages=out_stages, **kwargs)
+        if len(layers) != 3 or len(channels) != 4:
+            raise ValueError('a CIFAR ResNet has 3 stages: layers needs 3 entries and '
+                             'channels 4, got %r and %r' % (layers, channels))
+        fusion = resolve_fusion(fusion)
+        self.fusion = fusion
+        self.total_stride = 4
+        with self.name_scope():
+            self.features = nn.HybridSequential()
+            with self.features.name_scope():
+                self.features.add(nn.BatchNorm(scale=False, center=False, in_channels=3))
+                if deep_stem:
+                    stem = nn.HybridSequential()
+                    half = channels[0] // 2
+                    with stem.name_scope():
+                        stem.add(nn.Conv2D(half, 3, 1, 1, use_bias=False, in_channels=3))
+                        stem.add(make_norm(norm_layer, norm_kwargs, half))
+                        stem.add(nn.Activation('relu'))
+                        stem.add(nn.Conv2D(half, 3, 1, 1, use_bias=False, in_channels=half))
+                        stem.add(make_norm(norm_layer, norm_kwargs, half))
+                        stem.add(nn.Activation('relu'))
+                        stem.add(nn.Conv2D(channels[0], 3, 1, 1, use_bias=False,
+                                           in_channels=half))
+                    self.features.add(stem)
+                else:
+                    self.features.add(nn.Conv2D(channels[0], 3, 1, 1, use_bias=False,
+                                                in_channels=3))
+                in_channels = channels[0]
+                for i, blocks in enumerate(layers):
+                    stage_fusion = fusion if i + 1 >= start_layer else 'add'
+                    stage = nn.HybridSequential()
+                    with stage.name_scope():
+                        for j in range(blocks):
+                            stride = 2 if (i > 0 and j == 0) else 1
+                            stage.add(AFFPreActBlock(channels[i + 1], in_channels, stride,
+                                                     fusion=stage_fusion, r=r,
+                                                     norm_layer=norm_layer,
+                                                     norm_kwargs=norm_kwargs))
+                            in_channels = channels[i + 1]
+                    self.features.add(stage)
+                self.features.add(make_norm(norm_layer, norm_kwargs, in_channels))
+                self.features.add(nn.Activation('relu'))
+                self.features.add(nn.GlobalAvgPool2D())
+                self.features.add(nn.Flatten())
+            self.output = nn.Dense(classes, in_units=in_channels)
+        self.feature_channels = tuple(channels[1:])
+        if self._out_stages:
+            self._check_out_stages(self._out_stages)
+
+    def _stem(self, F, x):
+        return self.features[1](self.features[0](x))
+
+    def _stages(self):
+        return [self.features[2], self.features[3], self.features[4]]
+
+    def _head(self, F, x):
+        for i in range(5, len(self.features)):
+            x = self.features[i](x)
+        return self.output(x)
+
+
+# -- zoo entries: cifar_{aff,iaff,add}_resnet{20,32,44,56,110} -------------------------------
+CIFAR_RESNET_BLOCKS = {20: 3, 32: 5, 44: 7, 56: 9, 110: 18}
+
+
+def _cifar_resnet(name, fusion, blocks, pretrained=False, ctx=cpu(), root=None,
+                  channel_times=4, **kwargs):
+    blocks = kwargs.pop('blocks', blocks)
+    args = dict(fusion=fusion, start_layer=1, layers=[blocks] * 3,
+                channels=[c * channel_times for c in (16, 16, 32, 64)])
+    return build_model(name, CIFARAFFResNet, args, pretrained, ctx, root, **kwargs)
+
+
+def _make_entry(fusion, depth):
+    name = 'cifar_%s_resnet%d' % (fusion, depth)
+    blocks = CIFAR_RESNET_BLOCKS[depth]
+
+    def constructor(pretrained=False, ctx=cpu(), root=None, **kwargs):
+        return _cifar_resnet(name, fusion, blocks, pretrained, ctx, root, **kwargs)
+    constructor.__name__ = constructor.__qualname__ = name
+    constructor.__doc__ = ('CIFAR pre-activation ResNet-%d (%d blocks per stage, channel_times 4) '
+                           'fused by %s in every stage. Accepts blocks=, channel_times=, '
+                           'start_layer=, r=, classes=.' % (depth, blocks, fusion))
+    return register_model('cifar_resnet', fusion, CIFAR_PREPROCESS)(constructor)
+
+
+for _fusion in ('aff', 'iaff', 'add'):
+    for _depth in CIFAR_RESNET_BLOCKS:
+        _entry = _make_entry(_fusion, _depth)
+        globals()[_entry.__name__] = _entry
+        __all__.append(_entry.__name__)

@@ -1,0 +1,163 @@
+"""The one table of zoo names: ``register_model``, ``get_model``, ``list_models``."""
+import difflib
+import fnmatch
+from collections import OrderedDict
+
+from mxnet import cpu
+
+__all__ = ['ModelInfo', 'register_model', 'get_model', 'list_models', 'get_model_info',
+           'build_model', 'IMAGENET_PREPROCESS', 'CIFAR_PREPROCESS']
+
+# Preprocessing the released networks were trained and evaluated with.
+IMAGENET_PREPROCESS = dict(input_size=224, mean=(0.485, 0.456, 0.406),
+                           std=(0.229, 0.224, 0.225), crop_ratio=0.875,
+                           interpolation='bilinear', classes=1000)
+CIFAR_PREPROCESS = dict(input_size=32, mean=(0.4914, 0.4822, 0.4465),
+                        std=(0.2023, 0.1994, 0.2010), crop_ratio=1.0,
+                        interpolation=None, classes=100)
+
+
+class ModelInfo(object):
+    """Metadata of one zoo entry.
+
+    Attributes: ``name``, ``family`` (``imagenet_resnet``, ``imagenet_resnext``,
+    ``cifar_resnet``, ``cifar_resnext``), ``fusion`` (canonical fusion name),
+    ``input_size``, ``mean``/``std`` (RGB, on [0, 1] pixels), ``crop_ratio``
+    and ``interpolation`` of the evaluation resize, ``classes`` (default
+    head), ``constructor`` and, via ``checkpoints``, the released files.
+    """
+
+    def __init__(self, name, constructor, family, fusion, input_size, mean, std,
+                 crop_ratio, interpolation, classes, description=''):
+        self.name = name
+        self.constructor = constructor
+        self.family = family
+        self.fusion = fusion
+        self.input_size = input_size
+        self.mean = tuple(mean)
+        self.std = tuple(std)
+        self.crop_ratio = crop_ratio
+        self.interpolation = interpolation
+        self.classes = classes
+        self.description = description
+
+    @property
+    def checkpoints(self):
+        """Released checkpoints of this network (``gluon_aff.model_zoo.pretrained``)."""
+        from .pretrained import checkpoints_for
+        return checkpoints_for(self.name)
+
+    def as_dict(self):
+        return OrderedDict(
+            name=self.name, family=self.family, fusion=self.fusion,
+            input_size=self.input_size, mean=self.mean, std=self.std,
+            crop_ratio=self.crop_ratio, interpolation=self.interpolation,
+            classes=self.classes, description=self.description,
+            checkpoints=[c.file for c in self.checkpoints])
+
+    def __repr__(self):
+        return 'ModelInfo(%s, family=%s, fusion=%s, input_size=%d)' % (
+            self.name, self.family, self.fusion, self.input_size)
+
+
+_MODELS = OrderedDict()
+
+
+def register_model(family, fusion, preprocess, name=None, description=''):
+    """Decorator: add a constructor ``fn(pretrained=False, ctx=cpu(), root=None,
+    **kwargs)`` to the zoo under ``name`` (default: the function's name)."""
+    def decorate(fn):
+        key = name or fn.__name__
+        if key in _MODELS:
+            raise ValueError('zoo name %s is registered twice' % key)
+        _MODELS[key] = ModelInfo(key, fn, family, fusion, description=description,
+                                 **preprocess)
+        _register_in_gluoncv(key, fn)
+        return fn
+    return decorate
+
+
+def _register_in_gluoncv(name, fn):
+    """Make ``gluoncv.model_zoo.get_model(name)`` build the same network."""
+    try:
+        from gluoncv.model_zoo import model_zoo as gcv_zoo
+    except ImportError:  # gluoncv is optional for the zoo itself
+        return
+    gcv_zoo._models[name] = fn
+
+
+def _unknown(name):
+    names = list(_MODELS)
+    close = difflib.get_close_matches(name, names, n=5, cutoff=0.6)
+    msg = "unknown model '%s'." % name
+    if close:
+        msg += ' Closest names: %s.' % ', '.join(close)
+    msg += " gluon_aff.model_zoo.list_models('*aff*') (or `gluon-aff list`) lists all %d." % len(names)
+    return ValueError(msg)
+
+
+def get_model_info(name):
+    """The ``ModelInfo`` of a zoo name (ValueError listing close names if unknown)."""
+    info = _MODELS.get(str(name).lower())
+    if info is None:
+        raise _unknown(name)
+    return info
+
+
+def list_models(pattern=None):
+    """Sorted zoo names, optionally filtered by a shell-style wildcard ('*aff*resnet*')."""
+    names = sorted(_MODELS)
+    if pattern:
+        names = [n for n in names if fnmatch.fnmatchcase(n, pattern.lower())]
+    return names
+
+
+def get_model(name, pretrained=False, ctx=cpu(), root=None, classes=None, **kwargs):
+    """Build a zoo network.
+
+    Parameters
+    ----------
+    name : str
+        A name from ``list_models()``.
+    pretrained : bool or str
+        False: uninitialised network (call ``net.initialize()``), as gluoncv.
+        True: the model's default released checkpoint; ``'fine'``/``'coarse'``
+        pick a CIFAR-100 label set; a path loads that file.
+    ctx : Context
+        Where loaded parameters live.
+    root : str
+        Folder of released checkpoints (default ``$MXNET_HOME/models`` or
+        ``~/.mxnet/models``).
+    classes : int
+        Size of the classifier; with a checkpoint of another size, everything
+        but the classifier is loaded and the classifier is re-initialised.
+    features_only : bool
+        Return the per-stage feature maps instead of logits (``out_stages``
+        picks stages, 1-based).
+    **kwargs
+        Passed to the constructor (``layers``, ``blocks``, ``channel_times``,
+        ``start_layer``, ``r``, ``norm_layer`` ...).
+    """
+    info = get_model_info(name)
+    if classes is not None:
+        kwargs['classes'] = classes
+    return info.constructor(pretrained=pretrained, ctx=ctx, root=root, **kwargs)
+
+
+def build_model(name, cls, args, pretrained=False, ctx=cpu(), root=None,
+                features_only=False, out_stages=None, **kwargs):
+    """Shared body of the zoo constructors: merge arguments, build, load weights."""
+    info = get_model_info(name)
+    args = dict(args)
+    args.update(kwargs)
+    args.setdefault('classes', info.classes)
+    if features_only and not out_stages:
+        out_stages = tuple(range(1, 5 if info.family.startswith('imagenet') else 4))
+    args['out_stages'] = out_stages
+    net = cls(**args)
+    net.zoo_name = name
+    net.train_size = info.input_size
+    if pretrained:
+        from .pretrained import load_pretrained
+        load_pretrained(net, name, pretrained, ctx=ctx, root=root)
+    return net

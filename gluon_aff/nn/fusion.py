@@ -1,0 +1,83 @@
+"""Two-input fusion blocks of the residual hosts: addition, AFF and iAFF.
+
+Call convention, in the paper's terms (Table 1): ``fuse(y, x)`` where ``y`` is
+the block's body output (the learned residual, the larger receptive field) and
+``x`` the shortcut. The original code, and so the released weights, give the
+weight ``M`` to the body output ``y``; the paper's eq. 4 writes the same with
+X and Y the other way round.
+"""
+from mxnet.gluon.block import HybridBlock
+
+from .mscam import local_context, global_context, mscam_weight
+from .registry import register_fusion
+
+__all__ = ['Add', 'AFF', 'IAFF']
+
+
+@register_fusion('add', aliases=('DirectAdd',))
+class Add(HybridBlock):
+    """Plain addition ``Z = Y + X``; no parameters (the ResNet baseline)."""
+
+    def __init__(self, channels=None, r=None, **kwargs):
+        super(Add, self).__init__(**kwargs)
+
+    def hybrid_forward(self, F, y, x):
+        return y + x
+
+
+@register_fusion('aff', aliases=('ASKCFuse',))
+class AFF(HybridBlock):
+    """Attentional feature fusion (section 4.2) as released.
+
+    ``W = M(Y + X)``, ``Z = 2 * (Y * W + X * (1 - W))``
+
+    The factor 2 is the original implementation's and the released weights
+    were trained with it, so it is kept (it makes AFF equal to addition when
+    ``W = 0.5``).
+
+    Parameters
+    ----------
+    channels : int
+        Channels C of both inputs.
+    r : int, default 4
+        Channel reduction ratio of the MS-CAM branches (4 in the CIFAR
+        pre-activation blocks, 16 in bottleneck and ResNeXt blocks).
+    """
+
+    def __init__(self, channels, r=4, **kwargs):
+        super(AFF, self).__init__(**kwargs)
+        with self.name_scope():
+            self.local_att = local_context(channels, r)
+            self.global_att = global_context(channels, r)
+
+    def hybrid_forward(self, F, y, x):
+        w = mscam_weight(F, y + x, self.local_att, self.global_att)
+        return 2 * y * w + 2 * x * (1 - w)
+
+
+@register_fusion('iaff', aliases=('ResGlobLocaforGlobLocaCha',))
+class IAFF(HybridBlock):
+    """Iterative attentional feature fusion (section 4.3).
+
+    ``W1 = M1(Y + X)``, ``I = Y * W1 + X * (1 - W1)``,
+    ``W2 = M2(I)``, ``Z = Y * W2 + X * (1 - W2)``
+
+    ``M1`` uses ``local_att``/``global_att``, ``M2`` uses
+    ``local_att2``/``global_att2`` (the MXNet original and its released
+    weights; the PyTorch port in that repository wrongly reuses
+    ``global_att``). No factor 2 here.
+    """
+
+    def __init__(self, channels, r=4, **kwargs):
+        super(IAFF, self).__init__(**kwargs)
+        with self.name_scope():
+            self.local_att = local_context(channels, r)
+            self.global_att = global_context(channels, r)
+            self.local_att2 = local_context(channels, r)
+            self.global_att2 = global_context(channels, r)
+
+    def hybrid_forward(self, F, y, x):
+        w1 = mscam_weight(F, y + x, self.local_att, self.global_att)
+        initial = y * w1 + x * (1 - w1)
+        w2 = mscam_weight(F, initial, self.local_att2, self.global_att2)
+        return y * w2 + x * (1 - w2)

@@ -1,0 +1,37 @@
+"""Evaluation preprocessing of the zoo's networks, from their ``ModelInfo``."""
+import math
+import os
+
+import mxnet as mx
+
+__all__ = ['load_image', 'eval_transform']
+
+_INTERP = {'bilinear': 1, 'bicubic': 2, None: 1}
+
+
+def load_image(path):
+    """Read an image file as an RGB HWC uint8 NDArray, with a clear error."""
+    if not os.path.isfile(path):
+        raise IOError("image '%s' does not exist" % path)
+    try:
+        return mx.image.imread(path, flag=1, to_rgb=True)
+    except mx.base.MXNetError as e:
+        raise IOError("cannot decode '%s' as an image (%s)" % (
+            path, str(e).strip().splitlines()[0] if str(e).strip() else 'unknown error'))
+
+
+def eval_transform(info, img):
+    """HWC uint8 RGB image -> normalised 1x3xSxS float32 batch for ``info`` (a ModelInfo).
+
+    Resize the short side to ceil(S / crop_ratio), centre-crop S x S (the
+    original's validation path), scale to [0, 1] and normalise with the
+    model's mean/std.
+    """
+    size = info.input_size
+    resize = int(math.ceil(size / info.crop_ratio))
+    interp = _INTERP[info.interpolation]
+    img = mx.image.resize_short(img, resize, interp=interp)
+    img, _ = mx.image.center_crop(img, (size, size), interp=interp)
+    x = img.astype('float32') / 255.0
+    x = mx.nd.image.normalize(x.transpose((2, 0, 1)), mean=info.mean, std=info.std)
+    return x.expand_dims(axis=0)

@@ -146,9 +146,9 @@ class CIFARAFFResNet(ZooNet):
 CIFAR_RESNET_BLOCKS = {20: 3, 32: 5, 44: 7, 56: 9, 110: 18}
 
 
-def _cifar_resnet(name, fusion, blocks, pretrained=False, ctx=cpu(), root=None,
+def _cifar_resnet(name, fusion, default_blocks, pretrained=False, ctx=cpu(), root=None,
                   channel_times=4, **kwargs):
-    blocks = kwargs.pop('blocks', blocks)
+    blocks = kwargs.pop('blocks', default_blocks)
     args = dict(fusion=fusion, start_layer=1, layers=[blocks] * 3,
                 channels=[c * channel_times for c in (16, 16, 32, 64)])
     return build_model(name, CIFARAFFResNet, args, pretrained, ctx, root, **kwargs)

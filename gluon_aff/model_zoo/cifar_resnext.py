@@ -108,9 +108,9 @@ class CIFARAFFResNeXt(ZooNet):
 CIFAR_RESNEXT_BLOCKS = {38: 4, 47: 5}
 
 
-def _cifar_resnext(name, fusion, blocks, pretrained=False, ctx=cpu(), root=None,
+def _cifar_resnext(name, fusion, default_blocks, pretrained=False, ctx=cpu(), root=None,
                    channel_times=4, **kwargs):
-    blocks = kwargs.pop('blocks', blocks)
+    blocks = kwargs.pop('blocks', default_blocks)
     args = dict(fusion=fusion, start_layer=1, layers=[blocks] * 3, channels=16 * channel_times,
                 cardinality=32, bottleneck_width=4)
     return build_model(name, CIFARAFFResNeXt, args, pretrained, ctx, root, **kwargs)

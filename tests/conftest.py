@@ -1,0 +1,97 @@
+import http.server
+import os
+import threading
+
+import mxnet as mx
+import numpy as np
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+COMPAT_DIR = os.path.join(HERE, 'data', 'compat')
+
+
+def pytest_addoption(parser):
+    parser.addoption('--run-network', action='store_true', default=False,
+                     help='run tests that download the released checkpoints')
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'network: downloads from the internet; opt in with '
+                            '--run-network')
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption('--run-network'):
+        return
+    skip = pytest.mark.skip(reason='needs network access; run with --run-network')
+    for item in items:
+        if 'network' in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_mxnet_home(tmp_path, monkeypatch):
+    """No test reads or writes the user's ~/.mxnet."""
+    monkeypatch.setenv('MXNET_HOME', str(tmp_path / 'mxnet_home'))
+
+
+def randomize(net, seed=0):
+    """Give every parameter (BN statistics included) random, well-scaled values."""
+    rng = np.random.RandomState(seed)
+    for key, p in net._collect_params_with_prefix().items():
+        shape = p.shape
+        if key.endswith('running_var'):
+            v = rng.uniform(0.5, 1.5, shape)
+        elif key.endswith('gamma'):
+            v = rng.uniform(0.3, 0.8, shape)
+        elif key.endswith(('beta', 'running_mean', 'bias')):
+            v = rng.normal(0, 0.1, shape)
+        else:
+            fan_in = int(np.prod(shape[1:]))
+            v = rng.normal(0, np.sqrt(2.0 / fan_in), shape)
+        if p._data is None:
+            p.initialize(ctx=mx.cpu())
+        p.set_data(mx.nd.array(v, dtype=p.dtype))
+    return net
+
+
+def numpy_params(net):
+    return {k: p.data().asnumpy().astype(np.float64)
+            for k, p in net._collect_params_with_prefix().items()}
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """Serves ``server.files`` (path -> bytes); ``server.cut`` paths stop mid-file."""
+
+    def do_GET(self):
+        files, cut = self.server.files, self.server.cut
+        if self.path not in files:
+            self.send_error(404)
+            return
+        body = files[self.path]
+        self.send_response(200)
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        if self.path in cut:
+            self.wfile.write(body[:len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_server():
+    """A file server on 127.0.0.1; yields (base_url, server)."""
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _Handler)
+    server.files, server.cut = {}, set()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield 'http://127.0.0.1:%d' % server.server_address[1], server
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,4 +1,6 @@
 """What every zoo network shares: input checks, per-stage features, a replaceable head."""
+import inspect
+
 import mxnet as mx
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
@@ -9,13 +11,23 @@ __all__ = ['ZooNet', 'make_norm']
 def make_norm(norm_layer, norm_kwargs, channels, **extra):
     """``norm_layer(in_channels=channels, **norm_kwargs, **extra)``.
 
-    ``in_channels`` is always given so that every parameter shape is known at
-    construction (parameter counts and checkpoint checks need no forward pass).
-    BatchNorm, gluoncv's GroupNorm and mxnet's GroupNorm all accept it.
+    ``in_channels`` is given whenever the layer accepts it (BatchNorm and
+    gluoncv's GroupNorm do, mxnet's GroupNorm does not), so that parameter
+    shapes are known at construction: counts and checkpoint checks need no
+    forward pass.
     """
     kwargs = dict(norm_kwargs or {})
     kwargs.update(extra)
-    return norm_layer(in_channels=channels, **kwargs)
+    if _accepts_in_channels(norm_layer):
+        kwargs['in_channels'] = channels
+    return norm_layer(**kwargs)
+
+
+def _accepts_in_channels(layer):
+    try:
+        return 'in_channels' in inspect.signature(layer).parameters
+    except (TypeError, ValueError):
+        return True
 
 
 class ZooNet(HybridBlock):

@@ -1,0 +1,47 @@
+"""Inputs a network cannot take get a message that says what to do."""
+import mxnet as mx
+import pytest
+
+from gluon_aff.model_zoo import get_model
+
+
+@pytest.fixture(scope='module')
+def imagenet_net():
+    net = get_model('aff_resnet50', layers=[1, 1, 1, 1])
+    net.initialize()
+    return net
+
+
+def test_one_channel_input(imagenet_net):
+    with pytest.raises(ValueError) as err:
+        imagenet_net(mx.nd.zeros((1, 1, 224, 224)))
+    assert 'expects 3 input channels, got 1' in str(err.value)
+    assert 'repeat' in str(err.value)
+
+
+def test_channels_last_input(imagenet_net):
+    with pytest.raises(ValueError, match='channels first'):
+        imagenet_net(mx.nd.zeros((1, 224, 224, 3)))
+
+
+def test_tiny_input_to_imagenet_network(imagenet_net):
+    with pytest.raises(ValueError) as err:
+        imagenet_net(mx.nd.zeros((1, 3, 8, 8)))
+    assert 'at least 32x32' in str(err.value) and 'got 8x8' in str(err.value)
+    assert 'trained at 224x224' in str(err.value)
+
+
+def test_missing_batch_axis(imagenet_net):
+    with pytest.raises(ValueError, match='expand_dims'):
+        imagenet_net(mx.nd.zeros((3, 224, 224)))
+
+
+def test_checks_also_apply_when_hybridized():
+    net = get_model('cifar_aff_resnet20', blocks=1, channel_times=1)
+    net.initialize()
+    net.hybridize()
+    assert net(mx.nd.zeros((1, 3, 32, 32))).shape == (1, 100)
+    with pytest.raises(ValueError, match='expects 3 input channels'):
+        net(mx.nd.zeros((1, 1, 32, 32)))
+    with pytest.raises(ValueError, match='trained at 32x32'):
+        net(mx.nd.zeros((1, 3, 2, 2)))

@@ -15,11 +15,6 @@ def pytest_addoption(parser):
                      help='run tests that download the released checkpoints')
 
 
-def pytest_configure(config):
-    config.addinivalue_line('markers', 'network: downloads from the internet; opt in with '
-                            '--run-network')
-
-
 def pytest_collection_modifyitems(config, items):
     if config.getoption('--run-network'):
         return

@@ -1,5 +1,6 @@
 """What every zoo network shares: input checks, per-stage features, a replaceable head."""
 import inspect
+import warnings
 
 import mxnet as mx
 from mxnet.gluon import nn
@@ -91,6 +92,14 @@ class ZooNet(HybridBlock):
     def forward(self, x, *args):
         self.check_input(x)
         return super(ZooNet, self).forward(x, *args)
+
+    def _build_cache(self, *args):
+        if not self._out_stages:
+            return super(ZooNet, self)._build_cache(*args)
+        # A features-only network keeps its head (so checkpoints load) but does not use it.
+        with warnings.catch_warnings():
+            warnings.filterwarnings('ignore', message='Parameter .* is not used by any computation')
+            return super(ZooNet, self)._build_cache(*args)
 
     def forward_features(self, x, out_stages=None):
         """Feature maps of the given stages (default: all), as a list of NDArrays.

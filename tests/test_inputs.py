@@ -45,3 +45,12 @@ def test_checks_also_apply_when_hybridized():
         net(mx.nd.zeros((1, 1, 32, 32)))
     with pytest.raises(ValueError, match='trained at 32x32'):
         net(mx.nd.zeros((1, 3, 2, 2)))
+
+
+def test_unknown_fusion_type_through_the_zoo():
+    with pytest.raises(ValueError) as err:
+        get_model('aff_resnet50', fusion='ASKCFus')
+    assert "unknown fusion type 'ASKCFus'" in str(err.value) and "'aff'" in str(err.value)
+    # rejected even when no stage would use it (the original failed only then)
+    with pytest.raises(ValueError, match='unknown fusion type'):
+        get_model('aff_resnet50', fusion='bogus', start_layer=5)

@@ -226,3 +226,21 @@ def test_final_drop_and_use_global_stats():
     assert net.drop is not None
     assert net.bn1._kwargs['use_global_stats'] is True
     assert net.layer3[0].attention.local_att[1]._kwargs['use_global_stats'] is False
+
+
+@pytest.mark.parametrize('name,kwargs,size', [
+    ('cifar_aff_resnet20', dict(blocks=1, channel_times=1, deep_stem=True), 32),
+    ('cifar_iaff_resnext38_32x4d', dict(blocks=1, channel_times=1, deep_stem=True), 32),
+    ('aff_resnet50', dict(layers=[1, 1, 1, 1], deep_stem=False), 64),
+    ('aff_resnext50_32x4d', dict(layers=[1, 1, 1, 1], deep_stem=False), 64)])
+def test_stem_variants(name, kwargs, size):
+    net = small(name, kwargs)
+    keys = list(net._collect_params_with_prefix())
+    if kwargs['deep_stem']:
+        assert any(k.startswith('features.%d.6.weight' % (1 if 'resnet20' in name else 0))
+                   for k in keys)
+    else:
+        assert keys[0] in ('conv1.weight', 'features.0.weight')
+    out = net(batch(size))
+    net.hybridize()
+    np.testing.assert_allclose(net(batch(size)).asnumpy(), out.asnumpy(), rtol=1e-5, atol=1e-6)

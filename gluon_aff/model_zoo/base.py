@@ -6,7 +6,7 @@ import mxnet as mx
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
-__all__ = ['ZooNet', 'make_norm']
+__all__ = ['ZooNet', 'make_norm', 'deep_stem_layers']
 
 
 def make_norm(norm_layer, norm_kwargs, channels, **extra):
@@ -22,6 +22,18 @@ def make_norm(norm_layer, norm_kwargs, channels, **extra):
     if _accepts_in_channels(norm_layer):
         kwargs['in_channels'] = channels
     return norm_layer(**kwargs)
+
+
+def deep_stem_layers(width, out_channels, stride, norm_layer, norm_kwargs, in_channels=3):
+    """The layers of a deep stem: 3x3 (stride) -> width, norm, ReLU, 3x3 -> width, norm,
+    ReLU, 3x3 -> out_channels (no bias, no final norm); add them to a sequential."""
+    return [nn.Conv2D(width, 3, stride, 1, use_bias=False, in_channels=in_channels),
+            make_norm(norm_layer, norm_kwargs, width),
+            nn.Activation('relu'),
+            nn.Conv2D(width, 3, 1, 1, use_bias=False, in_channels=width),
+            make_norm(norm_layer, norm_kwargs, width),
+            nn.Activation('relu'),
+            nn.Conv2D(out_channels, 3, 1, 1, use_bias=False, in_channels=width)]
 
 
 def _accepts_in_channels(layer):

@@ -5,8 +5,8 @@ from mxnet.gluon.block import HybridBlock
 from mxnet.gluon.nn import BatchNorm
 
 from ..nn import create_fusion, resolve_fusion
-from .base import ZooNet, make_norm
-from .registry import CIFAR_PREPROCESS, build_model, register_model
+from .base import ZooNet, deep_stem_layers, make_norm
+from .registry import CIFAR_PREPROCESS, build_model, make_constructor, register_model
 
 __all__ = ['AFFPreActBlock', 'CIFARAFFResNet']
 
@@ -94,16 +94,8 @@ class CIFARAFFResNet(ZooNet):
                 self.features.add(nn.BatchNorm(scale=False, center=False, in_channels=3))
                 if deep_stem:
                     stem = nn.HybridSequential()
-                    half = channels[0] // 2
-                    with stem.name_scope():
-                        stem.add(nn.Conv2D(half, 3, 1, 1, use_bias=False, in_channels=3))
-                        stem.add(make_norm(norm_layer, norm_kwargs, half))
-                        stem.add(nn.Activation('relu'))
-                        stem.add(nn.Conv2D(half, 3, 1, 1, use_bias=False, in_channels=half))
-                        stem.add(make_norm(norm_layer, norm_kwargs, half))
-                        stem.add(nn.Activation('relu'))
-                        stem.add(nn.Conv2D(channels[0], 3, 1, 1, use_bias=False,
-                                           in_channels=half))
+                    stem.add(*deep_stem_layers(channels[0] // 2, channels[0], 1, norm_layer,
+                                               norm_kwargs))
                     self.features.add(stem)
                 else:
                     self.features.add(nn.Conv2D(channels[0], 3, 1, 1, use_bias=False,
@@ -146,29 +138,20 @@ class CIFARAFFResNet(ZooNet):
 CIFAR_RESNET_BLOCKS = {20: 3, 32: 5, 44: 7, 56: 9, 110: 18}
 
 
-def _cifar_resnet(name, fusion, default_blocks, pretrained=False, ctx=cpu(), root=None,
-                  channel_times=4, **kwargs):
+def _cifar_resnet(name, pretrained, ctx, root, fusion, default_blocks, channel_times=4,
+                  **kwargs):
     blocks = kwargs.pop('blocks', default_blocks)
     args = dict(fusion=fusion, start_layer=1, layers=[blocks] * 3,
                 channels=[c * channel_times for c in (16, 16, 32, 64)])
     return build_model(name, CIFARAFFResNet, args, pretrained, ctx, root, **kwargs)
 
 
-def _make_entry(fusion, depth):
-    name = 'cifar_%s_resnet%d' % (fusion, depth)
-    blocks = CIFAR_RESNET_BLOCKS[depth]
-
-    def constructor(pretrained=False, ctx=cpu(), root=None, **kwargs):
-        return _cifar_resnet(name, fusion, blocks, pretrained, ctx, root, **kwargs)
-    constructor.__name__ = constructor.__qualname__ = name
-    constructor.__doc__ = ('CIFAR pre-activation ResNet-%d (%d blocks per stage, channel_times 4) '
-                           'fused by %s in every stage. Accepts blocks=, channel_times=, '
-                           'start_layer=, r=, classes=.' % (depth, blocks, fusion))
-    return register_model('cifar_resnet', fusion, CIFAR_PREPROCESS)(constructor)
-
-
 for _fusion in ('aff', 'iaff', 'add'):
-    for _depth in CIFAR_RESNET_BLOCKS:
-        _entry = _make_entry(_fusion, _depth)
-        globals()[_entry.__name__] = _entry
-        __all__.append(_entry.__name__)
+    for _depth, _blocks in CIFAR_RESNET_BLOCKS.items():
+        _name = 'cifar_%s_resnet%d' % (_fusion, _depth)
+        _doc = ('CIFAR pre-activation ResNet-%d (%d blocks per stage, channel_times 4) fused by '
+                '%s in every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=.'
+                % (_depth, _blocks, _fusion))
+        globals()[_name] = register_model('cifar_resnet', _fusion, CIFAR_PREPROCESS)(
+            make_constructor(_name, _cifar_resnet, _doc, fusion=_fusion, default_blocks=_blocks))
+        __all__.append(_name)

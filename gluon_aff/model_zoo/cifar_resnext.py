@@ -4,8 +4,8 @@ from mxnet.gluon import nn
 from mxnet.gluon.nn import BatchNorm
 
 from ..nn import resolve_fusion
-from .base import ZooNet, make_norm
-from .registry import CIFAR_PREPROCESS, build_model, register_model
+from .base import ZooNet, deep_stem_layers, make_norm
+from .registry import CIFAR_PREPROCESS, build_model, make_constructor, register_model
 from .resnext import AFFResNeXtBlock
 
 __all__ = ['CIFARAFFResNeXt']
@@ -55,16 +55,7 @@ class CIFARAFFResNeXt(ZooNet):
             with self.features.name_scope():
                 if deep_stem:
                     stem = nn.HybridSequential()
-                    half = channels // 2
-                    with stem.name_scope():
-                        stem.add(nn.Conv2D(half, 3, 1, 1, use_bias=False, in_channels=3))
-                        stem.add(make_norm(norm_layer, norm_kwargs, half))
-                        stem.add(nn.Activation('relu'))
-                        stem.add(nn.Conv2D(half, 3, 1, 1, use_bias=False, in_channels=half))
-                        stem.add(make_norm(norm_layer, norm_kwargs, half))
-                        stem.add(nn.Activation('relu'))
-                        stem.add(nn.Conv2D(channels, 3, 1, 1, use_bias=False,
-                                           in_channels=half))
+                    stem.add(*deep_stem_layers(channels // 2, channels, 1, norm_layer, norm_kwargs))
                     self.features.add(stem)
                 else:
                     self.features.add(nn.Conv2D(channels, 3, 1, 1, use_bias=False,
@@ -108,29 +99,20 @@ class CIFARAFFResNeXt(ZooNet):
 CIFAR_RESNEXT_BLOCKS = {38: 4, 47: 5}
 
 
-def _cifar_resnext(name, fusion, default_blocks, pretrained=False, ctx=cpu(), root=None,
-                   channel_times=4, **kwargs):
+def _cifar_resnext(name, pretrained, ctx, root, fusion, default_blocks, channel_times=4,
+                   **kwargs):
     blocks = kwargs.pop('blocks', default_blocks)
     args = dict(fusion=fusion, start_layer=1, layers=[blocks] * 3, channels=16 * channel_times,
                 cardinality=32, bottleneck_width=4)
     return build_model(name, CIFARAFFResNeXt, args, pretrained, ctx, root, **kwargs)
 
 
-def _make_entry(fusion, depth):
-    name = 'cifar_%s_resnext%d_32x4d' % (fusion, depth)
-    blocks = CIFAR_RESNEXT_BLOCKS[depth]
-
-    def constructor(pretrained=False, ctx=cpu(), root=None, **kwargs):
-        return _cifar_resnext(name, fusion, blocks, pretrained, ctx, root, **kwargs)
-    constructor.__name__ = constructor.__qualname__ = name
-    constructor.__doc__ = ('CIFAR ResNeXt-%d-32x4d (%d blocks per stage, base width 64) fused '
-                           'by %s in every stage. Accepts blocks=, channel_times=, '
-                           'start_layer=, r=, classes=.' % (depth, blocks, fusion))
-    return register_model('cifar_resnext', fusion, CIFAR_PREPROCESS)(constructor)
-
-
 for _fusion in ('aff', 'iaff', 'add'):
-    for _depth in CIFAR_RESNEXT_BLOCKS:
-        _entry = _make_entry(_fusion, _depth)
-        globals()[_entry.__name__] = _entry
-        __all__.append(_entry.__name__)
+    for _depth, _blocks in CIFAR_RESNEXT_BLOCKS.items():
+        _name = 'cifar_%s_resnext%d_32x4d' % (_fusion, _depth)
+        _doc = ('CIFAR ResNeXt-%d-32x4d (%d blocks per stage, base width 64) fused by %s in '
+                'every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=.'
+                % (_depth, _blocks, _fusion))
+        globals()[_name] = register_model('cifar_resnext', _fusion, CIFAR_PREPROCESS)(
+            make_constructor(_name, _cifar_resnext, _doc, fusion=_fusion, default_blocks=_blocks))
+        __all__.append(_name)

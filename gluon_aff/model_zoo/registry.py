@@ -6,7 +6,7 @@ from collections import OrderedDict
 from mxnet import cpu
 
 __all__ = ['ModelInfo', 'register_model', 'get_model', 'list_models', 'get_model_info',
-           'build_model', 'IMAGENET_PREPROCESS', 'CIFAR_PREPROCESS']
+           'build_model', 'make_constructor', 'IMAGENET_PREPROCESS', 'CIFAR_PREPROCESS']
 
 # Preprocessing the released networks were trained and evaluated with.
 IMAGENET_PREPROCESS = dict(input_size=224, mean=(0.485, 0.456, 0.406),
@@ -77,6 +77,17 @@ def register_model(family, fusion, preprocess, name=None, description=''):
     return decorate
 
 
+def make_constructor(name, build, doc, **fixed):
+    """A zoo constructor ``name(pretrained=False, ctx=cpu(), root=None, **kwargs)`` that
+    calls ``build(name, pretrained, ctx, root, **fixed, **kwargs)``; for families whose
+    entries are generated from a table."""
+    def constructor(pretrained=False, ctx=cpu(), root=None, **kwargs):
+        return build(name, pretrained, ctx, root, **dict(fixed, **kwargs))
+    constructor.__name__ = constructor.__qualname__ = name
+    constructor.__doc__ = doc
+    return constructor
+
+
 def _register_in_gluoncv(name, fn):
     """Make ``gluoncv.model_zoo.get_model(name)`` build the same network."""
     try:
@@ -92,7 +103,8 @@ def _unknown(name):
     msg = "unknown model '%s'." % name
     if close:
         msg += ' Closest names: %s.' % ', '.join(close)
-    msg += " gluon_aff.model_zoo.list_models('*aff*') (or `gluon-aff list`) lists all %d." % len(names)
+    msg += (" gluon_aff.model_zoo.list_models('*aff*') (or `gluon-aff list`) lists all %d."
+            % len(names))
     return ValueError(msg)
 
 

@@ -10,7 +10,7 @@ from mxnet.gluon.block import HybridBlock
 from mxnet.gluon.nn import BatchNorm
 
 from ..nn import create_fusion, resolve_fusion
-from .base import ZooNet, make_norm
+from .base import ZooNet, deep_stem_layers, make_norm
 from .registry import IMAGENET_PREPROCESS, build_model, register_model
 
 __all__ = ['AFFBottleneck', 'AFFResNet', 'RESNET_LAYERS', 'aff_resnet50', 'iaff_resnet50',
@@ -143,16 +143,8 @@ class AFFResNet(ZooNet):
         with self.name_scope():
             if deep_stem:
                 self.conv1 = nn.HybridSequential()
-                with self.conv1.name_scope():
-                    self.conv1.add(nn.Conv2D(stem_width, 3, 2, 1, use_bias=False, in_channels=3))
-                    self.conv1.add(make_norm(norm_layer, norm_kwargs, stem_width))
-                    self.conv1.add(nn.Activation('relu'))
-                    self.conv1.add(nn.Conv2D(stem_width, 3, 1, 1, use_bias=False,
-                                             in_channels=stem_width))
-                    self.conv1.add(make_norm(norm_layer, norm_kwargs, stem_width))
-                    self.conv1.add(nn.Activation('relu'))
-                    self.conv1.add(nn.Conv2D(2 * stem_width, 3, 1, 1, use_bias=False,
-                                             in_channels=stem_width))
+                self.conv1.add(*deep_stem_layers(stem_width, 2 * stem_width, 2, norm_layer,
+                                                 norm_kwargs))
             else:
                 self.conv1 = nn.Conv2D(64, 7, 2, 3, use_bias=False, in_channels=3)
             self.bn1 = make_norm(norm_layer, norm_kwargs, channels)

@@ -7,7 +7,7 @@ from mxnet.gluon.block import HybridBlock
 from mxnet.gluon.nn import BatchNorm
 
 from ..nn import create_fusion, resolve_fusion
-from .base import ZooNet, make_norm
+from .base import ZooNet, deep_stem_layers, make_norm
 from .registry import IMAGENET_PREPROCESS, build_model, register_model
 
 __all__ = ['AFFResNeXtBlock', 'AFFResNeXt', 'RESNEXT_LAYERS', 'aff_resnext50_32x4d',
@@ -144,16 +144,8 @@ class AFFResNeXt(ZooNet):
             self.features = nn.HybridSequential()
             with self.features.name_scope():
                 if deep_stem:
-                    self.features.add(nn.Conv2D(stem_width, 3, 2, 1, use_bias=False,
-                                                in_channels=3))
-                    self.features.add(make_norm(norm_layer, norm_kwargs, stem_width))
-                    self.features.add(nn.Activation('relu'))
-                    self.features.add(nn.Conv2D(stem_width, 3, 1, 1, use_bias=False,
-                                                in_channels=stem_width))
-                    self.features.add(make_norm(norm_layer, norm_kwargs, stem_width))
-                    self.features.add(nn.Activation('relu'))
-                    self.features.add(nn.Conv2D(stem_width * 2, 3, 1, 1, use_bias=False,
-                                                in_channels=stem_width))
+                    self.features.add(*deep_stem_layers(stem_width, stem_width * 2, 2, norm_layer,
+                                                 norm_kwargs))
                     in_channels = stem_width * 2
                 else:
                     self.features.add(nn.Conv2D(64, 7, 2, 3, use_bias=False, in_channels=3))

@@ -58,6 +58,7 @@ class ZooNet(HybridBlock):
     """
     classifier_name = 'fc'
     input_channels = 3
+    train_size = 224    # the resolution the released models were trained at (for messages)
 
     def __init__(self, out_stages=None, **kwargs):
         super(ZooNet, self).__init__(**kwargs)
@@ -147,8 +148,6 @@ class ZooNet(HybridBlock):
                 'get_model_info(name).input_size)'
                 % (self.zoo_name, self.total_stride, self.total_stride, shape[2], shape[3],
                    self.train_size, self.train_size))
-
-    train_size = 224
 
     # -- classifier -----------------------------------------------------------------------
     @property

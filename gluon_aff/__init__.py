@@ -5,6 +5,15 @@ Importing the package registers every zoo name in gluoncv's model table, so
 """
 __version__ = '0.1.0'
 
+import os as _os
+import sys as _sys
+
+if 'mxnet' not in _sys.modules and hasattr(_os, 'sched_getaffinity'):
+    # MXNet's default OpenMP thread count oversubscribes small CPU machines: on 2 cores,
+    # one thread per available core trains a CIFAR AFF network 2x faster. Set before
+    # MXNet loads; an explicit OMP_NUM_THREADS wins.
+    _os.environ.setdefault('OMP_NUM_THREADS', str(len(_os.sched_getaffinity(0))))
+
 from . import nn  # noqa: F401
 from . import model_zoo  # noqa: F401
 from .model_zoo import get_model, list_models, get_model_info  # noqa: F401

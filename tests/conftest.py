@@ -2,6 +2,7 @@ import http.server
 import os
 import threading
 
+import gluon_aff  # noqa: F401  (sets OMP_NUM_THREADS before MXNet loads)
 import mxnet as mx
 import numpy as np
 import pytest

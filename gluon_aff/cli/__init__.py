@@ -14,6 +14,7 @@ __all__ = ['register_command', 'main', 'COMMAND_MODULES']
 COMMAND_MODULES = [
     'gluon_aff.cli.list_cmd',
     'gluon_aff.cli.demo',
+    'gluon_aff.cli.pack_rec',
 ]
 
 _COMMANDS = OrderedDict()

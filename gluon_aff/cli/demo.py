@@ -4,7 +4,7 @@ import os
 import mxnet as mx
 
 from . import register_command
-from .list_cmd import count_parameters
+from ..train.report import count_parameters
 from ..model_zoo import get_model, get_model_info
 from ..model_zoo.pretrained import fetch_checkpoint, model_root, select_checkpoint, CheckpointError
 from ..transforms import eval_transform, load_image

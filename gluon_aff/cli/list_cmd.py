@@ -3,18 +3,7 @@ import json
 
 from . import register_command
 from ..model_zoo import get_model, get_model_info, list_models
-
-
-def count_parameters(net):
-    """Trainable parameters (grad_req != 'null'); shapes are known without a forward."""
-    total = 0
-    for p in net.collect_params().values():
-        if p.grad_req != 'null':
-            n = 1
-            for d in p.shape:
-                n *= d
-            total += n
-    return total
+from ..train.report import count_parameters
 
 
 def _checkpoint_text(info):

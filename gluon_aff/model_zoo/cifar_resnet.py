@@ -74,13 +74,16 @@ class CIFARAFFResNet(ZooNet):
     norm_layer, norm_kwargs
         Normalisation of the host (the input BN and the attention keep BatchNorm).
     r : int, default 4
+    drop_rate : float, default 0
+        Dropout before the classifier.
     out_stages : tuple of int, optional
     """
     classifier_name = 'output'
     train_size = 32
 
     def __init__(self, fusion, start_layer, layers, channels, classes=100, deep_stem=False,
-                 norm_layer=BatchNorm, norm_kwargs=None, r=4, out_stages=None, **kwargs):
+                 norm_layer=BatchNorm, norm_kwargs=None, r=4, drop_rate=0.0, out_stages=None,
+                 **kwargs):
         super(CIFARAFFResNet, self).__init__(out_stages=out_stages, **kwargs)
         if len(layers) != 3 or len(channels) != 4:
             raise ValueError('a CIFAR ResNet has 3 stages: layers needs 3 entries and '
@@ -117,6 +120,7 @@ class CIFARAFFResNet(ZooNet):
                 self.features.add(nn.Activation('relu'))
                 self.features.add(nn.GlobalAvgPool2D())
                 self.features.add(nn.Flatten())
+            self.drop = nn.Dropout(drop_rate) if drop_rate > 0 else None
             self.output = nn.Dense(classes, in_units=in_channels)
         self.feature_channels = tuple(channels[1:])
         if self._out_stages:
@@ -131,6 +135,8 @@ class CIFARAFFResNet(ZooNet):
     def _head(self, F, x):
         for i in range(5, len(self.features)):
             x = self.features[i](x)
+        if self.drop is not None:
+            x = self.drop(x)
         return self.output(x)
 
 

@@ -36,6 +36,8 @@ class CIFARAFFResNeXt(ZooNet):
         ``features[0]`` (no released weights use it).
     last_gamma : bool, default False
         Inverted as in the ImageNet block (``AFFResNeXtBlock``).
+    drop_rate : float, default 0
+        Dropout before the classifier.
     norm_layer, norm_kwargs, r (default 16), out_stages
     """
     classifier_name = 'output'
@@ -43,7 +45,8 @@ class CIFARAFFResNeXt(ZooNet):
 
     def __init__(self, fusion, start_layer, layers, channels=64, cardinality=32,
                  bottleneck_width=4, classes=100, deep_stem=False, last_gamma=False,
-                 norm_layer=BatchNorm, norm_kwargs=None, r=16, out_stages=None, **kwargs):
+                 norm_layer=BatchNorm, norm_kwargs=None, r=16, drop_rate=0.0, out_stages=None,
+                 **kwargs):
         super(CIFARAFFResNeXt, self).__init__(out_stages=out_stages, **kwargs)
         if len(layers) != 3:
             raise ValueError('a CIFAR ResNeXt has 3 stages, got layers=%r' % (layers,))
@@ -78,6 +81,7 @@ class CIFARAFFResNeXt(ZooNet):
                     self.features.add(stage)
                     width *= 2
                 self.features.add(nn.GlobalAvgPool2D())
+            self.drop = nn.Dropout(drop_rate) if drop_rate > 0 else None
             self.output = nn.Dense(classes, in_units=in_channels)
         self.feature_channels = (channels * 4, channels * 8, channels * 16)
         if self._out_stages:
@@ -92,7 +96,10 @@ class CIFARAFFResNeXt(ZooNet):
         return [self.features[3], self.features[4], self.features[5]]
 
     def _head(self, F, x):
-        return self.output(self.features[6](x))
+        x = self.features[6](x)
+        if self.drop is not None:
+            x = self.drop(x)
+        return self.output(x)
 
 
 # -- zoo entries: cifar_{aff,iaff,add}_resnext{38,47}_32x4d ----------------------------------

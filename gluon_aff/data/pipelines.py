@@ -1,0 +1,260 @@
+"""Training and validation inputs of the two recipes.
+
+Each ``*_loaders`` function returns ``(train, val, num_train)`` where ``train`` and
+``val`` are callables returning a fresh iterator of ``(data, label)`` NDArray batches
+for one epoch. CIFAR and digits are augmented in NumPy in the main process; ImageNet
+uses MXNet's ImageRecordIter or DataLoader workers (``-j``).
+"""
+import logging
+import math
+import os
+
+import mxnet as mx
+import numpy as np
+from mxnet.gluon.data import DataLoader
+from mxnet.gluon.data.vision import transforms
+
+from .autoaugment import AutoAugment
+from .digits import digits_dataset
+
+__all__ = ['CIFAR_MEAN', 'CIFAR_STD', 'IMAGENET_MEAN', 'IMAGENET_STD', 'classification_dataset',
+           'ArrayBatches', 'cifar_loaders', 'imagenet_rec_loaders', 'imagenet_folder_loaders', 'count_records']
+
+logger = logging.getLogger('gluon_aff')
+
+CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+# ImageRecordIter works on 0..255 pixels
+IMAGENET_MEAN_RGB, IMAGENET_STD_RGB = (123.68, 116.779, 103.939), (58.393, 57.12, 57.375)
+DATASET_CLASSES = {'cifar10': 10, 'cifar100': 100, 'digits': 10}
+
+
+def classification_dataset(name, train, data_dir=None, coarse_label=False):
+    """The train or validation split of cifar10, cifar100 (fine labels unless
+    ``coarse_label``) or digits, as a dataset of (HWC uint8 image, label)."""
+    if name == 'digits':
+        if coarse_label:
+            raise ValueError('--coarse-label applies to cifar100 only')
+        return digits_dataset(train)
+    if name not in ('cifar10', 'cifar100'):
+        raise ValueError("unknown dataset '%s'; use cifar100, cifar10 or digits" % name)
+    if coarse_label and name != 'cifar100':
+        raise ValueError('--coarse-label applies to cifar100 only')
+    root = os.path.expanduser(data_dir or os.path.join('~', '.mxnet', 'datasets', name))
+    vision = mx.gluon.data.vision
+    try:
+        if name == 'cifar10':
+            return vision.CIFAR10(root=root, train=train)
+        # gluon's CIFAR100 defaults to the 20 coarse labels; the fine labels are the default here
+        return vision.CIFAR100(root=root, train=train, fine_label=not coarse_label)
+    except Exception as e:  # gluon downloads missing (or altered) files; offline that fails
+        raise IOError("%s is not under %s and could not be downloaded (%s: %s). Put gluon's "
+                      "%s files there (--data-dir), or train offline with --dataset digits."
+                      % (name, root, type(e).__name__, e, name))
+
+
+def _loader(dataset, transform, batch_size, shuffle, num_workers, last_batch):
+    return DataLoader(dataset.transform_first(transform), batch_size=batch_size,
+                      shuffle=shuffle, last_batch=last_batch, num_workers=num_workers)
+
+
+def _arrays(dataset):
+    """(N x H x W x 3 uint8 images, N int labels) of an in-memory dataset."""
+    if hasattr(dataset, '_data') and hasattr(dataset, '_label'):    # gluon's CIFAR
+        data = dataset._data
+        return (data.asnumpy() if isinstance(data, mx.nd.NDArray) else np.asarray(data),
+                np.asarray(dataset._label))
+    images, labels = zip(*[dataset[i] for i in range(len(dataset))])
+    return (np.stack([im.asnumpy() if isinstance(im, mx.nd.NDArray) else np.asarray(im)
+                      for im in images]), np.asarray(labels))
+
+
+class ArrayBatches(object):
+    """Batches of an in-memory image set, augmented per batch in NumPy (fast on a CPU:
+    no per-image NDArray work that would wait for the training graph).
+
+    Training: shuffle (``np.random``), zero-pad by ``pad`` and crop back at random,
+    horizontal flip with probability 1/2 (if ``flip``), AutoAugment (if given, per
+    image); then scale to [0, 1], normalise with ``mean``/``std`` and return NCHW
+    float32. Calling the object starts an epoch; training drops the last partial batch.
+    """
+
+    def __init__(self, images, labels, batch_size, train, mean, std, pad=4, flip=True,
+                 augment=True, auto_aug=None):
+        self.images, self.labels = images, np.asarray(labels, np.float32)
+        self.batch_size, self.train = batch_size, train
+        self.mean = np.asarray(mean, np.float32) * 255
+        self.std = np.asarray(std, np.float32) * 255
+        self.pad, self.flip, self.augment, self.auto_aug = pad, flip, augment, auto_aug
+
+    def __len__(self):
+        n = len(self.labels)
+        return n // self.batch_size if self.train else -(-n // self.batch_size)
+
+    def _crop_and_flip(self, batch):
+        n, h, w, _ = batch.shape
+        p = self.pad
+        padded = np.pad(batch, ((0, 0), (p, p), (p, p), (0, 0)))
+        ys = np.random.randint(0, 2 * p + 1, n)
+        xs = np.random.randint(0, 2 * p + 1, n)
+        out = np.stack([padded[i, y:y + h, x:x + w] for i, (y, x) in enumerate(zip(ys, xs))])
+        if self.flip:
+            flips = np.random.rand(n) < 0.5
+            out[flips] = out[flips, :, ::-1]
+        return out
+
+    def __call__(self):
+        n = len(self.labels)
+        order = np.random.permutation(n) if self.train else np.arange(n)
+        for b in range(len(self)):
+            idx = order[b * self.batch_size:(b + 1) * self.batch_size]
+            batch = self.images[idx]
+            if self.train and self.augment:
+                batch = self._crop_and_flip(batch)
+            if self.train and self.auto_aug is not None:
+                batch = np.stack([self.auto_aug(im) for im in batch])
+            x = ((batch.astype(np.float32) - self.mean) / self.std).transpose(0, 3, 1, 2)
+            yield mx.nd.array(x), mx.nd.array(self.labels[idx])
+
+
+def cifar_loaders(dataset, batch_size, data_dir=None, coarse_label=False, auto_aug=False,
+                  augment=True):
+    """CIFAR recipe: random crop 32 (pad 4), horizontal flip (not for digits: mirrored
+    digits are other glyphs), optional AutoAugment (CIFAR-10 policy), normalise with the
+    CIFAR mean/std. Returns (train, val, number of training images)."""
+    train_images, train_labels = _arrays(classification_dataset(dataset, True, data_dir,
+                                                                coarse_label))
+    val_images, val_labels = _arrays(classification_dataset(dataset, False, data_dir,
+                                                            coarse_label))
+    train = ArrayBatches(train_images, train_labels, batch_size, True, CIFAR_MEAN, CIFAR_STD,
+                         flip=dataset != 'digits', augment=augment,
+                         auto_aug=AutoAugment('cifar10') if auto_aug else None)
+    val = ArrayBatches(val_images, val_labels, batch_size, False, CIFAR_MEAN, CIFAR_STD)
+    return train, val, len(train_labels)
+
+
+def _check_files(*paths):
+    for flag, path in paths:
+        if not os.path.isfile(path):
+            raise IOError("%s '%s' does not exist; pass the right path (see cmd_scripts.txt "
+                          "and `gluon-aff pack-rec` to make .rec files)" % (flag, path))
+
+
+def count_records(idx_path):
+    """Number of records listed in a .idx file."""
+    with open(idx_path) as f:
+        return sum(1 for line in f if line.strip())
+
+
+def _rec_iter_batches(it):
+    def batches():
+        it.reset()
+        for batch in it:
+            yield batch.data[0], batch.label[0]
+    return batches
+
+
+def imagenet_rec_loaders(opt, batch_size, num_workers, auto_aug=False, augment=True):
+    """ImageNet from .rec files: ImageRecordIter (random resized crop 0.08-1, aspect
+    3/4-4/3, flip, colour jitter 0.4, PCA lighting 0.1; validation resize
+    ceil(size/crop_ratio) + centre crop). With AutoAugment, the training .rec is read
+    through ImageRecordDataset with Python transforms instead (the C++ iterator cannot
+    apply it)."""
+    paths = [(flag, os.path.expanduser(getattr(opt, attr))) for flag, attr in (
+        ('--rec-train', 'rec_train'), ('--rec-train-idx', 'rec_train_idx'),
+        ('--rec-val', 'rec_val'), ('--rec-val-idx', 'rec_val_idx'))]
+    _check_files(*paths)
+    rec_train, rec_train_idx, rec_val, rec_val_idx = [p for _, p in paths]
+    size = opt.input_size
+    resize = int(math.ceil(size / opt.crop_ratio))
+    threads = max(1, num_workers)
+    norm = dict(mean_r=IMAGENET_MEAN_RGB[0], mean_g=IMAGENET_MEAN_RGB[1],
+                mean_b=IMAGENET_MEAN_RGB[2], std_r=IMAGENET_STD_RGB[0],
+                std_g=IMAGENET_STD_RGB[1], std_b=IMAGENET_STD_RGB[2])
+    if auto_aug:
+        logger.info('--auto_aug with --use-rec: reading %s through ImageRecordDataset with '
+                    'Python transforms (AutoAugment, ImageNet policy)', rec_train)
+        dataset = mx.gluon.data.vision.ImageRecordDataset(rec_train)
+        train_loader = _loader(dataset, _imagenet_train_transform(size, True, augment),
+                               batch_size, True, num_workers, 'discard')
+        train = lambda: iter(train_loader)  # noqa: E731
+    else:
+        aug = dict(rand_mirror=True, random_resized_crop=True, max_aspect_ratio=4. / 3.,
+                   min_aspect_ratio=3. / 4., max_random_area=1, min_random_area=0.08,
+                   brightness=0.4, saturation=0.4, contrast=0.4, pca_noise=0.1) if augment \
+            else dict(resize=resize)
+        train = _rec_iter_batches(mx.io.ImageRecordIter(
+            path_imgrec=rec_train, path_imgidx=rec_train_idx, preprocess_threads=threads,
+            shuffle=True, batch_size=batch_size, data_shape=(3, size, size), **dict(norm, **aug)))
+    val = _rec_iter_batches(mx.io.ImageRecordIter(
+        path_imgrec=rec_val, path_imgidx=rec_val_idx, preprocess_threads=threads,
+        shuffle=False, batch_size=batch_size, resize=resize, data_shape=(3, size, size),
+        **norm))
+    return train, val, count_records(rec_train_idx)
+
+
+def _imagenet_train_transform(size, auto_aug, augment=True):
+    steps = []
+    if augment:
+        steps += [transforms.RandomResizedCrop(size), transforms.RandomFlipLeftRight()]
+    else:
+        steps += [transforms.Resize(size, keep_ratio=True), transforms.CenterCrop(size)]
+    if auto_aug:
+        steps.append(AutoAugment('imagenet'))
+    if augment:
+        steps += [transforms.RandomColorJitter(brightness=0.4, contrast=0.4, saturation=0.4),
+                  transforms.RandomLighting(0.1)]
+    steps += [transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
+    return transforms.Compose(steps)
+
+
+def imagenet_folder_loaders(opt, batch_size, num_workers, auto_aug=False, augment=True):
+    """ImageNet from an image folder (``data_dir``/train, ``data_dir``/val). For
+    ``input_size`` >= 320: EfficientNet-style random/centre crops with bicubic resizing."""
+    root = os.path.expanduser(opt.data_dir)
+    for split in ('train', 'val'):
+        if not os.path.isdir(os.path.join(root, split)):
+            raise IOError("--data-dir '%s' has no %s/ folder (one sub-folder per class); or "
+                          "use --use-rec with .rec files" % (root, split))
+    size = opt.input_size
+    vision = mx.gluon.data.vision
+    train_set = vision.ImageFolderDataset(os.path.join(root, 'train'))
+    val_set = vision.ImageFolderDataset(os.path.join(root, 'val'))
+    normalise = [transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
+    if size >= 320:
+        from gluoncv.utils.transforms import EfficientNetCenterCrop, EfficientNetRandomCrop
+        bicubic = 3   # PIL's BICUBIC for transforms applied to PIL images
+        train_tf = transforms.Compose(
+            ([_PIL(EfficientNetRandomCrop(size)), _PILResize(size, bicubic),
+              transforms.RandomFlipLeftRight()] if augment else
+             [_PIL(EfficientNetCenterCrop(size)), _PILResize(size, bicubic)])
+            + ([AutoAugment('imagenet')] if auto_aug else []) + normalise)
+        val_tf = transforms.Compose([_PIL(EfficientNetCenterCrop(size)),
+                                     _PILResize(size, bicubic)] + normalise)
+    else:
+        resize = int(math.ceil(size / opt.crop_ratio))
+        train_tf = _imagenet_train_transform(size, auto_aug, augment)
+        val_tf = transforms.Compose([transforms.Resize(resize, keep_ratio=True),
+                                     transforms.CenterCrop(size)] + normalise)
+    train = _loader(train_set, train_tf, batch_size, True, num_workers, 'discard')
+    val = _loader(val_set, val_tf, batch_size, False, num_workers, 'keep')
+    return (lambda: iter(train)), (lambda: iter(val)), len(train_set)
+
+
+class _PIL(mx.gluon.Block):
+    """Apply a PIL-image function to an HWC uint8 NDArray."""
+
+    def __init__(self, fn):
+        super(_PIL, self).__init__()
+        self._fn = fn
+
+    def forward(self, x):
+        import numpy as np
+        from PIL import Image
+        out = self._fn(Image.fromarray(x.asnumpy()))
+        return mx.nd.array(np.asarray(out), dtype='uint8')
+
+
+class _PILResize(_PIL):
+    def __init__(self, size, resample):
+        super(_PILResize, self).__init__(lambda img: img.resize((size, size), resample))

@@ -1,0 +1,147 @@
+"""train_imagenet.py: the ImageNet recipe (.rec files or an image folder)."""
+import logging
+import os
+import sys
+
+import mxnet as mx
+from mxnet import gluon
+
+from ..data.pipelines import imagenet_folder_loaders, imagenet_rec_loaders
+from ..model_zoo.pretrained import CheckpointError
+from .loop import Checkpointer, contexts, fit, resume, seed_everything, setup_logging
+from .network import build_imagenet_network, disable_wd_on_norm_and_bias
+from .options import explicit_options, imagenet_parser
+from .report import print_summary
+from .schedule import imagenet_schedule
+
+__all__ = ['main', 'run', 'build_teacher']
+
+logger = logging.getLogger('gluon_aff')
+
+
+def _check(opt, ctx):
+    for flag, value in (('--batch-size', opt.batch_size), ('--num-epochs', opt.num_epochs),
+                        ('--input-size', opt.input_size)):
+        if value < 1:
+            raise ValueError('%s must be at least 1, got %d' % (flag, value))
+    if opt.dtype not in ('float32', 'float16'):
+        raise ValueError("--dtype must be float32 or float16, got '%s'" % opt.dtype)
+    if opt.dtype == 'float16' and ctx[0].device_type == 'cpu':
+        raise ValueError('--dtype float16 needs GPUs (MXNet has no float16 GEMM on the CPU); '
+                         'pass --dtype float32 with --num-gpus 0')
+    if opt.mode not in ('hybrid', 'imperative'):
+        raise ValueError("--mode must be hybrid or imperative, got '%s'" % opt.mode)
+    if opt.warmup_epochs >= opt.num_epochs:
+        raise ValueError('--warmup-epochs (%d) must be smaller than --num-epochs (%d)'
+                         % (opt.warmup_epochs, opt.num_epochs))
+    if opt.batch_norm:
+        logger.warning('--batch-norm only changes gluoncv VGG models; it has no effect here')
+
+
+def build_teacher(opt, ctx):
+    """The distillation teacher: a zoo name or any gluoncv model, with --teacher-params or
+    its released/pretrained weights."""
+    from ..model_zoo import get_model, list_models
+    name = opt.teacher.lower()
+    pretrained = opt.teacher_params or True
+    if name in list_models():
+        teacher = get_model(name, pretrained=pretrained, ctx=ctx)
+    else:
+        import gluoncv
+        try:
+            teacher = gluoncv.model_zoo.get_model(name, pretrained=not opt.teacher_params,
+                                                  ctx=ctx)
+        except ValueError as e:
+            raise ValueError('--teacher %s is neither a gluon-aff nor a gluoncv model: %s'
+                             % (opt.teacher, str(e).splitlines()[0]))
+        if opt.teacher_params:
+            teacher.load_parameters(opt.teacher_params, ctx=ctx, cast_dtype=True)
+    teacher.cast(opt.dtype)
+    teacher.hybridize(static_alloc=True, static_shape=True)
+    return teacher
+
+
+def run(opt, explicit=()):
+    ctx = contexts(list(range(opt.num_gpus)) if opt.num_gpus > 0 else [])
+    _check(opt, ctx)
+    if opt.seed is not None:
+        seed_everything(opt.seed)
+    net, model_name, _ = build_imagenet_network(opt, opt.classes, explicit, ctx)
+    setup_logging(opt.logging_file)
+    logger.info('train_imagenet.py %s', ' '.join(sys.argv[1:]))
+    logger.info('options: %s', vars(opt))
+    if not opt.use_pretrained:
+        net.initialize(mx.init.MSRAPrelu(), ctx=ctx)
+    if opt.summary:
+        print_summary(net, (1, 3, opt.input_size, opt.input_size), ctx[0])
+    if opt.no_wd:
+        disable_wd_on_norm_and_bias(net)
+    if opt.dtype != 'float32':
+        net.cast(opt.dtype)
+    if opt.mode == 'hybrid':
+        net.hybridize(static_alloc=True, static_shape=True)
+
+    batch_size = opt.batch_size * len(ctx)
+    augment = not opt.no_augment
+    if opt.use_rec:
+        train, val, num_train = imagenet_rec_loaders(opt, batch_size, opt.num_workers,
+                                                     opt.auto_aug, augment)
+    else:
+        train, val, num_train = imagenet_folder_loaders(opt, batch_size, opt.num_workers,
+                                                        opt.auto_aug, augment)
+    iters_per_epoch = max(1, num_train // batch_size)
+    schedule = imagenet_schedule(opt.lr_mode, opt.lr, opt.num_epochs, opt.warmup_epochs,
+                                 iters_per_epoch, opt.warmup_lr, opt.lr_decay,
+                                 opt.lr_decay_epoch, opt.lr_decay_period)
+    optimizer_params = {'wd': opt.wd, 'momentum': opt.momentum, 'lr_scheduler': schedule}
+    if opt.dtype != 'float32':
+        optimizer_params['multi_precision'] = True
+    trainer = gluon.Trainer(net.collect_params(), 'nag', optimizer_params)
+    start_epoch = opt.resume_epoch
+    if opt.resume_params:
+        start_epoch = resume(net, trainer, opt.resume_params, opt.resume_states or None,
+                             opt.resume_epoch if 'resume_epoch' in explicit else None, ctx)
+    teacher = build_teacher(opt, ctx) if opt.teacher else None
+
+    ckpt = Checkpointer(net, trainer, opt.save_dir)
+    best = {'err': float('inf'), 'path': None}
+
+    def on_epoch_end(epoch, stats):
+        err = 1 - stats['val_top1']
+        if err < best['err']:
+            best['err'] = err
+            best['path'] = ckpt.save('%.4f-imagenet-%s-%d-best' % (err, model_name, epoch),
+                                     epoch + 1)
+        if opt.save_frequency and (epoch + 1) % opt.save_frequency == 0:
+            ckpt.save('imagenet-%s-%d' % (model_name, epoch), epoch + 1)
+
+    def on_interrupt(epoch):
+        path = ckpt.save('imagenet-%s-interrupted' % model_name, epoch)
+        logger.warning('interrupted in epoch %d; saved %s (+ .states). Resume with '
+                       '--resume-params %s', epoch, path, path)
+
+    fit(net, trainer, ctx, train, val, net.classes, opt.num_epochs, start_epoch=start_epoch,
+        mixup=opt.mixup, mixup_alpha=opt.mixup_alpha, mixup_off_epoch=opt.mixup_off_epoch,
+        label_smoothing=opt.label_smoothing, teacher=teacher, temperature=opt.temperature,
+        hard_weight=opt.hard_weight, dtype=opt.dtype, seed=opt.seed,
+        iters_per_epoch=iters_per_epoch, log_interval=opt.log_interval,
+        progress={'auto': None, 'on': True, 'off': False}[opt.progress],
+        on_epoch_end=on_epoch_end, on_interrupt=on_interrupt)
+    final = ckpt.save('imagenet-%s-%d' % (model_name, opt.num_epochs - 1), opt.num_epochs)
+    logger.info('best validation top-1 error %.4f (%s); final parameters %s', best['err'],
+                best['path'], final)
+    return best
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = imagenet_parser()
+    opt = parser.parse_args(argv)
+    try:
+        run(opt, explicit_options(parser, argv))
+    except (ValueError, IOError, CheckpointError) as e:
+        print('train_imagenet.py: error: %s' % e, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0

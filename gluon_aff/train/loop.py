@@ -1,0 +1,211 @@
+"""The training loop both scripts share."""
+import json
+import logging
+import os
+import random
+import sys
+import time
+
+import mxnet as mx
+import numpy as np
+from mxnet import autograd, gluon
+
+from .labels import draw_lambda, mixup_batch, smooth_targets
+
+__all__ = ['contexts', 'seed_everything', 'setup_logging', 'evaluate', 'fit', 'Checkpointer',
+           'sidecar', 'resume']
+
+logger = logging.getLogger('gluon_aff')
+
+
+def contexts(gpus):
+    """[mx.gpu(i) ...] for a list of ids, [mx.cpu()] for none; a clear error when the
+    machine has fewer GPUs."""
+    if not gpus:
+        return [mx.cpu()]
+    available = mx.context.num_gpus()
+    missing = [g for g in gpus if g >= available]
+    if missing:
+        raise ValueError('GPU %s requested but this machine has %d GPU(s)%s; train on the CPU '
+                         "with --gpus '' (train_cifar.py) or --num-gpus 0 (train_imagenet.py)"
+                         % (','.join(map(str, missing)), available,
+                            '' if available else ' (or MXNet is a CPU build)'))
+    return [mx.gpu(g) for g in gpus]
+
+
+def seed_everything(seed):
+    random.seed(seed)
+    np.random.seed(seed)
+    mx.random.seed(seed)
+
+
+def setup_logging(path=None):
+    """Log INFO to stderr and, if given, to ``path`` (its folder is created)."""
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    fmt = logging.Formatter('%(asctime)s %(message)s')
+    stream = logging.StreamHandler()
+    stream.setFormatter(fmt)
+    logger.addHandler(stream)
+    if path:
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        handler = logging.FileHandler(path)
+        handler.setFormatter(fmt)
+        logger.addHandler(handler)
+    return logger
+
+
+def _progress(iterable, enabled, total=None, desc=None):
+    from tqdm import tqdm
+    return tqdm(iterable, total=total, desc=desc, disable=not enabled, leave=False,
+                dynamic_ncols=True)
+
+
+def evaluate(net, batches, ctx, dtype='float32', progress=False):
+    """(top-1 accuracy, top-5 accuracy) of ``net`` in inference mode."""
+    top1 = mx.metric.Accuracy()
+    top5 = mx.metric.TopKAccuracy(5)
+    for data, label in _progress(batches(), progress, desc='val'):
+        data = gluon.utils.split_and_load(data, ctx, even_split=False)
+        label = gluon.utils.split_and_load(label, ctx, even_split=False)
+        outputs = [net(x.astype(dtype, copy=False)).astype('float32', copy=False) for x in data]
+        top1.update(label, outputs)
+        if outputs[0].shape[1] > 5:
+            top5.update(label, outputs)
+    # with 5 classes or fewer every label is in the top 5
+    return top1.get()[1], (top5.get()[1] if top5.num_inst else 1.0)
+
+
+def sidecar(params_path):
+    return os.path.splitext(params_path)[0] + '.json'
+
+
+class Checkpointer(object):
+    """Writes params (+ trainer states + a small JSON with the next epoch) under the
+    original names."""
+
+    def __init__(self, net, trainer, save_dir):
+        self.net, self.trainer, self.save_dir = net, trainer, save_dir
+        os.makedirs(save_dir, exist_ok=True)
+
+    def save(self, name, next_epoch, extra=None):
+        path = os.path.join(self.save_dir, name + '.params')
+        self.net.save_parameters(path)
+        self.trainer.save_states(os.path.splitext(path)[0] + '.states')
+        info = {'next_epoch': next_epoch}
+        info.update(extra or {})
+        with open(sidecar(path), 'w') as f:
+            json.dump(info, f)
+        return path
+
+
+def resume(net, trainer, params, states, epoch, ctx):
+    """Load params (and states) to continue training; returns the epoch to start at:
+    ``epoch`` if given, else the one recorded beside the params, else 0."""
+    from ..model_zoo.pretrained import load_params
+    load_params(net, params, ctx=ctx)
+    states = states or (os.path.splitext(params)[0] + '.states')
+    if os.path.isfile(states):
+        trainer.load_states(states)
+        logger.info('resumed trainer states from %s', states)
+    else:
+        logger.warning('no trainer states at %s: momentum and schedule restart', states)
+    if epoch is None:
+        meta = sidecar(params)
+        epoch = json.load(open(meta)).get('next_epoch', 0) if os.path.isfile(meta) else 0
+    logger.info('resumed %s; continuing at epoch %d', params, epoch)
+    return epoch
+
+
+def fit(net, trainer, ctx, train_batches, val_batches, classes, num_epochs, start_epoch=0,
+        mixup=False, mixup_alpha=1.0, mixup_off_epoch=0, label_smoothing=False,
+        teacher=None, temperature=20.0, hard_weight=0.5, dtype='float32', seed=None,
+        iters_per_epoch=None, progress=None, on_epoch_end=None, on_interrupt=None,
+        log_interval=0):
+    """Train ``net`` from ``start_epoch`` to ``num_epochs``.
+
+    ``on_epoch_end(epoch, stats)`` receives a dict (train_loss, train_metric name and
+    value, val_top1, val_top5, lr, img_per_s, seconds). On Ctrl-C, ``on_interrupt(epoch)``
+    saves what is needed to resume, then KeyboardInterrupt propagates.
+    """
+    eta = 0.1 if label_smoothing else 0.0
+    dense = mixup or label_smoothing
+    if teacher is not None:
+        from gluoncv.loss import DistillationSoftmaxCrossEntropyLoss
+        loss_fn = DistillationSoftmaxCrossEntropyLoss(temperature=temperature,
+                                                      hard_weight=hard_weight,
+                                                      sparse_label=not dense)
+    else:
+        loss_fn = gluon.loss.SoftmaxCrossEntropyLoss(sparse_label=not dense)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    epoch = start_epoch
+    try:
+        for epoch in range(start_epoch, num_epochs):
+            if seed is not None:
+                seed_everything(seed + epoch)
+            metric = mx.metric.RMSE() if dense else mx.metric.Accuracy()
+            tic, seen, loss_sum, nbatch = time.time(), 0, 0.0, 0
+            for i, (data, label) in enumerate(_progress(train_batches(), progress,
+                                                         total=iters_per_epoch,
+                                                         desc='epoch %d' % epoch)):
+                data = gluon.utils.split_and_load(data, ctx, even_split=False)
+                label = gluon.utils.split_and_load(label, ctx, even_split=False)
+                batch_size = sum(x.shape[0] for x in data)
+                if mixup:
+                    lam = draw_lambda(mixup_alpha, epoch, num_epochs, mixup_off_epoch)
+                    data, targets = mixup_batch(data, label, classes, lam, eta)
+                elif label_smoothing:
+                    targets = [smooth_targets(y, classes, eta) for y in label]
+                else:
+                    targets = label
+                data = [x.astype(dtype, copy=False) for x in data]
+                soft = None
+                if teacher is not None:
+                    soft = [mx.nd.softmax(teacher(x) / temperature) for x in data]
+                for x in data:
+                    # On MXNet's CPU (oneDNN) build BatchNorm updates its moving statistics in
+                    # backward, and only where a gradient flows: without an input gradient
+                    # the CIFAR stem's data BatchNorm would never update.
+                    x.attach_grad()
+                with autograd.record():
+                    outputs = [net(x) for x in data]
+                    if soft is not None:
+                        losses = [loss_fn(o.astype('float32', copy=False), t, s)
+                                  for o, t, s in zip(outputs, targets, soft)]
+                    else:
+                        losses = [loss_fn(o.astype('float32', copy=False), t)
+                                  for o, t in zip(outputs, targets)]
+                autograd.backward(losses)
+                trainer.step(batch_size)
+                loss_sum += sum(l.sum().asscalar() for l in losses)
+                seen += batch_size
+                nbatch += 1
+                outs = [o.astype('float32', copy=False) for o in outputs]
+                if dense:
+                    metric.update(targets, [mx.nd.softmax(o) for o in outs])
+                else:
+                    metric.update(targets, outs)
+                if log_interval and (i + 1) % log_interval == 0:
+                    logger.info('Epoch[%d] Batch[%d] %.1f img/s %s=%.4f lr=%.6f', epoch, i + 1,
+                                seen / (time.time() - tic), *metric.get(), trainer.learning_rate)
+            elapsed = time.time() - tic
+            name, value = metric.get()
+            top1, top5 = evaluate(net, val_batches, ctx, dtype, progress)
+            stats = dict(epoch=epoch, train_loss=loss_sum / max(seen, 1), train_metric=name,
+                         train_value=value, val_top1=top1, val_top5=top5,
+                         lr=trainer.learning_rate, img_per_s=seen / max(elapsed, 1e-9),
+                         seconds=elapsed, batches=nbatch)
+            logger.info('[Epoch %d] loss=%.4f %s=%.4f | val top1=%.4f top5=%.4f | lr=%.6f | '
+                        '%.1f img/s | %.1fs', epoch, stats['train_loss'], name, value, top1,
+                        top5, stats['lr'], stats['img_per_s'], elapsed)
+            if on_epoch_end is not None:
+                on_epoch_end(epoch, stats)
+    except KeyboardInterrupt:
+        if on_interrupt is not None:
+            on_interrupt(epoch)
+        raise

@@ -1,0 +1,48 @@
+"""Learning-rate schedules of the two recipes, updated every iteration (gluoncv's
+LRSequential/LRScheduler)."""
+from gluoncv.utils import LRScheduler, LRSequential
+
+__all__ = ['decay_epochs', 'imagenet_schedule', 'cifar_schedule']
+
+
+def decay_epochs(lr_decay_epoch, lr_decay_period, num_epochs, warmup_epochs):
+    """The step epochs as both originals compute them: every ``lr_decay_period`` epochs,
+    else the listed ones, each minus the warm-up epochs (the second scheduler's clock
+    starts after warm-up)."""
+    if lr_decay_period > 0:
+        epochs = list(range(lr_decay_period, num_epochs, lr_decay_period))
+    else:
+        epochs = [int(e) for e in str(lr_decay_epoch).split(',') if e.strip()]
+    return [e - warmup_epochs for e in epochs]
+
+
+def imagenet_schedule(mode, lr, num_epochs, warmup_epochs, iters_per_epoch, warmup_lr=0.0,
+                      lr_decay=0.1, lr_decay_epoch='40,60', lr_decay_period=0):
+    """Linear warm-up from ``warmup_lr`` to ``lr`` over ``warmup_epochs``, then
+    ``mode`` (cosine, step or poly with power 2) down to 0."""
+    if mode not in ('cosine', 'step', 'poly', 'linear', 'constant'):
+        raise ValueError("--lr-mode must be cosine, step or poly, got '%s'" % mode)
+    steps = decay_epochs(lr_decay_epoch, lr_decay_period, num_epochs, warmup_epochs)
+    return LRSequential([
+        LRScheduler('linear', base_lr=warmup_lr, target_lr=lr, nepochs=warmup_epochs,
+                    iters_per_epoch=iters_per_epoch),
+        LRScheduler(mode, base_lr=lr, target_lr=0, nepochs=num_epochs - warmup_epochs,
+                    iters_per_epoch=iters_per_epoch, step_epoch=steps, step_factor=lr_decay,
+                    power=2)])
+
+
+def cifar_schedule(cosine, lr, num_epochs, warmup_epochs, iters_per_epoch, warmup_lr=0.0,
+                   lr_decay=0.1, lr_decay_epoch='300,450', lr_decay_period=0):
+    """``cosine``: linear warm-up from ``warmup_lr``, then cosine to 0. Otherwise, as the
+    original: no warm-up, constant ``lr`` decayed by ``lr_decay`` at the step epochs
+    minus the warm-up epochs (300,450 with 10 warm-up epochs decay at 290 and 440)."""
+    if cosine:
+        return LRSequential([
+            LRScheduler('linear', base_lr=warmup_lr, target_lr=lr, nepochs=warmup_epochs,
+                        iters_per_epoch=iters_per_epoch),
+            LRScheduler('cosine', base_lr=lr, target_lr=0, nepochs=num_epochs - warmup_epochs,
+                        iters_per_epoch=iters_per_epoch)])
+    steps = decay_epochs(lr_decay_epoch, lr_decay_period, num_epochs, warmup_epochs)
+    return LRSequential([
+        LRScheduler('step', base_lr=lr, nepochs=num_epochs, iters_per_epoch=iters_per_epoch,
+                    step_epoch=steps, step_factor=lr_decay)])

@@ -2,10 +2,14 @@ import http.server
 import os
 import threading
 
-import gluon_aff  # noqa: F401  (sets OMP_NUM_THREADS before MXNet loads)
-import mxnet as mx
-import numpy as np
-import pytest
+# The tests train on the CPU in-process: use the engine the training scripts choose there
+# (gluon_aff.train.loop.prefer_sync_engine_on_cpu), before MXNet's first operation.
+os.environ.setdefault('MXNET_ENGINE_TYPE', 'NaiveEngine')
+
+import gluon_aff  # noqa: F401,E402  (sets OMP_NUM_THREADS before MXNet loads)
+import mxnet as mx  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 COMPAT_DIR = os.path.join(HERE, 'data', 'compat')
@@ -91,3 +95,30 @@ def http_server():
     finally:
         server.shutdown()
         server.server_close()
+
+
+DIGITS_ARGS = ['--dataset', 'digits', '--gpus', '', '-j', '0', '--blocks', '1',
+               '--channel-times', '1', '--batch-size', '32', '--num-epochs', '6', '--cosine',
+               '--warmup-epochs', '1', '--seed', '0', '--save-period', '0', '--progress', 'off']
+
+
+@pytest.fixture(scope='session')
+def trained_digits(tmp_path_factory):
+    """One AFF and one iAFF CIFAR ResNet (1 block per stage, channel_times 1) trained on
+    the digits set for 6 epochs by train_cifar.py, shared by the whole session.
+
+    Returns {fusion: dict(dir, best, acc, zoo, kwargs)}."""
+    import glob
+    from gluon_aff.train.cifar import main
+    trained = {}
+    for fusion in ('aff', 'iaff'):
+        root = tmp_path_factory.mktemp('digits_%s' % fusion)
+        argv = ['--model', 'resnet', '--askc-type', fusion] + DIGITS_ARGS + [
+            '--save-dir', str(root / 'params'), '--logging-dir', str(root / 'logs'),
+            '--save-plot-dir', str(root)]
+        assert main(argv) == 0
+        best = max(glob.glob(str(root / 'params' / '*-best.params')))
+        trained[fusion] = dict(dir=root, best=best, acc=float(os.path.basename(best)[:6]),
+                               zoo='cifar_%s_resnet20' % fusion,
+                               kwargs=dict(blocks=1, channel_times=1, classes=10))
+    return trained

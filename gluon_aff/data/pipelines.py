@@ -32,14 +32,12 @@ DATASET_CLASSES = {'cifar10': 10, 'cifar100': 100, 'digits': 10}
 def classification_dataset(name, train, data_dir=None, coarse_label=False):
     """The train or validation split of cifar10, cifar100 (fine labels unless
     ``coarse_label``) or digits, as a dataset of (HWC uint8 image, label)."""
-    if name == 'digits':
-        if coarse_label:
-            raise ValueError('--coarse-label applies to cifar100 only')
-        return digits_dataset(train)
-    if name not in ('cifar10', 'cifar100'):
+    if name not in ('cifar10', 'cifar100', 'digits'):
         raise ValueError("unknown dataset '%s'; use cifar100, cifar10 or digits" % name)
     if coarse_label and name != 'cifar100':
-        raise ValueError('--coarse-label applies to cifar100 only')
+        logger.warning('--coarse-label applies to CIFAR-100 only; %s keeps its labels', name)
+    if name == 'digits':
+        return digits_dataset(train)
     root = os.path.expanduser(data_dir or os.path.join('~', '.mxnet', 'datasets', name))
     vision = mx.gluon.data.vision
     try:

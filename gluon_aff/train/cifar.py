@@ -9,7 +9,8 @@ from mxnet import gluon
 
 from ..data.pipelines import DATASET_CLASSES, cifar_loaders
 from ..model_zoo.pretrained import CheckpointError
-from .loop import Checkpointer, contexts, fit, resume, seed_everything, setup_logging
+from .loop import (Checkpointer, contexts, fit, prefer_sync_engine_on_cpu, resume,
+                   seed_everything, setup_logging)
 from .network import build_cifar_network, disable_wd_on_norm_and_bias
 from .options import cifar_parser, explicit_options
 from .report import plot_history, print_summary
@@ -26,15 +27,13 @@ def _check(opt):
             raise ValueError('%s must be at least 1, got %d' % (flag, value))
     if opt.mode not in ('hybrid', 'imperative'):
         raise ValueError("--mode must be hybrid or imperative, got '%s'" % opt.mode)
-    if opt.cosine and opt.warmup_epochs >= opt.num_epochs:
-        raise ValueError('--warmup-epochs (%d) must be smaller than --num-epochs (%d)'
-                         % (opt.warmup_epochs, opt.num_epochs))
 
 
 def run(opt, explicit=()):
     _check(opt)
     gpus = [int(g) for g in opt.gpus.split(',') if g.strip()]
     ctx = contexts(gpus)
+    engine = prefer_sync_engine_on_cpu(ctx)
     if opt.seed is not None:
         seed_everything(opt.seed)
     classes = DATASET_CLASSES.get(opt.dataset)
@@ -44,6 +43,7 @@ def run(opt, explicit=()):
     setup_logging(os.path.join(opt.logging_dir, 'train_%s.log' % model_name))
     logger.info('train_cifar.py %s', ' '.join(sys.argv[1:]))
     logger.info('options: %s', vars(opt))
+    logger.info('devices: %s; MXNet engine: %s', ctx, engine)
     if opt.coarse_label:
         logger.warning('*** --coarse-label: CIFAR-100 with the 20 SUPERCLASS labels on a '
                        '100-way head (the paper\'s and the released "superclass" setting); '

@@ -8,7 +8,8 @@ from mxnet import gluon
 
 from ..data.pipelines import imagenet_folder_loaders, imagenet_rec_loaders
 from ..model_zoo.pretrained import CheckpointError
-from .loop import Checkpointer, contexts, fit, resume, seed_everything, setup_logging
+from .loop import (Checkpointer, contexts, fit, prefer_sync_engine_on_cpu, resume,
+                   seed_everything, setup_logging)
 from .network import build_imagenet_network, disable_wd_on_norm_and_bias
 from .options import explicit_options, imagenet_parser
 from .report import print_summary
@@ -31,9 +32,6 @@ def _check(opt, ctx):
                          'pass --dtype float32 with --num-gpus 0')
     if opt.mode not in ('hybrid', 'imperative'):
         raise ValueError("--mode must be hybrid or imperative, got '%s'" % opt.mode)
-    if opt.warmup_epochs >= opt.num_epochs:
-        raise ValueError('--warmup-epochs (%d) must be smaller than --num-epochs (%d)'
-                         % (opt.warmup_epochs, opt.num_epochs))
     if opt.batch_norm:
         logger.warning('--batch-norm only changes gluoncv VGG models; it has no effect here')
 
@@ -64,12 +62,14 @@ def build_teacher(opt, ctx):
 def run(opt, explicit=()):
     ctx = contexts(list(range(opt.num_gpus)) if opt.num_gpus > 0 else [])
     _check(opt, ctx)
+    engine = prefer_sync_engine_on_cpu(ctx)
     if opt.seed is not None:
         seed_everything(opt.seed)
     net, model_name, _ = build_imagenet_network(opt, opt.classes, explicit, ctx)
     setup_logging(opt.logging_file)
     logger.info('train_imagenet.py %s', ' '.join(sys.argv[1:]))
     logger.info('options: %s', vars(opt))
+    logger.info('devices: %s; MXNet engine: %s', ctx, engine)
     if not opt.use_pretrained:
         net.initialize(mx.init.MSRAPrelu(), ctx=ctx)
     if opt.summary:

@@ -1,6 +1,10 @@
 """Learning-rate schedules of the two recipes, updated every iteration (gluoncv's
 LRSequential/LRScheduler)."""
+import logging
+
 from gluoncv.utils import LRScheduler, LRSequential
+
+logger = logging.getLogger('gluon_aff')
 
 __all__ = ['decay_epochs', 'imagenet_schedule', 'cifar_schedule']
 
@@ -23,12 +27,23 @@ def imagenet_schedule(mode, lr, num_epochs, warmup_epochs, iters_per_epoch, warm
     if mode not in ('cosine', 'step', 'poly', 'linear', 'constant'):
         raise ValueError("--lr-mode must be cosine, step or poly, got '%s'" % mode)
     steps = decay_epochs(lr_decay_epoch, lr_decay_period, num_epochs, warmup_epochs)
-    return LRSequential([
-        LRScheduler('linear', base_lr=warmup_lr, target_lr=lr, nepochs=warmup_epochs,
-                    iters_per_epoch=iters_per_epoch),
-        LRScheduler(mode, base_lr=lr, target_lr=0, nepochs=num_epochs - warmup_epochs,
-                    iters_per_epoch=iters_per_epoch, step_epoch=steps, step_factor=lr_decay,
-                    power=2)])
+    return _warmup_then(warmup_lr, lr, warmup_epochs, num_epochs, iters_per_epoch,
+                        LRScheduler(mode, base_lr=lr, target_lr=0,
+                                    nepochs=num_epochs - warmup_epochs,
+                                    iters_per_epoch=iters_per_epoch, step_epoch=steps,
+                                    step_factor=lr_decay, power=2))
+
+
+def _warmup_then(warmup_lr, lr, warmup_epochs, num_epochs, iters_per_epoch, main):
+    """Linear warm-up, then ``main``; a run shorter than its warm-up (a smoke test) ends
+    inside the warm-up."""
+    warmup = LRScheduler('linear', base_lr=warmup_lr, target_lr=lr, nepochs=warmup_epochs,
+                         iters_per_epoch=iters_per_epoch)
+    if warmup_epochs >= num_epochs:
+        logger.warning('the warm-up (%d epochs) is not shorter than the run (%d epochs): the '
+                       'learning rate never leaves it', warmup_epochs, num_epochs)
+        return LRSequential([warmup])
+    return LRSequential(([warmup] if warmup_epochs > 0 else []) + [main])
 
 
 def cifar_schedule(cosine, lr, num_epochs, warmup_epochs, iters_per_epoch, warmup_lr=0.0,
@@ -37,11 +52,10 @@ def cifar_schedule(cosine, lr, num_epochs, warmup_epochs, iters_per_epoch, warmu
     original: no warm-up, constant ``lr`` decayed by ``lr_decay`` at the step epochs
     minus the warm-up epochs (300,450 with 10 warm-up epochs decay at 290 and 440)."""
     if cosine:
-        return LRSequential([
-            LRScheduler('linear', base_lr=warmup_lr, target_lr=lr, nepochs=warmup_epochs,
-                        iters_per_epoch=iters_per_epoch),
-            LRScheduler('cosine', base_lr=lr, target_lr=0, nepochs=num_epochs - warmup_epochs,
-                        iters_per_epoch=iters_per_epoch)])
+        return _warmup_then(warmup_lr, lr, warmup_epochs, num_epochs, iters_per_epoch,
+                            LRScheduler('cosine', base_lr=lr, target_lr=0,
+                                        nepochs=num_epochs - warmup_epochs,
+                                        iters_per_epoch=iters_per_epoch))
     steps = decay_epochs(lr_decay_epoch, lr_decay_period, num_epochs, warmup_epochs)
     return LRSequential([
         LRScheduler('step', base_lr=lr, nepochs=num_epochs, iters_per_epoch=iters_per_epoch,

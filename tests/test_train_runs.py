@@ -1,0 +1,388 @@
+"""The training scripts, run for real on small data (digits, a tiny .rec)."""
+import glob
+import json
+import logging
+import os
+import re
+import shlex
+import sys
+
+import mxnet as mx
+import numpy as np
+import pytest
+
+from gluon_aff.data.digits import digits_arrays
+from gluon_aff.data.pipelines import cifar_loaders
+from gluon_aff.data.recordio import pack_arrays
+from gluon_aff.model_zoo import get_model
+from gluon_aff.train import cifar as train_cifar
+from gluon_aff.train import imagenet as train_imagenet
+from gluon_aff.train import loop
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope='module')
+def tiny_rec(tmp_path_factory):
+    """64 training and 32 validation digits packed into .rec/.idx with the project's tool."""
+    folder = tmp_path_factory.mktemp('rec')
+    images, labels = digits_arrays()
+    pack_arrays(images[:64], labels[:64], str(folder / 'train'))
+    pack_arrays(images[64:96], labels[64:96], str(folder / 'val'))
+    return {'--rec-train': str(folder / 'train.rec'), '--rec-train-idx': str(folder / 'train.idx'),
+            '--rec-val': str(folder / 'val.rec'), '--rec-val-idx': str(folder / 'val.idx')}
+
+
+def _override(argv, values):
+    argv = list(argv)
+    for flag, value in values.items():
+        if flag in argv:
+            i = argv.index(flag)
+            argv[i + 1:i + 2] = [value]
+        else:
+            argv += [flag, value]
+    return argv
+
+
+def _command_lines():
+    with open(os.path.join(ROOT, 'cmd_scripts.txt')) as f:
+        return [shlex.split(line) for line in f if line.startswith('python ')]
+
+
+def _digits_accuracy(net):
+    _, val, _ = cifar_loaders('digits', 100)
+    return loop.evaluate(net, val, [mx.cpu()])[0]
+
+
+# -- learning ---------------------------------------------------------------------------------
+@pytest.mark.parametrize('fusion', ['aff', 'iaff'])
+def test_digits_learning(trained_digits, fusion):
+    run = trained_digits[fusion]
+    assert run['acc'] >= 0.90, 'best validation accuracy %.4f' % run['acc']
+    # the checkpoint reloads through the zoo and scores the same in inference mode
+    net = get_model(run['zoo'], pretrained=run['best'], **run['kwargs'])
+    assert _digits_accuracy(net) == pytest.approx(run['acc'], abs=1e-4)
+    assert os.path.exists(os.path.join(str(run['dir']), 'digits-%s-resnet-8-c-1-s-1_history.png'
+                                       % {'aff': 'ASKCFuse', 'iaff': 'ResGlobLocaforGlobLocaCha'}[fusion]))
+    log = open(glob.glob(str(run['dir'] / 'logs' / 'train_*.log'))[0]).read()
+    assert log.count('[Epoch ') == 6       # one line per epoch: validated once per epoch
+    assert re.search(r'\[Epoch 5\] loss=[\d.]+ accuracy=[\d.]+ \| val top1=[\d.]+ top5=[\d.]+ '
+                     r'\| lr=[\d.]+ \| [\d.]+ img/s', log)
+
+
+# -- cmd_scripts.txt --------------------------------------------------------------------------
+def test_cmd_scripts_has_the_original_lines_and_more():
+    text = open(os.path.join(ROOT, 'cmd_scripts.txt')).read()
+    assert 'export MXNET_SAFE_ACCUMULATION=1' in text
+    lines = _command_lines()
+    assert len(lines) == 8
+    assert sum('--coarse-label' in l for l in lines) == 1
+    assert all('~/.mxnet/datasets/imagenet/rec/' in ' '.join(l) for l in lines if 'train_imagenet.py' in l)
+
+
+@pytest.mark.parametrize('index', range(8))
+def test_cmd_scripts_line_runs(index, tiny_rec, tmp_path):
+    argv = _command_lines()[index]
+    script, argv = argv[1], argv[2:]
+    if script == 'train_cifar.py':
+        argv = _override(argv, {'--dataset': 'digits', '--num-epochs': '1', '--gpus': '', '-j': '0',
+                                '--batch-size': '64', '--blocks': '1', '--channel-times': '1',
+                                '--save-dir': str(tmp_path / 'params'),
+                                '--logging-dir': str(tmp_path / 'logs'),
+                                '--save-plot-dir': str(tmp_path)})
+        assert train_cifar.main(argv) == 0
+        best = glob.glob(str(tmp_path / 'params' / '*-best.params'))
+        assert len(best) == 1
+        m = re.match(r'^\d\.\d{4}-digits-(ASKCFuse|ResGlobLocaforGlobLocaCha)-'
+                     r'(resnet-8|resneXt-11-32x4)-c-1-s-1-best\.params$', os.path.basename(best[0]))
+        assert m, best[0]
+        fusion = 'aff' if m.group(1) == 'ASKCFuse' else 'iaff'
+        zoo = ('cifar_%s_resnet20' if m.group(2) == 'resnet-8' else 'cifar_%s_resnext38_32x4d') % fusion
+        get_model(zoo, pretrained=best[0], blocks=1, channel_times=1, classes=10)
+    else:
+        overrides = dict(tiny_rec)
+        overrides.update({'--num-epochs': '1', '--num-gpus': '0', '-j': '0', '--dtype': 'float32',
+                          '--batch-size': '8', '--input-size': '32',
+                          '--save-dir': str(tmp_path / 'params'),
+                          '--logging-file': str(tmp_path / 'train.log')})
+        argv = _override(argv, overrides)
+        assert train_imagenet.main(argv) == 0
+        best = glob.glob(str(tmp_path / 'params' / '*-best.params'))
+        assert len(best) == 1
+        m = re.match(r'^\d\.\d{4}-imagenet-ImageNet-(ASKCFuse|ResGlobLocaforGlobLocaCha)-'
+                     r'(resnet|resnext)--50-s-3-0-best\.params$', os.path.basename(best[0]))
+        assert m, best[0]
+        fusion = 'aff' if m.group(1) == 'ASKCFuse' else 'iaff'
+        zoo = '%s_%s50%s' % (fusion, m.group(2), '_32x4d' if m.group(2) == 'resnext' else '')
+        get_model(zoo, pretrained=best[0])
+        assert os.path.exists(best[0][:-7] + '.states')
+        assert 'ImageRecordDataset with Python transforms' in open(str(tmp_path / 'train.log')).read()
+    assert 'autogluon' not in sys.modules
+
+
+# -- batch-norm statistics on the CPU ---------------------------------------------------------
+@pytest.mark.parametrize('name,kwargs,size', [
+    ('cifar_iaff_resnet20', dict(blocks=1, channel_times=1), 32),
+    ('cifar_aff_resnext38_32x4d', dict(blocks=1, channel_times=1), 32),
+    ('iaff_resnet50', dict(layers=[1, 1, 1, 1], stem_width=8), 64),
+    ('aff_resnext50_32x4d', dict(layers=[1, 1, 1, 1], stem_width=16), 64)])
+def test_every_batchnorm_updates_after_one_step(name, kwargs, size):
+    net = get_model(name, classes=10, **kwargs)
+    net.initialize(mx.init.Xavier())
+    net.hybridize()
+    stats = {k: p.data().asnumpy().copy() for k, p in net._collect_params_with_prefix().items()
+             if 'running_' in k}
+    trainer = mx.gluon.Trainer(net.collect_params(), 'nag', {'learning_rate': 0.01})
+    x = mx.nd.random.uniform(-1, 1, (4, 3, size, size))
+    y = mx.nd.array([0, 1, 2, 3])
+    loop.fit(net, trainer, [mx.cpu()], lambda: iter([(x, y)]), lambda: iter([(x, y)]), 10, 1,
+             progress=False)
+    unchanged = [k for k, v in stats.items()
+                 if np.allclose(v, net._collect_params_with_prefix()[k].data().asnumpy())]
+    assert unchanged == []
+    assert len(stats) > 10
+
+
+# -- resume -----------------------------------------------------------------------------------
+RESUME_ARGS = ['--model', 'resnet', '--askc-type', 'aff', '--dataset', 'digits', '--gpus', '',
+               '-j', '0', '--blocks', '1', '--channel-times', '1', '--batch-size', '64',
+               '--seed', '7', '--no-augment', '--save-period', '0', '--progress', 'off']
+
+
+def test_resume_equals_an_uninterrupted_run(tmp_path):
+    def args(sub, epochs):
+        return RESUME_ARGS + ['--num-epochs', str(epochs), '--save-dir', str(tmp_path / sub),
+                              '--logging-dir', str(tmp_path / sub), '--save-plot-dir', str(tmp_path / sub)]
+    assert train_cifar.main(args('straight', 2)) == 0
+    assert train_cifar.main(args('first', 1)) == 0
+    first = str(tmp_path / 'first' / 'digits-ASKCFuse-resnet-8-c-1-s-1-0.params')
+    assert json.load(open(first[:-7] + '.json')) == {'next_epoch': 1}
+    assert train_cifar.main(args('second', 2) + ['--resume-from', first]) == 0
+    a = mx.nd.load(str(tmp_path / 'straight' / 'digits-ASKCFuse-resnet-8-c-1-s-1-1.params'))
+    b = mx.nd.load(str(tmp_path / 'second' / 'digits-ASKCFuse-resnet-8-c-1-s-1-1.params'))
+    assert sorted(a) == sorted(b)
+    for k in a:
+        np.testing.assert_allclose(b[k].asnumpy(), a[k].asnumpy(), rtol=1e-5, atol=1e-5, err_msg=k)
+    log = open(glob.glob(str(tmp_path / 'second' / 'train_*.log'))[0]).read()
+    assert 'continuing at epoch 1' in log and '[Epoch 0]' not in log
+
+
+def test_ctrl_c_saves_and_resumes(tmp_path, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    argv = RESUME_ARGS + ['--num-epochs', '1', '--save-dir', str(tmp_path), '--logging-dir',
+                          str(tmp_path), '--save-plot-dir', str(tmp_path)]
+    monkeypatch.setattr(loop, 'evaluate', interrupted)
+    assert train_cifar.main(argv) == 130
+    saved = str(tmp_path / 'digits-ASKCFuse-resnet-8-c-1-s-1-interrupted.params')
+    assert os.path.exists(saved) and os.path.exists(saved[:-7] + '.states')
+    assert json.load(open(saved[:-7] + '.json')) == {'next_epoch': 0}
+    monkeypatch.undo()
+    assert train_cifar.main(argv + ['--resume-from', saved]) == 0
+
+
+# -- the original's defects, fixed --------------------------------------------------------------
+class _FakeCIFAR(object):
+    """Stands in for gluon's CIFAR classes (no CIFAR files are faked): 64 digits."""
+    calls = []
+
+    def __init__(self, root, train=True, fine_label=None, **kwargs):
+        _FakeCIFAR.calls.append(dict(root=root, train=train, fine_label=fine_label))
+        images, labels = digits_arrays()
+        self._data = mx.nd.array(images[:64], dtype='uint8')
+        self._label = labels[:64]
+
+
+@pytest.fixture
+def fake_cifar(monkeypatch):
+    _FakeCIFAR.calls = []
+    monkeypatch.setattr(mx.gluon.data.vision, 'CIFAR100', _FakeCIFAR)
+    monkeypatch.setattr(mx.gluon.data.vision, 'CIFAR10', _FakeCIFAR)
+    return _FakeCIFAR
+
+
+def _small(tmp_path, *extra):
+    return ['--model', 'resnet', '--askc-type', 'aff', '--gpus', '', '-j', '0', '--blocks', '1',
+            '--channel-times', '1', '--batch-size', '16', '--num-epochs', '1', '--progress', 'off',
+            '--save-dir', str(tmp_path / 'params'), '--logging-dir', str(tmp_path / 'logs'),
+            '--save-plot-dir', str(tmp_path)] + list(extra)
+
+
+def test_cifar100_fine_labels_by_default_coarse_on_request(fake_cifar, tmp_path):
+    assert train_cifar.main(_small(tmp_path)) == 0
+    assert {c['fine_label'] for c in fake_cifar.calls} == {True}
+    fake_cifar.calls = []
+    assert train_cifar.main(_small(tmp_path, '--coarse-label')) == 0
+    assert {c['fine_label'] for c in fake_cifar.calls} == {False}
+    log = open(glob.glob(str(tmp_path / 'logs' / 'train_*.log'))[0]).read()
+    assert '*** --coarse-label: CIFAR-100 with the 20 SUPERCLASS labels' in log
+    assert glob.glob(str(tmp_path / 'params' / '*-cifar100-ASKCFuse-resnet-8-c-1-s-1-best.params'))
+
+
+def test_data_dir_and_missing_dataset(fake_cifar, tmp_path, monkeypatch, capsys):
+    assert train_cifar.main(_small(tmp_path, '--dataset', 'cifar10', '--data-dir',
+                                   str(tmp_path / 'mine'))) == 0
+    assert fake_cifar.calls[0]['root'] == str(tmp_path / 'mine')
+
+    class Offline(object):
+        def __init__(self, **kwargs):
+            raise OSError('Temporary failure in name resolution')
+    monkeypatch.setattr(mx.gluon.data.vision, 'CIFAR10', Offline)
+    assert train_cifar.main(_small(tmp_path, '--dataset', 'cifar10')) == 2
+    err = capsys.readouterr().err
+    assert 'cifar10 is not under' in err and '--dataset digits' in err
+
+
+def test_save_period_zero_and_periodic_saves(fake_cifar, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert train_cifar.main(_small(tmp_path / 'a', '--num-epochs', '3', '--save-period', '0')) == 0
+    names = sorted(os.path.basename(p) for p in glob.glob(str(tmp_path / 'a' / 'params' / '*.params')))
+    assert names[-1] == 'cifar100-ASKCFuse-resnet-8-c-1-s-1-2.params'      # final only
+    assert all(n.endswith('-best.params') for n in names[:-1])
+    assert not glob.glob('/*-best.params')
+    assert train_cifar.main(_small(tmp_path / 'b', '--num-epochs', '3', '--save-period', '2')) == 0
+    assert os.path.exists(str(tmp_path / 'b' / 'params' / 'cifar100-ASKCFuse-resnet-8-c-1-s-1-1.params'))
+    assert not os.path.exists(str(tmp_path / 'b' / 'params' / 'cifar100-ASKCFuse-resnet-8-c-1-s-1-0.params'))
+
+
+def test_validation_runs_once_per_epoch(fake_cifar, tmp_path, monkeypatch):
+    calls = []
+    real = loop.evaluate
+    monkeypatch.setattr(loop, 'evaluate', lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert train_cifar.main(_small(tmp_path, '--num-epochs', '2')) == 0
+    assert len(calls) == 2
+
+
+@pytest.mark.parametrize('argv,message', [
+    (['--askc-type', 'aff'], '--model is required'),
+    (['--model', 'resnte', '--askc-type', 'aff'], "unknown model 'resnte'"),
+    (['--model', 'resnet'], '--askc-type is required'),
+    (['--model', 'resnet', '--askc-type', 'ASKCFus'], "Did you mean 'aff'"),
+    (['--model', 'cifar_aff_resnet2'], 'cifar_aff_resnet20'),
+])
+def test_typos_get_clear_errors(argv, message, capsys, tmp_path):
+    common = ['--dataset', 'digits', '--gpus', '', '--save-dir', str(tmp_path)]
+    assert train_cifar.main(argv + common) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.skipif(mx.context.num_gpus() > 0, reason='this machine has GPUs')
+def test_gpu_defaults_on_a_cpu_machine(capsys, tmp_path):
+    assert train_cifar.main(['--model', 'resnet', '--askc-type', 'aff', '--dataset', 'digits',
+                             '--save-dir', str(tmp_path)]) == 2
+    assert "--gpus ''" in capsys.readouterr().err
+    assert train_imagenet.main(['--model', 'resnet', '--askc-type', 'aff', '--num-gpus', '0',
+                                '--save-dir', str(tmp_path)]) == 2
+    assert '--dtype float32' in capsys.readouterr().err
+
+
+def test_imagenet_errors(capsys, tmp_path):
+    base = ['--num-gpus', '0', '--dtype', 'float32', '--save-dir', str(tmp_path),
+            '--logging-file', str(tmp_path / 'x.log')]
+    assert train_imagenet.main(['--model', 'vgg', '--askc-type', 'aff'] + base) == 2
+    assert "unknown model 'vgg'" in capsys.readouterr().err
+    assert train_imagenet.main(['--model', 'resnext', '--askc-type', 'aff', '--num-layer', '152'] + base) == 2
+    assert '--num-layer 152 is not available for --model resnext' in capsys.readouterr().err
+    assert train_imagenet.main(['--model', 'resnet', '--askc-type', 'aff', '--use-rec',
+                                '--rec-train', str(tmp_path / 'nope.rec')] + base) == 2
+    assert "--rec-train '%s' does not exist" % (tmp_path / 'nope.rec') in capsys.readouterr().err
+    assert train_imagenet.main(['--model', 'resnet', '--askc-type', 'aff', '--data-dir',
+                                str(tmp_path)] + base) == 2
+    assert 'has no train/ folder' in capsys.readouterr().err
+
+
+def test_flags_the_original_ignored(tmp_path, monkeypatch):
+    from gluon_aff.model_zoo import pretrained as P
+    from gluon_aff.train.network import build_cifar_network, build_imagenet_network
+    from gluon_aff.train.options import cifar_parser, imagenet_parser
+    c = lambda *a: cifar_parser().parse_args(['--model', 'resnet', '--askc-type', 'aff'] + list(a))
+    i = lambda *a: imagenet_parser().parse_args(['--askc-type', 'aff'] + list(a))
+    net, _, _ = build_cifar_network(c('--r', '2', '--channel-times', '1'), 10)
+    assert net.features[2][0].attention.local_att[0].weight.shape == (8, 16, 1, 1)
+    net, _, _ = build_cifar_network(c('--drop-rate', '0.3'), 10)
+    assert net.drop is not None and net.drop._rate == 0.3
+    net, _, _ = build_imagenet_network(i('--model', 'resnet', '--use-gn'))
+    assert type(net.bn1).__name__ == 'GroupNorm'
+    net, _, _ = build_imagenet_network(i('--model', 'resnext', '--use-se'))
+    assert net.features[10][0].se is not None
+    for flag, gamma in (([], 1.0), (['--last-gamma'], 0.0)):
+        net, _, _ = build_imagenet_network(i('--model', 'resnext', *flag))
+        net.initialize()
+        assert net.features[10][0].body[7].gamma.data().asnumpy().max() == gamma
+        net, _, _ = build_imagenet_network(i('--model', 'resnet', *flag))
+        net.initialize()
+        assert net.layer1[0].bn3.gamma.data().asnumpy().max() == gamma
+    # CIFAR ResNeXt with a width the original script rejected
+    net, name, _ = build_cifar_network(c('--channel-times', '2').__class__(
+        **dict(vars(c('--channel-times', '2')), model='resnext')), 10)
+    assert name == 'cifar100-ASKCFuse-resneXt-11-32x4-c-2-s-1'
+    # --use-pretrained: the released checkpoint of the chosen configuration
+    source = get_model('cifar_aff_resnet20', blocks=1, channel_times=1, classes=10)
+    source.initialize(mx.init.Uniform())
+    path = str(tmp_path / 'release.params')
+    source.save_parameters(path)
+    ckpt = P.Checkpoint(model='cifar_aff_resnet8', file='release.params', path='x/release.params',
+                        git_blob_id=P.git_blob_id(path), dtype={}, labels='fine', head_classes=10,
+                        label_classes=10, metric='accuracy', value=0.5, input_size=32, paper=None)
+    monkeypatch.setattr(P, 'CHECKPOINTS', P.CHECKPOINTS + [ckpt])
+    monkeypatch.setattr('gluon_aff.train.network.list_models', lambda: ['cifar_aff_resnet8'])
+    monkeypatch.setattr('gluon_aff.train.network.get_model_info',
+                        lambda name: type('I', (), {'checkpoints': [ckpt]})())
+    monkeypatch.setenv('MXNET_HOME', str(tmp_path / 'home'))
+    os.makedirs(str(tmp_path / 'home' / 'models'))
+    os.replace(path, str(tmp_path / 'home' / 'models' / 'release.params'))
+    net, _, zoo = build_cifar_network(c('--blocks', '1', '--channel-times', '1', '--dataset',
+                                        'digits', '--use-pretrained'), 10)
+    assert zoo == 'cifar_aff_resnet8'
+    np.testing.assert_array_equal(net.output.weight.data().asnumpy(),
+                                  source.output.weight.data().asnumpy())
+
+
+def test_distillation_from_a_teacher(tiny_rec, tmp_path):
+    teacher = get_model('resnet50_add', layers=[1, 1, 1, 1])
+    teacher.initialize()
+    teacher_file = str(tmp_path / 'teacher.params')
+    get_model('resnet50_add').initialize  # the zoo name is what --teacher takes
+    full = get_model('resnet50_add')
+    full.initialize(mx.init.Xavier())
+    full.save_parameters(teacher_file)
+    argv = ['--model', 'resnet', '--askc-type', 'aff', '--use-rec', '--num-epochs', '1',
+            '--num-gpus', '0', '-j', '0', '--dtype', 'float32', '--batch-size', '8',
+            '--input-size', '32', '--teacher', 'resnet50_add', '--teacher-params', teacher_file,
+            '--temperature', '5', '--hard-weight', '0.3', '--save-dir', str(tmp_path / 'p'),
+            '--logging-file', str(tmp_path / 'kd.log'), '--progress', 'off']
+    for flag, value in tiny_rec.items():
+        argv += [flag, value]
+    assert train_imagenet.main(argv) == 0
+    assert glob.glob(str(tmp_path / 'p' / '*-best.params'))
+
+
+def test_summary_prints_parameters(capsys, tmp_path):
+    argv = _small(tmp_path, '--dataset', 'digits', '--summary', '--num-epochs', '1')
+    from gluon_aff.train.network import build_cifar_network
+    from gluon_aff.train.options import cifar_parser
+    from gluon_aff.train.report import print_summary
+    net, _, _ = build_cifar_network(cifar_parser().parse_args(argv), 10)
+    net.initialize()
+    print_summary(net, (1, 3, 32, 32), mx.cpu())
+    out = capsys.readouterr().out
+    assert 'trainable parameters: ' in out and 'Output Shape' in out
+
+
+def test_pack_rec_command(tmp_path):
+    from gluon_aff.cli import main
+    images, labels = digits_arrays()
+    for i in range(6):
+        folder = tmp_path / 'imgs' / ('class%d' % (i % 2))
+        folder.mkdir(parents=True, exist_ok=True)
+        mx.image.imresize(mx.nd.array(images[i]), 40, 30).asnumpy()
+        from PIL import Image
+        Image.fromarray(images[i]).save(str(folder / ('%d.png' % i)))
+    assert main(['pack-rec', str(tmp_path / 'imgs'), str(tmp_path / 'out' / 'set')]) == 0
+    ds = mx.gluon.data.vision.ImageRecordDataset(str(tmp_path / 'out' / 'set.rec'))
+    assert len(ds) == 6
+    assert sorted(ds[i][1] for i in range(6)) == [0, 0, 0, 1, 1, 1]
+    img, label = ds[0]
+    assert img.shape == (32, 32, 3)
+    assert np.abs(img.asnumpy().astype(int) - images[0].astype(int)).mean() < 8   # JPEG
+    assert main(['pack-rec', str(tmp_path / 'nothing'), str(tmp_path / 'x')]) == 2

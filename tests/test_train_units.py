@@ -1,0 +1,245 @@
+"""Training arithmetic with exact expected values: labels, schedules, no-wd, AutoAugment,
+the digits set, the scripts' flags."""
+import math
+
+import mxnet as mx
+import numpy as np
+import pytest
+from PIL import Image
+
+from gluon_aff.data import autoaugment as aa
+from gluon_aff.data.digits import digits_arrays, digits_dataset
+from gluon_aff.model_zoo import get_model
+from gluon_aff.train.labels import draw_lambda, mixup_batch, smooth_targets
+from gluon_aff.train.network import disable_wd_on_norm_and_bias
+from gluon_aff.train.options import cifar_parser, explicit_options, imagenet_parser
+from gluon_aff.train.schedule import cifar_schedule, decay_epochs, imagenet_schedule
+
+
+# -- mixup and label smoothing ----------------------------------------------------------------
+def test_smoothing_values():
+    t = smooth_targets(mx.nd.array([0, 2]), 4, 0.1).asnumpy()
+    np.testing.assert_allclose(t, [[0.925, 0.025, 0.025, 0.025],
+                                   [0.025, 0.025, 0.925, 0.025]], rtol=1e-6)
+
+
+def test_mixup_with_smoothing_mixes_each_device_slice_with_its_reverse():
+    x0 = mx.nd.array([[1.0], [2.0], [3.0]])
+    x1 = mx.nd.array([[10.0], [20.0]])
+    y0, y1 = mx.nd.array([0, 2, 1]), mx.nd.array([3, 0])
+    data, targets = mixup_batch([x0, x1], [y0, y1], 4, lam=0.3, eta=0.1)
+    np.testing.assert_allclose(data[0].asnumpy().ravel(), [0.3 * 1 + 0.7 * 3, 2.0, 0.3 * 3 + 0.7 * 1],
+                               rtol=1e-6)
+    np.testing.assert_allclose(data[1].asnumpy().ravel(), [0.3 * 10 + 0.7 * 20, 0.3 * 20 + 0.7 * 10],
+                               rtol=1e-6)
+    np.testing.assert_allclose(targets[0].asnumpy(), [
+        [0.295, 0.655, 0.025, 0.025],     # 0.3*t(0) + 0.7*t(1)
+        [0.025, 0.025, 0.925, 0.025],     # the middle sample is its own partner
+        [0.655, 0.295, 0.025, 0.025]], rtol=1e-5)
+    np.testing.assert_allclose(targets[1].asnumpy(), [
+        [0.3 * 0.025 + 0.7 * 0.925, 0.025, 0.025, 0.3 * 0.925 + 0.7 * 0.025],
+        [0.3 * 0.925 + 0.7 * 0.025, 0.025, 0.025, 0.3 * 0.025 + 0.7 * 0.925]], rtol=1e-5)
+
+
+def test_mixup_lambda_is_one_in_the_off_epochs():
+    assert draw_lambda(0.2, 8, 10, 2) == 1.0 and draw_lambda(0.2, 9, 10, 2) == 1.0
+    np.random.seed(3)
+    expected = np.random.RandomState(3).beta(0.2, 0.2)
+    assert draw_lambda(0.2, 7, 10, 2) == expected
+
+
+# -- learning-rate schedules ------------------------------------------------------------------
+def test_cifar_cosine_with_warmup():
+    s = cifar_schedule(True, 0.2, 640, 10, 390)
+    n_warm = 10 * 390 - 1                       # gluoncv's linear: T / (niters - 1)
+    assert s(0) == 0.0
+    assert s(195) == pytest.approx(0.2 * 195 / n_warm, rel=1e-12)
+    assert s(3900) == pytest.approx(0.2, rel=1e-12)
+    n_cos = 630 * 390 - 1
+    assert s(3900 + n_cos // 2) == pytest.approx(0.2 * (1 + math.cos(math.pi * (n_cos // 2) / n_cos)) / 2)
+    assert s(640 * 390 - 1) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_cifar_step_decays_at_the_listed_epochs_minus_warmup():
+    s = cifar_schedule(False, 0.2, 640, 10, 390, lr_decay_epoch='300,450')
+    assert s(0) == 0.2                              # no warm-up in step mode
+    assert s(290 * 390 - 1) == 0.2
+    assert s(290 * 390) == pytest.approx(0.02)      # 300 - 10
+    assert s(440 * 390 - 1) == pytest.approx(0.02)
+    assert s(440 * 390) == pytest.approx(0.002)     # 450 - 10
+
+
+def test_decay_period_does_not_run_off_its_list():
+    assert decay_epochs('300,450', 100, 640, 10) == [90, 190, 290, 390, 490, 590]
+    s = cifar_schedule(False, 0.2, 640, 10, 10, lr_decay_period=100)
+    assert s(600 * 10) == pytest.approx(0.2 * 0.1 ** 6)
+    assert s(10 ** 7) == pytest.approx(0.2 * 0.1 ** 6)     # past the end: still defined
+
+
+def test_imagenet_schedules():
+    cos = imagenet_schedule('cosine', 0.075, 240, 5, 100, warmup_lr=0.01)
+    assert cos(0) == pytest.approx(0.01)                     # --warmup-lr is the start
+    assert cos(250) == pytest.approx(0.01 + (0.075 - 0.01) * 250 / 499)
+    assert cos(500) == pytest.approx(0.075)
+    step = imagenet_schedule('step', 0.1, 90, 5, 100, lr_decay_epoch='40,60')
+    assert step(40 * 100 - 1) == pytest.approx(0.1)
+    assert step(40 * 100) == pytest.approx(0.01)              # the epoch as written
+    assert step(60 * 100) == pytest.approx(0.001)
+    poly = imagenet_schedule('poly', 0.1, 10, 0, 100)
+    assert poly(500) == pytest.approx(0.1 * (1 - 500 / 999) ** 2)
+    with pytest.raises(ValueError, match='--lr-mode'):
+        imagenet_schedule('cosin', 0.1, 10, 0, 100)
+
+
+def test_run_shorter_than_its_warmup_stays_in_it():
+    s = imagenet_schedule('cosine', 0.075, 1, 5, 10)
+    assert s(0) == 0.0 and 0 < s(9) < 0.075
+
+
+# -- no weight decay on norm and bias ---------------------------------------------------------
+def test_no_wd_multipliers_and_their_effect():
+    net = get_model('cifar_aff_resnet20', blocks=1, channel_times=1, classes=10)
+    net.initialize(mx.init.One())
+    names = disable_wd_on_norm_and_bias(net)
+    params = net._collect_params_with_prefix()
+    assert params['features.1.weight'].wd_mult == 1.0
+    for key in ('features.2.0.resfwd.0.gamma', 'features.2.0.resfwd.0.beta',
+                'features.2.0.attention.local_att.0.bias', 'output.bias'):
+        assert params[key].wd_mult == 0.0
+    assert len(names) == sum(1 for k in params if k.endswith(('gamma', 'beta', 'bias')))
+    trainer = mx.gluon.Trainer(net.collect_params(), 'nag',
+                               {'learning_rate': 1.0, 'wd': 0.1, 'momentum': 0.0})
+    with mx.autograd.record():
+        zero = net(mx.nd.ones((1, 3, 32, 32))).sum() * 0     # fresh, all-zero gradients
+    zero.backward()
+    trainer.step(1)
+    assert params['features.1.weight'].data().asnumpy().max() == pytest.approx(0.9)
+    assert params['features.2.0.resfwd.0.gamma'].data().asnumpy().min() == 1.0
+
+
+# -- AutoAugment ------------------------------------------------------------------------------
+IMG = np.arange(48, dtype=np.uint8).reshape(4, 4, 3) * 5 + 10     # values 10..245
+
+
+def _op(name, value, img=IMG):
+    return np.asarray(aa.apply_op(Image.fromarray(img), name, value))
+
+
+def test_autoaugment_pixel_operations():
+    np.testing.assert_array_equal(_op('Invert', None), 255 - IMG)
+    np.testing.assert_array_equal(_op('Posterize', 4), IMG & 0xF0)
+    np.testing.assert_array_equal(_op('Solarize', 128), np.where(IMG >= 128, 255 - IMG, IMG))
+    narrow = (np.arange(48).reshape(4, 4, 3) % 2 * 100 + 50).astype(np.uint8)   # 50 or 150
+    np.testing.assert_array_equal(_op('AutoContrast', None, narrow),
+                                  np.where(narrow == 150, 255, 0))
+    np.testing.assert_array_equal(_op('Brightness', -1.0), np.zeros_like(IMG))
+    np.testing.assert_array_equal(_op('Contrast', 0.0), IMG)
+
+
+def test_autoaugment_geometric_operations():
+    square = np.arange(27, dtype=np.uint8).reshape(3, 3, 3) * 9
+    np.testing.assert_array_equal(_op('Rotate', 90, square), np.rot90(square))
+    shifted = _op('TranslateX', 1, square)
+    np.testing.assert_array_equal(shifted[:, 1:], square[:, :-1])
+    assert (shifted[:, 0] == 128).all()                   # filled with grey
+    down = _op('TranslateY', 1, square)
+    np.testing.assert_array_equal(down[1:], square[:-1])
+    np.testing.assert_array_equal(_op('ShearX', 0.0, square), square)
+
+
+def test_autoaugment_magnitudes():
+    assert aa.op_value('Posterize', 0, (32, 32)) == 8
+    assert aa.op_value('Posterize', 8, (32, 32)) == 4
+    assert aa.op_value('Solarize', 9, (32, 32)) == 0.0
+    assert aa.op_value('Solarize', 0, (32, 32)) == 255.0
+    assert aa.op_value('Rotate', 9, (32, 32)) == 30.0
+    assert aa.op_value('ShearX', 3, (32, 32)) == pytest.approx(0.1)
+    assert aa.op_value('TranslateY', 9, (32, 20)) == pytest.approx(150 / 331 * 20)
+    assert aa.op_value('Color', 9, (32, 32)) == pytest.approx(0.9)
+    assert aa.op_value('Equalize', None, (32, 32)) is None
+
+
+def test_autoaugment_policies_and_transform():
+    for policy in (aa.IMAGENET_POLICY, aa.CIFAR10_POLICY):
+        assert len(policy) == 25 and all(len(sub) == 2 for sub in policy)
+        for sub in policy:
+            for name, prob, mag in sub:
+                aa.apply_op(Image.fromarray(IMG), name, aa.op_value(name, mag, (4, 4)))
+                assert 0 <= prob <= 1
+    sure = aa.AutoAugment([(('Invert', 1.0, None), ('Solarize', 1.0, 0))])
+    out = sure(mx.nd.array(IMG, dtype='uint8'))
+    assert isinstance(out, mx.nd.NDArray) and out.dtype == np.uint8
+    inverted = 255 - IMG
+    np.testing.assert_array_equal(out.asnumpy(), np.where(inverted >= 255, 0, inverted))
+    assert sure(IMG).shape == IMG.shape
+    with pytest.raises(ValueError, match="'imagenet' or 'cifar10'"):
+        aa.AutoAugment('svhn')
+
+
+# -- the digits set ---------------------------------------------------------------------------
+def test_digits_set():
+    from sklearn.datasets import load_digits
+    train, val = digits_dataset(True), digits_dataset(False)
+    assert (len(train), len(val)) == (1437, 360)
+    order = np.random.RandomState(0).permutation(1797)
+    target = load_digits().target
+    assert [train[i][1] for i in range(5)] == list(target[order[:5]])
+    assert [val[i][1] for i in range(3)] == list(target[order[1437:1440]])
+    img = train[0][0].asnumpy()
+    assert img.shape == (32, 32, 3) and img.dtype == np.uint8
+    assert (img[:, :, 0] == img[:, :, 1]).all() and (img[:, :, 1] == img[:, :, 2]).all()
+    images, _ = digits_arrays()
+    assert images.max() == 255 and images.min() == 0
+    raw = load_digits().images[0]
+    small = (raw * 255 / 16).round().astype(np.uint8)
+    expected = mx.image.imresize(mx.nd.array(small[:, :, None], dtype='uint8'), 32, 32,
+                                 interp=1).asnumpy()[:, :, 0]
+    np.testing.assert_array_equal(images[0, :, :, 0], expected)
+
+
+# -- the scripts' flags -----------------------------------------------------------------------
+CIFAR_DEFAULTS = dict(dataset='cifar100', batch_size=128, askc_type='xxx', channel_times=4,
+                      blocks=1, start_layer=None, summary=False, gpus='0,1,2,3', model='xxx',
+                      num_workers=96, num_epochs=640, lr=0.2, momentum=0.9, wd=0.0001,
+                      lr_decay=0.1, lr_decay_period=0, lr_decay_epoch='300,450', drop_rate=0.0,
+                      mode='hybrid', save_period=10, save_dir='params', logging_dir='logs',
+                      resume_from=None, save_plot_dir='.', mixup=False, mixup_alpha=1.0,
+                      mixup_off_epoch=40, auto_aug=False, label_smoothing=False, cosine=False,
+                      no_wd=False, warmup_lr=0.0, warmup_epochs=10, deep_stem=False)
+IMAGENET_DEFAULTS = dict(
+    use_rec=False, summary=False, batch_size=128, r=None, dtype='float16', model='xxx',
+    askc_type='xxx', num_gpus=4, num_workers=96, num_epochs=240, lr=0.075, momentum=0.9,
+    wd=0.0001, lr_mode='cosine', lr_decay=0.1, lr_decay_period=0, lr_decay_epoch='40,60',
+    warmup_lr=0.0, warmup_epochs=5, last_gamma=False, mode='hybrid', input_size=224,
+    crop_ratio=0.875, use_pretrained=False, use_se=False, mixup=False, mixup_alpha=0.2,
+    mixup_off_epoch=5, label_smoothing=False, no_wd=False, teacher=None, temperature=20,
+    hard_weight=0.5, batch_norm=False, save_frequency=10, save_dir='params', resume_epoch=0,
+    resume_params='', resume_states='', log_interval=50, logging_file='train_imagenet.log',
+    use_gn=False, auto_aug=False, start_layer=None, num_layer=50)
+
+
+@pytest.mark.parametrize('parser,defaults', [(cifar_parser, CIFAR_DEFAULTS),
+                                             (imagenet_parser, IMAGENET_DEFAULTS)])
+def test_every_original_flag_with_its_default(parser, defaults):
+    opt = vars(parser().parse_args([]))
+    assert {k: opt[k] for k in defaults} == defaults
+
+
+def test_start_layer_defaults_are_the_originals():
+    # None in the parser, resolved per script: 1 for CIFAR, 3 for ImageNet
+    from gluon_aff.train.network import build_cifar_network, build_imagenet_network
+    net, name, _ = build_cifar_network(cifar_parser().parse_args(
+        ['--model', 'resnet', '--askc-type', 'ASKCFuse', '--blocks', '5']), 100)
+    assert name == 'cifar100-ASKCFuse-resnet-32-c-4-s-1'
+    net, name, _ = build_imagenet_network(imagenet_parser().parse_args(
+        ['--model', 'resnet', '--askc-type', 'ASKCFuse']))
+    assert name == 'ImageNet-ASKCFuse-resnet--50-s-3'
+    assert type(net.layer2[0].attention).__name__ == 'Add'
+    assert type(net.layer3[0].attention).__name__ == 'AFF'
+
+
+def test_explicit_options():
+    parser = cifar_parser()
+    assert explicit_options(parser, ['--blocks', '1', '--mixup', '--gpus', '']) == \
+        {'blocks', 'mixup', 'gpus'}
+    assert explicit_options(parser, []) == set()

@@ -12,9 +12,10 @@ def _version():
         return re.search(r"__version__ = '([^']+)'", f.read()).group(1)
 
 
-def _requirements():
-    with open(os.path.join(HERE, 'requirements.txt')) as f:
-        return [line.strip() for line in f if line.strip() and not line.startswith('#')]
+# Direct dependencies; requirements.txt pins the whole environment.
+REQUIRES = ['mxnet==1.9.1', 'numpy==1.23.5', 'gluoncv==0.10.5.post0', 'opencv-python==4.8.1.78',
+            'matplotlib==3.7.5', 'pandas==2.0.3', 'scipy==1.11.4', 'Pillow==10.4.0',
+            'scikit-learn==1.3.2', 'tqdm==4.66.5', 'requests==2.32.3']
 
 
 setup(
@@ -27,7 +28,7 @@ setup(
     python_requires='>=3.8',
     packages=find_packages(include=['gluon_aff', 'gluon_aff.*']),
     package_data={'gluon_aff.model_zoo': ['released.json']},
-    install_requires=_requirements(),
+    install_requires=REQUIRES,
     extras_require={'test': ['pytest==8.3.3']},
     entry_points={'console_scripts': ['gluon-aff = gluon_aff.cli:main']},
 )

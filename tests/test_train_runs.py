@@ -313,8 +313,9 @@ def test_flags_the_original_ignored(tmp_path, monkeypatch):
         net.initialize()
         assert net.layer1[0].bn3.gamma.data().asnumpy().max() == gamma
     # CIFAR ResNeXt with a width the original script rejected
-    net, name, _ = build_cifar_network(c('--channel-times', '2').__class__(
-        **dict(vars(c('--channel-times', '2')), model='resnext')), 10)
+    opt = cifar_parser().parse_args(['--model', 'resnext', '--askc-type', 'aff',
+                                     '--channel-times', '2'])
+    net, name, _ = build_cifar_network(opt, 10)
     assert name == 'cifar100-ASKCFuse-resneXt-11-32x4-c-2-s-1'
     # --use-pretrained: the released checkpoint of the chosen configuration
     source = get_model('cifar_aff_resnet20', blocks=1, channel_times=1, classes=10)
@@ -339,13 +340,10 @@ def test_flags_the_original_ignored(tmp_path, monkeypatch):
 
 
 def test_distillation_from_a_teacher(tiny_rec, tmp_path):
-    teacher = get_model('resnet50_add', layers=[1, 1, 1, 1])
-    teacher.initialize()
     teacher_file = str(tmp_path / 'teacher.params')
-    get_model('resnet50_add').initialize  # the zoo name is what --teacher takes
-    full = get_model('resnet50_add')
-    full.initialize(mx.init.Xavier())
-    full.save_parameters(teacher_file)
+    teacher = get_model('resnet50_add')
+    teacher.initialize(mx.init.Xavier())
+    teacher.save_parameters(teacher_file)
     argv = ['--model', 'resnet', '--askc-type', 'aff', '--use-rec', '--num-epochs', '1',
             '--num-gpus', '0', '-j', '0', '--dtype', 'float32', '--batch-size', '8',
             '--input-size', '32', '--teacher', 'resnet50_add', '--teacher-params', teacher_file,
@@ -370,13 +368,12 @@ def test_summary_prints_parameters(capsys, tmp_path):
 
 
 def test_pack_rec_command(tmp_path):
+    from PIL import Image
     from gluon_aff.cli import main
     images, labels = digits_arrays()
     for i in range(6):
         folder = tmp_path / 'imgs' / ('class%d' % (i % 2))
         folder.mkdir(parents=True, exist_ok=True)
-        mx.image.imresize(mx.nd.array(images[i]), 40, 30).asnumpy()
-        from PIL import Image
         Image.fromarray(images[i]).save(str(folder / ('%d.png' % i)))
     assert main(['pack-rec', str(tmp_path / 'imgs'), str(tmp_path / 'out' / 'set')]) == 0
     ds = mx.gluon.data.vision.ImageRecordDataset(str(tmp_path / 'out' / 'set.rec'))
@@ -386,3 +383,24 @@ def test_pack_rec_command(tmp_path):
     assert img.shape == (32, 32, 3)
     assert np.abs(img.asnumpy().astype(int) - images[0].astype(int)).mean() < 8   # JPEG
     assert main(['pack-rec', str(tmp_path / 'nothing'), str(tmp_path / 'x')]) == 2
+
+
+@pytest.mark.parametrize('size,extra', [(32, ['--auto_aug']), (320, [])])
+def test_imagenet_from_an_image_folder(size, extra, tmp_path):
+    """The image-folder loader; 320 px takes the EfficientNet-style crops (bicubic)."""
+    from PIL import Image
+    images, labels = digits_arrays()
+    for split, start, count in (('train', 0, 4), ('val', 4, 2)):
+        for i in range(start, start + count):
+            folder = tmp_path / 'data' / split / ('c%d' % (i % 2))
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(images[i]).save(str(folder / ('%d.png' % i)))
+    argv = ['--model', 'resnet', '--askc-type', 'DirectAdd', '--data-dir', str(tmp_path / 'data'),
+            '--num-epochs', '1', '--num-gpus', '0', '-j', '0', '--dtype', 'float32',
+            '--batch-size', '2', '--input-size', str(size), '--classes', '2',
+            '--save-dir', str(tmp_path / 'p'), '--logging-file', str(tmp_path / 'f.log'),
+            '--progress', 'off'] + extra
+    assert train_imagenet.main(argv) == 0
+    best = glob.glob(str(tmp_path / 'p' / '*-imagenet-ImageNet-DirectAdd-resnet--50-s-3-0-best.params'))
+    assert len(best) == 1
+    assert get_model('resnet50_add', classes=2, pretrained=best[0]).classes == 2

@@ -49,7 +49,7 @@ def _type_string(fusion):
     return ORIGINAL_FUSION_NAMES.get(fusion, fusion)
 
 
-def _zoo_kwargs(opt, explicit, family, mapping):
+def _zoo_kwargs(opt, explicit, mapping):
     """Constructor arguments of a zoo network from the options given explicitly."""
     kwargs = {}
     if 'askc_type' in explicit:
@@ -104,7 +104,7 @@ def build_cifar_network(opt, classes, explicit=(), ctx=None):
         if info.family.startswith('cifar'):
             mapping += [('blocks', 'blocks'), ('channel_times', 'channel_times'),
                         ('deep_stem', 'deep_stem'), ('drop_rate', 'drop_rate')]
-        net = get_model(model, classes=classes, **_zoo_kwargs(opt, explicit, info.family, mapping))
+        net = get_model(model, classes=classes, **_zoo_kwargs(opt, explicit, mapping))
         zoo = model
         name = '%s-%s' % (opt.dataset, model)
     if opt.use_pretrained:
@@ -148,7 +148,7 @@ def build_imagenet_network(opt, classes=1000, explicit=(), ctx=None):
         mapping = [('start_layer', 'start_layer'), ('r', 'r')]
         if info.family == 'imagenet_resnext':
             mapping.append(('use_se', 'use_se'))
-        kwargs = _zoo_kwargs(opt, explicit, info.family, mapping)
+        kwargs = _zoo_kwargs(opt, explicit, mapping)
         if info.family.startswith('imagenet'):
             if opt.last_gamma:
                 kwargs['last_gamma'] = info.family == 'imagenet_resnet'

@@ -1,7 +1,6 @@
 """The training scripts, run for real on small data (digits, a tiny .rec)."""
 import glob
 import json
-import logging
 import os
 import re
 import shlex

@@ -1,6 +1,5 @@
 """The zoo as a user of gluoncv's model zoo meets it."""
 import logging
-import os
 
 import mxnet as mx
 import numpy as np

@@ -1,5 +1,4 @@
 """CIFAR AFF-ResNet: pre-activation basic blocks, depth 6b+2 (b blocks per stage)."""
-from mxnet import cpu
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 from mxnet.gluon.nn import BatchNorm

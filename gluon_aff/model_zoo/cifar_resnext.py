@@ -1,5 +1,4 @@
 """CIFAR AFF-ResNeXt (32x4d): depth 9b+2, the ImageNet block on a 3x3 stem."""
-from mxnet import cpu
 from mxnet.gluon import nn
 from mxnet.gluon.nn import BatchNorm
 

@@ -8,11 +8,10 @@ import mxnet as mx
 from mxnet import gluon
 
 from ..data.pipelines import DATASET_CLASSES, cifar_loaders
-from ..model_zoo.pretrained import CheckpointError
 from .loop import (Checkpointer, contexts, fit, prefer_sync_engine_on_cpu, resume,
                    seed_everything, setup_logging)
 from .network import build_cifar_network, disable_wd_on_norm_and_bias
-from .options import cifar_parser, explicit_options
+from .options import cifar_parser, run_script
 from .report import plot_history, print_summary
 
 __all__ = ['main', 'run']
@@ -97,7 +96,7 @@ def run(opt, explicit=()):
     fit(net, trainer, ctx, train, val, classes, opt.num_epochs, start_epoch=start_epoch,
         mixup=opt.mixup, mixup_alpha=opt.mixup_alpha, mixup_off_epoch=opt.mixup_off_epoch,
         label_smoothing=opt.label_smoothing, seed=opt.seed, iters_per_epoch=iters_per_epoch,
-        progress={'auto': None, 'on': True, 'off': False}[opt.progress],
+        progress=opt.progress,
         on_epoch_end=on_epoch_end, on_interrupt=on_interrupt)
     final = ckpt.save('%s-%d' % (model_name, opt.num_epochs - 1), opt.num_epochs)
     logger.info('best validation accuracy %.4f (%s); final parameters %s', best['top1'],
@@ -110,14 +109,4 @@ def run(opt, explicit=()):
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else list(argv)
-    parser = cifar_parser()
-    opt = parser.parse_args(argv)
-    try:
-        run(opt, explicit_options(parser, argv))
-    except (ValueError, IOError, CheckpointError) as e:
-        print('train_cifar.py: error: %s' % e, file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    return 0
+    return run_script(cifar_parser(), run, argv)

@@ -1,17 +1,15 @@
 """train_imagenet.py: the ImageNet recipe (.rec files or an image folder)."""
 import logging
-import os
 import sys
 
 import mxnet as mx
 from mxnet import gluon
 
 from ..data.pipelines import imagenet_folder_loaders, imagenet_rec_loaders
-from ..model_zoo.pretrained import CheckpointError
 from .loop import (Checkpointer, contexts, fit, prefer_sync_engine_on_cpu, resume,
                    seed_everything, setup_logging)
 from .network import build_imagenet_network, disable_wd_on_norm_and_bias
-from .options import explicit_options, imagenet_parser
+from .options import imagenet_parser, run_script
 from .report import print_summary
 from .schedule import imagenet_schedule
 
@@ -125,7 +123,7 @@ def run(opt, explicit=()):
         label_smoothing=opt.label_smoothing, teacher=teacher, temperature=opt.temperature,
         hard_weight=opt.hard_weight, dtype=opt.dtype, seed=opt.seed,
         iters_per_epoch=iters_per_epoch, log_interval=opt.log_interval,
-        progress={'auto': None, 'on': True, 'off': False}[opt.progress],
+        progress=opt.progress,
         on_epoch_end=on_epoch_end, on_interrupt=on_interrupt)
     final = ckpt.save('imagenet-%s-%d' % (model_name, opt.num_epochs - 1), opt.num_epochs)
     logger.info('best validation top-1 error %.4f (%s); final parameters %s', best['err'],
@@ -134,14 +132,4 @@ def run(opt, explicit=()):
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else list(argv)
-    parser = imagenet_parser()
-    opt = parser.parse_args(argv)
-    try:
-        run(opt, explicit_options(parser, argv))
-    except (ValueError, IOError, CheckpointError) as e:
-        print('train_imagenet.py: error: %s' % e, file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    return 0
+    return run_script(imagenet_parser(), run, argv)

@@ -143,6 +143,7 @@ def fit(net, trainer, ctx, train_batches, val_batches, classes, num_epochs, star
         log_interval=0):
     """Train ``net`` from ``start_epoch`` to ``num_epochs``.
 
+    ``progress``: True/False, or 'on'/'off'/'auto' (bars only on a terminal).
     ``on_epoch_end(epoch, stats)`` receives a dict (train_loss, train_metric name and
     value, val_top1, val_top5, lr, img_per_s, seconds). On Ctrl-C, ``on_interrupt(epoch)``
     saves what is needed to resume, then KeyboardInterrupt propagates.
@@ -156,8 +157,10 @@ def fit(net, trainer, ctx, train_batches, val_batches, classes, num_epochs, star
                                                       sparse_label=not dense)
     else:
         loss_fn = gluon.loss.SoftmaxCrossEntropyLoss(sparse_label=not dense)
-    if progress is None:
+    if progress in (None, 'auto'):
         progress = sys.stderr.isatty()
+    elif progress in ('on', 'off'):
+        progress = progress == 'on'
     epoch = start_epoch
     try:
         for epoch in range(start_epoch, num_epochs):

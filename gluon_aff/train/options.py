@@ -5,8 +5,9 @@ the original parsed and ignored now do what their names say. New flags are
 marked (new) in their help.
 """
 import argparse
+import sys
 
-__all__ = ['cifar_parser', 'imagenet_parser', 'explicit_options', 'PLACEHOLDER']
+__all__ = ['cifar_parser', 'imagenet_parser', 'explicit_options', 'run_script', 'PLACEHOLDER']
 
 PLACEHOLDER = 'xxx'   # the original's default for --model and --askc-type
 
@@ -167,3 +168,19 @@ def explicit_options(parser, argv):
             probe.add_argument(*action.option_strings, **kwargs)
     known, _ = probe.parse_known_args(argv)
     return set(vars(known))
+
+
+def run_script(parser, run, argv=None):
+    """Parse ``argv`` with ``parser`` and call ``run(opt, explicit_options)``; bad input
+    prints one error line (exit code 2), Ctrl-C exits with 130 after ``run`` saved."""
+    from ..model_zoo.pretrained import CheckpointError
+    argv = sys.argv[1:] if argv is None else list(argv)
+    opt = parser.parse_args(argv)
+    try:
+        run(opt, explicit_options(parser, argv))
+    except (ValueError, IOError, CheckpointError) as e:
+        print('%s: error: %s' % (parser.prog, e), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0

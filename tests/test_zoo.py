@@ -165,8 +165,13 @@ def test_head_replacement_and_pretrained_with_other_classes(tmp_path, caplog):
     net.save_parameters(path)
     x = batch(32)
     feats = net.forward_features(x)[-1].asnumpy()
-    with caplog.at_level(logging.WARNING, logger='gluon_aff'):
-        tuned = get_model(name, pretrained=path, classes=10, **kwargs)
+    logger = logging.getLogger('gluon_aff')   # training's setup_logging stops propagation
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.WARNING, logger='gluon_aff'):
+            tuned = get_model(name, pretrained=path, classes=10, **kwargs)
+    finally:
+        logger.removeHandler(caplog.handler)
     assert 'classifier was re-initialised' in caplog.text
     assert tuned(x).shape == (2, 10)
     np.testing.assert_allclose(tuned.forward_features(x)[-1].asnumpy(), feats, rtol=1e-6)

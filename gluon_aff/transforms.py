@@ -4,7 +4,7 @@ import os
 
 import mxnet as mx
 
-__all__ = ['load_image', 'eval_transform']
+__all__ = ['load_image', 'eval_crop', 'eval_transform']
 
 _INTERP = {'bilinear': 1, 'bicubic': 2, None: 1}
 
@@ -20,6 +20,15 @@ def load_image(path):
             path, str(e).strip().splitlines()[0] if str(e).strip() else 'unknown error'))
 
 
+def eval_crop(info, img):
+    """Resize the short side to ceil(S / crop_ratio) and centre-crop S x S (uint8 HWC)."""
+    size = info.input_size
+    interp = _INTERP[info.interpolation]
+    img = mx.image.resize_short(img, int(math.ceil(size / info.crop_ratio)), interp=interp)
+    img, _ = mx.image.center_crop(img, (size, size), interp=interp)
+    return img
+
+
 def eval_transform(info, img):
     """HWC uint8 RGB image -> normalised 1x3xSxS float32 batch for ``info`` (a ModelInfo).
 
@@ -27,11 +36,6 @@ def eval_transform(info, img):
     original's validation path), scale to [0, 1] and normalise with the
     model's mean/std.
     """
-    size = info.input_size
-    resize = int(math.ceil(size / info.crop_ratio))
-    interp = _INTERP[info.interpolation]
-    img = mx.image.resize_short(img, resize, interp=interp)
-    img, _ = mx.image.center_crop(img, (size, size), interp=interp)
-    x = img.astype('float32') / 255.0
+    x = eval_crop(info, img).astype('float32') / 255.0
     x = mx.nd.image.normalize(x.transpose((2, 0, 1)), mean=info.mean, std=info.std)
     return x.expand_dims(axis=0)

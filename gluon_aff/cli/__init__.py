@@ -15,6 +15,9 @@ COMMAND_MODULES = [
     'gluon_aff.cli.list_cmd',
     'gluon_aff.cli.demo',
     'gluon_aff.cli.pack_rec',
+    'gluon_aff.cli.summary',
+    'gluon_aff.cli.eval_cmd',
+    'gluon_aff.cli.gradcam',
 ]
 
 _COMMANDS = OrderedDict()

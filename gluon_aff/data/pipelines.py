@@ -18,7 +18,7 @@ from .autoaugment import AutoAugment
 from .digits import digits_dataset
 
 __all__ = ['CIFAR_MEAN', 'CIFAR_STD', 'IMAGENET_MEAN', 'IMAGENET_STD', 'classification_dataset',
-           'ArrayBatches', 'cifar_loaders', 'imagenet_rec_loaders', 'imagenet_folder_loaders', 'count_records']
+           'ArrayBatches', 'cifar_loaders', 'rec_iter_batches', 'imagenet_rec_loaders', 'imagenet_folder_loaders', 'count_records']
 
 logger = logging.getLogger('gluon_aff')
 
@@ -144,11 +144,22 @@ def count_records(idx_path):
         return sum(1 for line in f if line.strip())
 
 
-def _rec_iter_batches(it):
+def rec_iter_batches(it, total=None):
+    """Epoch callable over an ImageRecordIter. With ``total`` (the number of records),
+    stop there: the iterator fills its last batch from the start of the file and does
+    not always report that as padding."""
     def batches():
         it.reset()
+        left = total
         for batch in it:
-            yield batch.data[0], batch.label[0]
+            data, label = batch.data[0], batch.label[0]
+            if left is not None:
+                n = min(data.shape[0] - batch.pad, left)
+                if n <= 0:
+                    break
+                left -= n
+                data, label = data[:n], label[:n]
+            yield data, label
     return batches
 
 
@@ -181,13 +192,13 @@ def imagenet_rec_loaders(opt, batch_size, num_workers, auto_aug=False, augment=T
                    min_aspect_ratio=3. / 4., max_random_area=1, min_random_area=0.08,
                    brightness=0.4, saturation=0.4, contrast=0.4, pca_noise=0.1) if augment \
             else dict(resize=resize)
-        train = _rec_iter_batches(mx.io.ImageRecordIter(
+        train = rec_iter_batches(mx.io.ImageRecordIter(
             path_imgrec=rec_train, path_imgidx=rec_train_idx, preprocess_threads=threads,
             shuffle=True, batch_size=batch_size, data_shape=(3, size, size), **dict(norm, **aug)))
-    val = _rec_iter_batches(mx.io.ImageRecordIter(
+    val = rec_iter_batches(mx.io.ImageRecordIter(
         path_imgrec=rec_val, path_imgidx=rec_val_idx, preprocess_threads=threads,
         shuffle=False, batch_size=batch_size, resize=resize, data_shape=(3, size, size),
-        **norm))
+        **norm), count_records(rec_val_idx))
     return train, val, count_records(rec_train_idx)
 
 

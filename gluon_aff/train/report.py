@@ -1,8 +1,6 @@
 """What training shows people: the network summary and the training-history plot."""
 import os
 
-import mxnet as mx
-
 __all__ = ['print_summary', 'plot_history', 'count_parameters']
 
 
@@ -18,9 +16,11 @@ def count_parameters(net):
     return total
 
 
-def print_summary(net, shape, ctx):
-    """Gluon's per-layer summary (output shapes, parameters) and the trainable total."""
-    net.summary(mx.nd.zeros(shape, ctx=ctx))
+def print_summary(net, shape, ctx=None):
+    """The graph count of ``gluon-aff summary`` (per-layer output shapes, parameters,
+    multiply-adds, attention share) and the trainable total."""
+    from ..tools.flops import count_graph, format_table
+    print(format_table(count_graph(net, shape)))
     print('trainable parameters: %s' % format(count_parameters(net), ','))
 
 

@@ -1,0 +1,130 @@
+"""``gluon-aff eval NAME --params FILE ...``: top-1/top-5 of a checkpoint on a data set."""
+import math
+import os
+
+import mxnet as mx
+
+from . import register_command
+from ..model_zoo import get_model, get_model_info
+from ..data.pipelines import count_records, rec_iter_batches
+from ..model_zoo.pretrained import CHECKPOINTS, load_params, read_params
+
+
+def _rec_batches(rec, idx, info, batch_size, workers):
+    for flag, path in (('--rec-val', rec), ('--rec-val-idx', idx)):
+        if not os.path.isfile(path):
+            raise IOError("%s '%s' does not exist" % (flag, path))
+    size = info.input_size
+    it = mx.io.ImageRecordIter(
+        path_imgrec=rec, path_imgidx=idx, preprocess_threads=max(1, workers), shuffle=False,
+        batch_size=batch_size, resize=int(math.ceil(size / info.crop_ratio)),
+        data_shape=(3, size, size), round_batch=False,
+        inter_method=2 if info.interpolation == 'bicubic' else 1,
+        mean_r=info.mean[0] * 255, mean_g=info.mean[1] * 255, mean_b=info.mean[2] * 255,
+        std_r=info.std[0] * 255, std_g=info.std[1] * 255, std_b=info.std[2] * 255)
+    return rec_iter_batches(it, count_records(idx))
+
+
+def _folder_batches(folder, info, batch_size, workers):
+    from mxnet.gluon.data.vision import ImageFolderDataset, transforms
+    if os.path.isdir(os.path.join(folder, 'val')):
+        folder = os.path.join(folder, 'val')
+    if not os.path.isdir(folder):
+        raise IOError("--data-dir '%s' does not exist" % folder)
+    size = info.input_size
+    tf = transforms.Compose([
+        transforms.Resize(int(math.ceil(size / info.crop_ratio)), keep_ratio=True,
+                          interpolation=2 if info.interpolation == 'bicubic' else 1),
+        transforms.CenterCrop(size), transforms.ToTensor(),
+        transforms.Normalize(info.mean, info.std)])
+    loader = mx.gluon.data.DataLoader(ImageFolderDataset(folder).transform_first(tf),
+                                      batch_size=batch_size, num_workers=workers)
+    return lambda: iter(loader)
+
+
+def _dataset_batches(name, coarse, data_dir, info, batch_size):
+    from ..data.pipelines import ArrayBatches, _arrays, classification_dataset
+    images, labels = _arrays(classification_dataset(name, False, data_dir, coarse))
+    return ArrayBatches(images, labels, batch_size, False, info.mean, info.std)
+
+
+def parse_args_kv(pairs):
+    """['blocks=1', "fusion='iaff'"] -> {'blocks': 1, 'fusion': 'iaff'}."""
+    import ast
+    kwargs = {}
+    for pair in pairs:
+        key, sep, value = pair.partition('=')
+        if not sep or not key:
+            raise ValueError("--arg takes KEY=VALUE, got '%s'" % pair)
+        try:
+            kwargs[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            kwargs[key] = value
+    return kwargs
+
+
+def configure(p):
+    p.add_argument('name', help='zoo name of the network the file was saved from')
+    p.add_argument('--params', required=True, help='.params file (released or your own)')
+    p.add_argument('--rec-val', help='validation .rec (with --rec-val-idx)')
+    p.add_argument('--rec-val-idx', help='its .idx')
+    p.add_argument('--data-dir', help='image folder (its val/ sub-folder if present), one '
+                   'sub-folder per class')
+    p.add_argument('--dataset', choices=('cifar100', 'cifar10', 'digits'))
+    p.add_argument('--coarse-label', action='store_true',
+                   help='CIFAR-100 with the 20 superclass labels (the released superclass files)')
+    p.add_argument('--arg', action='append', default=[], metavar='KEY=VALUE',
+                   help='constructor argument of the network, repeatable (e.g. blocks=1 '
+                        'channel_times=1), for files saved from non-default variants')
+    p.add_argument('--batch-size', type=int, default=64)
+    p.add_argument('-j', '--num-workers', type=int, default=4)
+    p.add_argument('--progress', choices=('auto', 'on', 'off'), default='auto')
+
+
+def run(args):
+    from ..train.loop import evaluate
+    import sys
+    info = get_model_info(args.name)
+    sources = [bool(args.rec_val or args.rec_val_idx), bool(args.data_dir), bool(args.dataset)]
+    if sum(sources) != 1:
+        raise ValueError('give exactly one data source: --rec-val/--rec-val-idx, --data-dir '
+                         'or --dataset')
+    params = read_params(args.params)
+    head = params.get('%s.weight' % ('fc' if info.family == 'imagenet_resnet' else 'output'))
+    net = get_model(info.name, classes=head.shape[0] if head is not None else None,
+                    **parse_args_kv(args.arg))
+    load_params(net, params, source=args.params)
+    net.hybridize()
+    if args.rec_val or args.rec_val_idx:
+        batches = _rec_batches(os.path.expanduser(args.rec_val or ''),
+                               os.path.expanduser(args.rec_val_idx or ''), info,
+                               args.batch_size, args.num_workers)
+        source = args.rec_val
+    elif args.data_dir:
+        batches = _folder_batches(os.path.expanduser(args.data_dir), info, args.batch_size,
+                                  args.num_workers)
+        source = args.data_dir
+    else:
+        batches = _dataset_batches(args.dataset, args.coarse_label, None, info, args.batch_size)
+        source = args.dataset + (' (coarse labels)' if args.coarse_label else '')
+    progress = {'auto': sys.stderr.isatty(), 'on': True, 'off': False}[args.progress]
+    top1, top5 = evaluate(net, batches, [mx.cpu()], progress=progress)
+    print('%s on %s: top-1 accuracy %.4f (error %.4f), top-5 accuracy %.4f (error %.4f)'
+          % (os.path.basename(args.params), source, top1, 1 - top1, top5, 1 - top5))
+    released = [c for c in CHECKPOINTS if c.file == os.path.basename(args.params)]
+    if released:
+        c = released[0]
+        reported = 1 - c.value if c.metric == 'top1_err' else c.value
+        paper = (', paper %s %s' % (c.paper['where'], c.paper['value'])) if c.paper else ''
+        print('released file: its name reports %s %.4f (top-1 accuracy %.4f%s); measured here '
+              '%.4f, difference %+.4f' % (c.metric, c.value, reported, paper, top1,
+                                          top1 - reported))
+    return 0
+
+
+register_command('eval', 'Top-1/top-5 of a checkpoint with the original preprocessing (resize '
+                 'ceil(size/0.875), centre crop, the model\'s mean/std).', configure, run,
+                 example='gluon-aff eval aff_resnet50 --params ~/.mxnet/models/0.2028-imagenet-'
+                         'ImageNet-ASKCFuse-resnet--50-s-3-235-best.params --rec-val '
+                         '~/.mxnet/datasets/imagenet/rec/val.rec --rec-val-idx '
+                         '~/.mxnet/datasets/imagenet/rec/val.idx')

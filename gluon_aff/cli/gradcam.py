@@ -1,0 +1,90 @@
+"""``gluon-aff gradcam``: Grad-CAM heat maps of one or more checkpoints over images."""
+import os
+
+from . import register_command
+from ..model_zoo import get_model, get_model_info
+from ..model_zoo.pretrained import load_params, read_params
+from ..tools.gradcam import grad_cam
+from ..transforms import eval_crop, load_image
+
+
+def _class_names(classes):
+    if classes == 1000:
+        from gluoncv.data import ImageNet1kAttr
+        return ImageNet1kAttr().classes
+    return ['class %d' % i for i in range(classes)]
+
+
+def _load(name, params_file):
+    info = get_model_info(name)
+    params = read_params(params_file)
+    head = params.get('%s.weight' % ('fc' if info.family == 'imagenet_resnet' else 'output'))
+    net = get_model(info.name, classes=head.shape[0] if head is not None else None)
+    load_params(net, params, source=params_file)
+    return info, net
+
+
+def configure(p):
+    p.add_argument('images', nargs='+', metavar='IMAGE', help='image files')
+    p.add_argument('--model', action='append', required=True,
+                   help='zoo name; repeat with --params for several models side by side')
+    p.add_argument('--params', action='append', required=True,
+                   help='the .params file of each --model, in the same order')
+    p.add_argument('--class', dest='class_index', type=int, default=None,
+                   help='class to explain (default: each model\'s top prediction)')
+    p.add_argument('--layer', type=int, default=None,
+                   help='stage whose feature map is used (1-based; default: the last)')
+    p.add_argument('--out', required=True, help='output folder')
+
+
+def run(args):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from ..transforms import eval_transform
+    if len(args.model) != len(args.params):
+        raise ValueError('give one --params per --model (%d models, %d params files)'
+                         % (len(args.model), len(args.params)))
+    models = [_load(name, params) for name, params in zip(args.model, args.params)]
+    images = [(path, load_image(path)) for path in args.images]
+    os.makedirs(args.out, exist_ok=True)
+    fig, axes = plt.subplots(len(images), len(models), squeeze=False,
+                             figsize=(4 * len(models), 5.2 * len(images)))
+    written = []
+    for row, (path, img) in enumerate(images):
+        stem = os.path.splitext(os.path.basename(path))[0]
+        for col, (info, net) in enumerate(models):
+            x = eval_transform(info, img)
+            cam, prob, k = grad_cam(net, x, args.class_index, args.layer)
+            names = _class_names(len(prob))
+            top5 = prob.argsort()[::-1][:5]
+            text = '\n'.join('%s %.3f' % (names[i][:24], prob[i]) for i in top5)
+            shown = eval_crop(info, img).asnumpy()
+            single, ax1 = plt.subplots(figsize=(4, 5.2))
+            for ax in (axes[row][col], ax1):
+                ax.imshow(shown)
+                ax.imshow(cam, cmap='jet', alpha=0.45, extent=(-0.5, shown.shape[1] - 0.5,
+                                                                 shown.shape[0] - 0.5, -0.5))
+                ax.set_title('%s: %s' % (info.name, names[k][:24]), fontsize=9)
+                ax.set_xlabel(text, fontsize=8, loc='left')
+                ax.set_xticks([])
+                ax.set_yticks([])
+            single.tight_layout()
+            out = os.path.join(args.out, '%s_%s.png' % (stem, info.name))
+            single.savefig(out, dpi=90)
+            plt.close(single)
+            written.append(out)
+    fig.tight_layout()
+    grid = os.path.join(args.out, 'gradcam.png')
+    fig.savefig(grid, dpi=90)
+    plt.close(fig)
+    print('wrote %s (%d images x %d models) and %d single heat maps in %s'
+          % (grid, len(images), len(models), len(written), args.out))
+    return 0
+
+
+register_command('gradcam', 'Grad-CAM heat maps (last stage by default) of one or more '
+                 'checkpoints over images, with the top-5 predictions; one row per image, '
+                 'one column per model.', configure, run,
+                 example='gluon-aff gradcam --model resnet50_add --params r50.params '
+                         '--model aff_resnet50 --params aff50.params photo.jpg --out cams/')

@@ -1,0 +1,1 @@
+"""Tools users reach for before training: the graph-based counter, Grad-CAM."""

@@ -1,0 +1,40 @@
+"""Grad-CAM (Selvaraju et al., 2017) for the zoo's networks.
+
+For a stage's feature map A (C x h x w) and the score y_k of class k:
+``cam = ReLU(sum_c alpha_c A_c)`` with ``alpha_c = mean_{ij} dy_k / dA_c,ij``,
+normalised to [0, 1] and resized to the input.
+"""
+import mxnet as mx
+from mxnet import autograd
+
+__all__ = ['grad_cam']
+
+
+def grad_cam(net, x, class_index=None, stage=None):
+    """(cam HxW in [0, 1], class probabilities) of ``net`` (a zoo network, not
+    hybridized) for a 1x3xHxW normalised batch ``x``; ``class_index`` defaults to the
+    top prediction, ``stage`` (1-based) to the last stage."""
+    net.check_input(x)
+    stages = net._stages()
+    stage = stage or len(stages)
+    if not 1 <= stage <= len(stages):
+        raise ValueError('--layer must be a stage between 1 and %d, got %d' % (len(stages), stage))
+    with autograd.predict_mode():
+        fmap = net._stage_outputs(mx.nd, x, stage)[-1]
+    fmap.attach_grad()
+    with autograd.record(train_mode=False):
+        y = fmap
+        for block in stages[stage:]:
+            y = block(y)
+        logits = net._head(mx.nd, y)
+        k = int(logits[0].argmax().asscalar()) if class_index is None else int(class_index)
+        if not 0 <= k < logits.shape[1]:
+            raise ValueError('--class %d is outside the %d classes' % (k, logits.shape[1]))
+        score = logits[0, k]
+    score.backward()
+    weights = fmap.grad.mean(axis=(2, 3), keepdims=True)
+    cam = mx.nd.relu((weights * fmap).sum(axis=1, keepdims=True))
+    cam = mx.nd.contrib.BilinearResize2D(cam, height=x.shape[2], width=x.shape[3])[0, 0].asnumpy()
+    cam = cam - cam.min()
+    cam = cam / cam.max() if cam.max() > 0 else cam
+    return cam, mx.nd.softmax(logits)[0].asnumpy(), k

@@ -1,5 +1,4 @@
 """gluon-aff summary (graph counts), eval and gradcam."""
-import math
 import os
 
 import mxnet as mx

@@ -51,7 +51,13 @@ def classification_dataset(name, train, data_dir=None, coarse_label=False):
                       % (name, root, type(e).__name__, e, name))
 
 
-def _loader(dataset, transform, batch_size, shuffle, num_workers, last_batch):
+def _loader(dataset, transform, batch_size, shuffle, num_workers, last_batch, num_parts=1,
+            part_index=0):
+    if num_parts > 1:   # a distributed worker reads its own part (gluoncv's SplitSampler)
+        from gluoncv.data.sampler import SplitSampler
+        return DataLoader(dataset.transform_first(transform), batch_size=batch_size,
+                          sampler=SplitSampler(len(dataset), num_parts, part_index),
+                          last_batch=last_batch, num_workers=num_workers)
     return DataLoader(dataset.transform_first(transform), batch_size=batch_size,
                       shuffle=shuffle, last_batch=last_batch, num_workers=num_workers)
 
@@ -75,10 +81,13 @@ class ArrayBatches(object):
     horizontal flip with probability 1/2 (if ``flip``), AutoAugment (if given, per
     image); then scale to [0, 1], normalise with ``mean``/``std`` and return NCHW
     float32. Calling the object starts an epoch; training drops the last partial batch.
+    With ``num_parts`` > 1 training yields only the slice ``part_index`` of each epoch's
+    permutation (equal sizes, so that synchronous workers take the same number of steps).
     """
 
     def __init__(self, images, labels, batch_size, train, mean, std, pad=4, flip=True,
-                 augment=True, auto_aug=None):
+                 augment=True, auto_aug=None, num_parts=1, part_index=0):
+        self.num_parts, self.part_index = num_parts, part_index
         self.images, self.labels = images, np.asarray(labels, np.float32)
         self.batch_size, self.train = batch_size, train
         self.mean = np.asarray(mean, np.float32) * 255
@@ -87,7 +96,9 @@ class ArrayBatches(object):
 
     def __len__(self):
         n = len(self.labels)
-        return n // self.batch_size if self.train else -(-n // self.batch_size)
+        if self.train:
+            return (n // self.num_parts) // self.batch_size
+        return -(-n // self.batch_size)
 
     def _crop_and_flip(self, batch):
         n, h, w, _ = batch.shape
@@ -104,6 +115,9 @@ class ArrayBatches(object):
     def __call__(self):
         n = len(self.labels)
         order = np.random.permutation(n) if self.train else np.arange(n)
+        if self.train and self.num_parts > 1:
+            # every worker draws the same permutation (same seed) and takes its own slice
+            order = order[self.part_index::self.num_parts][:n // self.num_parts]
         for b in range(len(self)):
             idx = order[b * self.batch_size:(b + 1) * self.batch_size]
             batch = self.images[idx]
@@ -116,19 +130,20 @@ class ArrayBatches(object):
 
 
 def cifar_loaders(dataset, batch_size, data_dir=None, coarse_label=False, auto_aug=False,
-                  augment=True):
+                  augment=True, num_parts=1, part_index=0):
     """CIFAR recipe: random crop 32 (pad 4), horizontal flip (not for digits: mirrored
     digits are other glyphs), optional AutoAugment (CIFAR-10 policy), normalise with the
-    CIFAR mean/std. Returns (train, val, number of training images)."""
+    CIFAR mean/std. Returns (train, val, number of training images of this worker)."""
     train_images, train_labels = _arrays(classification_dataset(dataset, True, data_dir,
                                                                 coarse_label))
     val_images, val_labels = _arrays(classification_dataset(dataset, False, data_dir,
                                                             coarse_label))
     train = ArrayBatches(train_images, train_labels, batch_size, True, CIFAR_MEAN, CIFAR_STD,
                          flip=dataset != 'digits', augment=augment,
-                         auto_aug=AutoAugment('cifar10') if auto_aug else None)
+                         auto_aug=AutoAugment('cifar10') if auto_aug else None,
+                         num_parts=num_parts, part_index=part_index)
     val = ArrayBatches(val_images, val_labels, batch_size, False, CIFAR_MEAN, CIFAR_STD)
-    return train, val, len(train_labels)
+    return train, val, len(train_labels) // num_parts
 
 
 def _check_files(*paths):
@@ -163,7 +178,8 @@ def rec_iter_batches(it, total=None):
     return batches
 
 
-def imagenet_rec_loaders(opt, batch_size, num_workers, auto_aug=False, augment=True):
+def imagenet_rec_loaders(opt, batch_size, num_workers, auto_aug=False, augment=True,
+                         num_parts=1, part_index=0):
     """ImageNet from .rec files: ImageRecordIter (random resized crop 0.08-1, aspect
     3/4-4/3, flip, colour jitter 0.4, PCA lighting 0.1; validation resize
     ceil(size/crop_ratio) + centre crop). With AutoAugment, the training .rec is read
@@ -185,7 +201,7 @@ def imagenet_rec_loaders(opt, batch_size, num_workers, auto_aug=False, augment=T
                     'Python transforms (AutoAugment, ImageNet policy)', rec_train)
         dataset = mx.gluon.data.vision.ImageRecordDataset(rec_train)
         train_loader = _loader(dataset, _imagenet_train_transform(size, True, augment),
-                               batch_size, True, num_workers, 'discard')
+                               batch_size, True, num_workers, 'discard', num_parts, part_index)
         train = lambda: iter(train_loader)  # noqa: E731
     else:
         aug = dict(rand_mirror=True, random_resized_crop=True, max_aspect_ratio=4. / 3.,
@@ -194,12 +210,13 @@ def imagenet_rec_loaders(opt, batch_size, num_workers, auto_aug=False, augment=T
             else dict(resize=resize)
         train = rec_iter_batches(mx.io.ImageRecordIter(
             path_imgrec=rec_train, path_imgidx=rec_train_idx, preprocess_threads=threads,
-            shuffle=True, batch_size=batch_size, data_shape=(3, size, size), **dict(norm, **aug)))
+            shuffle=True, batch_size=batch_size, data_shape=(3, size, size),
+            num_parts=num_parts, part_index=part_index, **dict(norm, **aug)))
     val = rec_iter_batches(mx.io.ImageRecordIter(
         path_imgrec=rec_val, path_imgidx=rec_val_idx, preprocess_threads=threads,
         shuffle=False, batch_size=batch_size, resize=resize, data_shape=(3, size, size),
         **norm), count_records(rec_val_idx))
-    return train, val, count_records(rec_train_idx)
+    return train, val, count_records(rec_train_idx) // num_parts
 
 
 def _imagenet_train_transform(size, auto_aug, augment=True):
@@ -217,7 +234,8 @@ def _imagenet_train_transform(size, auto_aug, augment=True):
     return transforms.Compose(steps)
 
 
-def imagenet_folder_loaders(opt, batch_size, num_workers, auto_aug=False, augment=True):
+def imagenet_folder_loaders(opt, batch_size, num_workers, auto_aug=False, augment=True,
+                            num_parts=1, part_index=0):
     """ImageNet from an image folder (``data_dir``/train, ``data_dir``/val). For
     ``input_size`` >= 320: EfficientNet-style random/centre crops with bicubic resizing."""
     root = os.path.expanduser(opt.data_dir)
@@ -245,9 +263,10 @@ def imagenet_folder_loaders(opt, batch_size, num_workers, auto_aug=False, augmen
         train_tf = _imagenet_train_transform(size, auto_aug, augment)
         val_tf = transforms.Compose([transforms.Resize(resize, keep_ratio=True),
                                      transforms.CenterCrop(size)] + normalise)
-    train = _loader(train_set, train_tf, batch_size, True, num_workers, 'discard')
+    train = _loader(train_set, train_tf, batch_size, True, num_workers, 'discard', num_parts,
+                    part_index)
     val = _loader(val_set, val_tf, batch_size, False, num_workers, 'keep')
-    return (lambda: iter(train)), (lambda: iter(val)), len(train_set)
+    return (lambda: iter(train)), (lambda: iter(val)), len(train_set) // num_parts
 
 
 class _PIL(mx.gluon.Block):

@@ -5,11 +5,10 @@ import socket
 import sys
 
 import mxnet as mx
-from mxnet import gluon
 
 from ..data.pipelines import DATASET_CLASSES, cifar_loaders
-from .loop import (Checkpointer, contexts, fit, prefer_sync_engine_on_cpu, resume,
-                   seed_everything, setup_logging)
+from .loop import (Checkpointer, Distributed, contexts, fit, parameters_digest,
+                   prefer_sync_engine_on_cpu, resume, seed_everything, setup_logging)
 from .network import build_cifar_network, disable_wd_on_norm_and_bias
 from .options import cifar_parser, run_script
 from .report import plot_history, print_summary
@@ -33,16 +32,21 @@ def run(opt, explicit=()):
     gpus = [int(g) for g in opt.gpus.split(',') if g.strip()]
     ctx = contexts(gpus)
     engine = prefer_sync_engine_on_cpu(ctx)
+    dist = Distributed(opt.kvstore)
+    if dist.dist and opt.seed is None:
+        opt.seed = 0     # workers must draw the same permutation to shard it
     if opt.seed is not None:
         seed_everything(opt.seed)
     classes = DATASET_CLASSES.get(opt.dataset)
     if classes is None:
         raise ValueError("unknown --dataset '%s'; use cifar100, cifar10 or digits" % opt.dataset)
     net, model_name, _ = build_cifar_network(opt, classes, explicit, ctx)
-    setup_logging(os.path.join(opt.logging_dir, 'train_%s.log' % model_name))
+    setup_logging(os.path.join(opt.logging_dir, 'train_%s.log' % model_name), dist.rank,
+                  dist.num_workers)
     logger.info('train_cifar.py %s', ' '.join(sys.argv[1:]))
     logger.info('options: %s', vars(opt))
-    logger.info('devices: %s; MXNet engine: %s', ctx, engine)
+    logger.info('devices: %s; MXNet engine: %s; kvstore %s (%d worker(s))', ctx, engine,
+                opt.kvstore, dist.num_workers)
     if opt.coarse_label:
         logger.warning('*** --coarse-label: CIFAR-100 with the 20 SUPERCLASS labels on a '
                        '100-way head (the paper\'s and the released "superclass" setting); '
@@ -56,7 +60,8 @@ def run(opt, explicit=()):
 
     batch_size = opt.batch_size * len(ctx)
     train, val, num_train = cifar_loaders(opt.dataset, batch_size, opt.data_dir, opt.coarse_label,
-                                          opt.auto_aug, not opt.no_augment)
+                                          opt.auto_aug, not opt.no_augment, dist.num_workers,
+                                          dist.rank)
     iters_per_epoch = num_train // batch_size
     if iters_per_epoch < 1:
         raise ValueError('--batch-size %d x %d device(s) is larger than the %d training images'
@@ -67,19 +72,22 @@ def run(opt, explicit=()):
                               opt.lr_decay_period)
     if opt.no_wd:
         disable_wd_on_norm_and_bias(net)
-    trainer = gluon.Trainer(net.collect_params(), 'nag', {
+    trainer = dist.trainer(net.collect_params(), 'nag', {
         'wd': opt.wd, 'momentum': opt.momentum, 'lr_scheduler': schedule})
     start_epoch = 0
     if opt.resume_from:
         start_epoch = resume(net, trainer, opt.resume_from, opt.resume_states,
                              opt.resume_epoch, ctx)
 
-    ckpt = Checkpointer(net, trainer, opt.save_dir)
+    ckpt = Checkpointer(net, trainer, opt.save_dir, enabled=dist.writes_files,
+                        states=not dist.update_on_kvstore)
     history = []
     best = {'top1': -1.0, 'path': None}
 
     def on_epoch_end(epoch, stats):
         history.append(stats)
+        if not dist.writes_files:
+            return
         if stats['val_top1'] > best['top1']:
             best['top1'] = stats['val_top1']
             best['path'] = ckpt.save('%.4f-%s-best' % (stats['val_top1'], model_name), epoch + 1)
@@ -97,8 +105,11 @@ def run(opt, explicit=()):
         mixup=opt.mixup, mixup_alpha=opt.mixup_alpha, mixup_off_epoch=opt.mixup_off_epoch,
         label_smoothing=opt.label_smoothing, seed=opt.seed, iters_per_epoch=iters_per_epoch,
         progress=opt.progress,
-        on_epoch_end=on_epoch_end, on_interrupt=on_interrupt)
+        on_epoch_end=on_epoch_end, on_interrupt=on_interrupt, num_workers=dist.num_workers)
+    logger.info('trainable parameters sha1 %s', parameters_digest(net))
     final = ckpt.save('%s-%d' % (model_name, opt.num_epochs - 1), opt.num_epochs)
+    if not dist.writes_files:
+        return best
     logger.info('best validation accuracy %.4f (%s); final parameters %s', best['top1'],
                 best['path'], final)
     host_log = os.path.join(opt.logging_dir, '%s_%s_GPU_%s_best_Acc.log' % (

@@ -3,11 +3,10 @@ import logging
 import sys
 
 import mxnet as mx
-from mxnet import gluon
 
 from ..data.pipelines import imagenet_folder_loaders, imagenet_rec_loaders
-from .loop import (Checkpointer, contexts, fit, prefer_sync_engine_on_cpu, resume,
-                   seed_everything, setup_logging)
+from .loop import (Checkpointer, Distributed, contexts, fit, parameters_digest,
+                   prefer_sync_engine_on_cpu, resume, seed_everything, setup_logging)
 from .network import build_imagenet_network, disable_wd_on_norm_and_bias
 from .options import imagenet_parser, run_script
 from .report import print_summary
@@ -61,13 +60,15 @@ def run(opt, explicit=()):
     ctx = contexts(list(range(opt.num_gpus)) if opt.num_gpus > 0 else [])
     _check(opt, ctx)
     engine = prefer_sync_engine_on_cpu(ctx)
+    dist = Distributed(opt.kvstore)
     if opt.seed is not None:
         seed_everything(opt.seed)
     net, model_name, _ = build_imagenet_network(opt, opt.classes, explicit, ctx)
-    setup_logging(opt.logging_file)
+    setup_logging(opt.logging_file, dist.rank, dist.num_workers)
     logger.info('train_imagenet.py %s', ' '.join(sys.argv[1:]))
     logger.info('options: %s', vars(opt))
-    logger.info('devices: %s; MXNet engine: %s', ctx, engine)
+    logger.info('devices: %s; MXNet engine: %s; kvstore %s (%d worker(s))', ctx, engine,
+                opt.kvstore, dist.num_workers)
     if not opt.use_pretrained:
         net.initialize(mx.init.MSRAPrelu(), ctx=ctx)
     if opt.summary:
@@ -83,10 +84,12 @@ def run(opt, explicit=()):
     augment = not opt.no_augment
     if opt.use_rec:
         train, val, num_train = imagenet_rec_loaders(opt, batch_size, opt.num_workers,
-                                                     opt.auto_aug, augment)
+                                                     opt.auto_aug, augment, dist.num_workers,
+                                                     dist.rank)
     else:
         train, val, num_train = imagenet_folder_loaders(opt, batch_size, opt.num_workers,
-                                                        opt.auto_aug, augment)
+                                                        opt.auto_aug, augment,
+                                                        dist.num_workers, dist.rank)
     iters_per_epoch = max(1, num_train // batch_size)
     schedule = imagenet_schedule(opt.lr_mode, opt.lr, opt.num_epochs, opt.warmup_epochs,
                                  iters_per_epoch, opt.warmup_lr, opt.lr_decay,
@@ -94,17 +97,20 @@ def run(opt, explicit=()):
     optimizer_params = {'wd': opt.wd, 'momentum': opt.momentum, 'lr_scheduler': schedule}
     if opt.dtype != 'float32':
         optimizer_params['multi_precision'] = True
-    trainer = gluon.Trainer(net.collect_params(), 'nag', optimizer_params)
+    trainer = dist.trainer(net.collect_params(), 'nag', optimizer_params)
     start_epoch = opt.resume_epoch
     if opt.resume_params:
         start_epoch = resume(net, trainer, opt.resume_params, opt.resume_states or None,
                              opt.resume_epoch if 'resume_epoch' in explicit else None, ctx)
     teacher = build_teacher(opt, ctx) if opt.teacher else None
 
-    ckpt = Checkpointer(net, trainer, opt.save_dir)
+    ckpt = Checkpointer(net, trainer, opt.save_dir, enabled=dist.writes_files,
+                        states=not dist.update_on_kvstore)
     best = {'err': float('inf'), 'path': None}
 
     def on_epoch_end(epoch, stats):
+        if not dist.writes_files:
+            return
         err = 1 - stats['val_top1']
         if err < best['err']:
             best['err'] = err
@@ -124,7 +130,8 @@ def run(opt, explicit=()):
         hard_weight=opt.hard_weight, dtype=opt.dtype, seed=opt.seed,
         iters_per_epoch=iters_per_epoch, log_interval=opt.log_interval,
         progress=opt.progress,
-        on_epoch_end=on_epoch_end, on_interrupt=on_interrupt)
+        on_epoch_end=on_epoch_end, on_interrupt=on_interrupt, num_workers=dist.num_workers)
+    logger.info('trainable parameters sha1 %s', parameters_digest(net))
     final = ckpt.save('imagenet-%s-%d' % (model_name, opt.num_epochs - 1), opt.num_epochs)
     logger.info('best validation top-1 error %.4f (%s); final parameters %s', best['err'],
                 best['path'], final)

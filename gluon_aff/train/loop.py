@@ -12,7 +12,8 @@ from mxnet import autograd, gluon
 
 from .labels import draw_lambda, mixup_batch, smooth_targets
 
-__all__ = ['contexts', 'prefer_sync_engine_on_cpu', 'seed_everything', 'setup_logging', 'evaluate', 'fit', 'Checkpointer',
+__all__ = ['contexts', 'close_logging', 'prefer_sync_engine_on_cpu', 'Distributed', 'parameters_digest',
+           'seed_everything', 'setup_logging', 'evaluate', 'fit', 'Checkpointer',
            'sidecar', 'resume']
 
 logger = logging.getLogger('gluon_aff')
@@ -48,30 +49,68 @@ def prefer_sync_engine_on_cpu(ctx):
     return os.environ.get('MXNET_ENGINE_TYPE', 'ThreadedEnginePerDevice')
 
 
+class Distributed(object):
+    """The kvstore of a run and what follows from it: rank, number of workers, whether
+    the trainer updates on the kvstore, whether this process writes files."""
+
+    def __init__(self, kind):
+        self.kind = kind
+        self.kv = mx.kv.create(kind)
+        self.rank, self.num_workers = self.kv.rank, self.kv.num_workers
+        self.dist = kind.startswith('dist')
+        # Synchronous runs update on each worker from the aggregated gradients, so trainer
+        # states can be saved and resumed; MXNet's asynchronous mode updates on the servers.
+        self.update_on_kvstore = kind == 'dist_async'
+        self.writes_files = self.rank == 0
+
+    def trainer(self, params, optimizer, optimizer_params):
+        return gluon.Trainer(params, optimizer, optimizer_params, kvstore=self.kv,
+                             update_on_kvstore=self.update_on_kvstore if self.dist else None)
+
+
+def parameters_digest(net):
+    """SHA-1 of the trainable parameters (sorted by key): equal on synchronised workers."""
+    import hashlib
+    sha = hashlib.sha1()
+    for key, p in sorted(net._collect_params_with_prefix().items()):
+        if p.grad_req != 'null':
+            sha.update(key.encode())
+            sha.update(p.data().asnumpy().tobytes())
+    return sha.hexdigest()
+
+
 def seed_everything(seed):
     random.seed(seed)
     np.random.seed(seed)
     mx.random.seed(seed)
 
 
-def setup_logging(path=None):
-    """Log INFO to stderr and, if given, to ``path`` (its folder is created)."""
+def setup_logging(path=None, rank=0, num_workers=1):
+    """Log INFO to stderr and, if given and on rank 0, to ``path`` (its folder is created).
+    With several workers every line carries the worker's rank."""
+    close_logging()
     logger.setLevel(logging.INFO)
     logger.propagate = False
-    for handler in list(logger.handlers):
-        logger.removeHandler(handler)
-        handler.close()
-    fmt = logging.Formatter('%(asctime)s %(message)s')
+    fmt = logging.Formatter('%(asctime)s ' + ('[rank %d/%d] ' % (rank, num_workers)
+                                              if num_workers > 1 else '') + '%(message)s')
     stream = logging.StreamHandler()
     stream.setFormatter(fmt)
     logger.addHandler(stream)
-    if path:
+    if path and rank == 0:
         folder = os.path.dirname(os.path.abspath(path))
         os.makedirs(folder, exist_ok=True)
         handler = logging.FileHandler(path)
         handler.setFormatter(fmt)
         logger.addHandler(handler)
     return logger
+
+
+def close_logging():
+    """Detach and close the handlers ``setup_logging`` added (the run's log file)."""
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    logger.propagate = True
 
 
 def _progress(iterable, enabled, total=None, desc=None):
@@ -101,16 +140,21 @@ def sidecar(params_path):
 
 class Checkpointer(object):
     """Writes params (+ trainer states + a small JSON with the next epoch) under the
-    original names."""
+    original names; a no-op unless ``enabled`` (only rank 0 writes in distributed runs)."""
 
-    def __init__(self, net, trainer, save_dir):
+    def __init__(self, net, trainer, save_dir, enabled=True, states=True):
         self.net, self.trainer, self.save_dir = net, trainer, save_dir
-        os.makedirs(save_dir, exist_ok=True)
+        self.enabled, self.states = enabled, states
+        if enabled:
+            os.makedirs(save_dir, exist_ok=True)
 
     def save(self, name, next_epoch, extra=None):
         path = os.path.join(self.save_dir, name + '.params')
+        if not self.enabled:
+            return path
         self.net.save_parameters(path)
-        self.trainer.save_states(os.path.splitext(path)[0] + '.states')
+        if self.states:
+            self.trainer.save_states(os.path.splitext(path)[0] + '.states')
         info = {'next_epoch': next_epoch}
         info.update(extra or {})
         with open(sidecar(path), 'w') as f:
@@ -140,13 +184,14 @@ def fit(net, trainer, ctx, train_batches, val_batches, classes, num_epochs, star
         mixup=False, mixup_alpha=1.0, mixup_off_epoch=0, label_smoothing=False,
         teacher=None, temperature=20.0, hard_weight=0.5, dtype='float32', seed=None,
         iters_per_epoch=None, progress=None, on_epoch_end=None, on_interrupt=None,
-        log_interval=0):
+        log_interval=0, num_workers=1):
     """Train ``net`` from ``start_epoch`` to ``num_epochs``.
 
     ``progress``: True/False, or 'on'/'off'/'auto' (bars only on a terminal).
     ``on_epoch_end(epoch, stats)`` receives a dict (train_loss, train_metric name and
     value, val_top1, val_top5, lr, img_per_s, seconds). On Ctrl-C, ``on_interrupt(epoch)``
-    saves what is needed to resume, then KeyboardInterrupt propagates.
+    saves what is needed to resume, then KeyboardInterrupt propagates. With
+    ``num_workers`` > 1 (a dist kvstore) gradients are normalised by the global batch.
     """
     eta = 0.1 if label_smoothing else 0.0
     dense = mixup or label_smoothing
@@ -199,7 +244,7 @@ def fit(net, trainer, ctx, train_batches, val_batches, classes, num_epochs, star
                         losses = [loss_fn(o.astype('float32', copy=False), t)
                                   for o, t in zip(outputs, targets)]
                 autograd.backward(losses)
-                trainer.step(batch_size)
+                trainer.step(batch_size * num_workers)
                 loss_sum += sum(l.sum().asscalar() for l in losses)
                 seen += batch_size
                 nbatch += 1
@@ -219,8 +264,8 @@ def fit(net, trainer, ctx, train_batches, val_batches, classes, num_epochs, star
                          lr=trainer.learning_rate, img_per_s=seen / max(elapsed, 1e-9),
                          seconds=elapsed, batches=nbatch)
             logger.info('[Epoch %d] loss=%.4f %s=%.4f | val top1=%.4f top5=%.4f | lr=%.6f | '
-                        '%.1f img/s | %.1fs', epoch, stats['train_loss'], name, value, top1,
-                        top5, stats['lr'], stats['img_per_s'], elapsed)
+                        '%.1f img/s | %d samples | %.1fs', epoch, stats['train_loss'], name,
+                        value, top1, top5, stats['lr'], stats['img_per_s'], seen, elapsed)
             if on_epoch_end is not None:
                 on_epoch_end(epoch, stats)
     except KeyboardInterrupt:

@@ -52,6 +52,10 @@ def _common(p):
                    help='start from the released checkpoint of the chosen network')
     p.add_argument('--progress', choices=('auto', 'on', 'off'), default='auto',
                    help='(new) batch progress bars; auto = only on a terminal')
+    p.add_argument('--kvstore', default='device',
+                   choices=('device', 'local', 'dist_sync', 'dist_device_sync', 'dist_async'),
+                   help='(new) gradient aggregation; dist_* train on several machines, started '
+                        'by `python -m gluon_aff.launch`')
 
 
 def cifar_parser():
@@ -174,6 +178,7 @@ def run_script(parser, run, argv=None):
     """Parse ``argv`` with ``parser`` and call ``run(opt, explicit_options)``; bad input
     prints one error line (exit code 2), Ctrl-C exits with 130 after ``run`` saved."""
     from ..model_zoo.pretrained import CheckpointError
+    from .loop import close_logging
     argv = sys.argv[1:] if argv is None else list(argv)
     opt = parser.parse_args(argv)
     try:
@@ -183,4 +188,6 @@ def run_script(parser, run, argv=None):
         return 2
     except KeyboardInterrupt:
         return 130
+    finally:
+        close_logging()
     return 0

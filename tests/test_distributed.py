@@ -1,0 +1,103 @@
+"""Parameter-server training on 127.0.0.1: python -m gluon_aff.launch + --kvstore dist_sync."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from gluon_aff.launch import plan
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TRAIN = [sys.executable, os.path.join(ROOT, 'train_cifar.py'), '--model', 'resnet',
+         '--askc-type', 'add', '--dataset', 'digits', '--gpus', '', '-j', '0', '--blocks', '1',
+         '--channel-times', '1', '--batch-size', '32', '--kvstore', 'dist_sync',
+         '--progress', 'off']
+
+
+def _launch(tmp_path, *extra):
+    argv = [sys.executable, '-m', 'gluon_aff.launch', '-n', '2', '-s', '1', '--'] + TRAIN + [
+        '--save-dir', str(tmp_path / 'params'), '--logging-dir', str(tmp_path / 'logs'),
+        '--save-plot-dir', str(tmp_path)] + list(extra)
+    env = dict(os.environ)
+    env.pop('MXNET_ENGINE_TYPE', None)    # let each worker choose, as on a user's machine
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, cwd=ROOT, env=env)
+
+
+def _pids(output):
+    return [int(p) for p in re.findall(r'^\[launch\] [^:]+: pid (\d+):', output, re.M)]
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_two_workers_train_in_sync(tmp_path):
+    proc = _launch(tmp_path, '--num-epochs', '1')
+    output, _ = proc.communicate(timeout=170)
+    assert proc.returncode == 0, output[-3000:]
+    digests = re.findall(r'^\[worker (\d)\] .*\[rank (\d)/2\] trainable parameters sha1 (\w+)',
+                         output, re.M)
+    # ps-lite gives ranks in registration order, not launch order
+    assert sorted(w for w, _, _ in digests) == ['0', '1']
+    assert sorted(r for _, r, _ in digests) == ['0', '1']
+    assert digests[0][2] == digests[1][2]                  # identical trainable parameters
+    # 1,437 digits, 2 workers x 32: 22 steps of 32 images each = half of 1,408
+    samples = re.findall(r'^\[worker \d\] .*\[Epoch 0\].*\| (\d+) samples', output, re.M)
+    assert samples == ['704', '704']
+    # rank 0 alone wrote: one best, one final checkpoint, one training log
+    files = sorted(os.listdir(str(tmp_path / 'params')))
+    assert len([f for f in files if f.endswith('-best.params')]) == 1
+    assert 'digits-DirectAdd-resnet-8-c-1-s-1-0.params' in files
+    log = open(str(tmp_path / 'logs' / 'train_digits-DirectAdd-resnet-8-c-1-s-1.log')).read()
+    assert '[rank 0/2]' in log and '[rank 1/2]' not in log
+    assert re.search(r'^\[worker \d\] .*\[rank 1/2\] \[Epoch 0\]', output, re.M)
+    pids = _pids(output)
+    assert len(pids) == 4 and not any(_alive(p) for p in pids)
+
+
+def test_a_killed_worker_stops_the_rest(tmp_path):
+    proc = _launch(tmp_path, '--num-epochs', '50')
+    lines, started = [], time.time()
+    while time.time() - started < 120:
+        line = proc.stdout.readline()
+        lines.append(line)
+        if re.match(r'^\[worker 1\] .*kvstore dist_sync', line):
+            break
+    pids = _pids(''.join(lines))
+    assert len(pids) == 4, ''.join(lines)
+    time.sleep(3)                                  # training under way
+    os.kill(pids[3], signal.SIGKILL)               # worker 1
+    rest, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert 'worker 1 exited with -9; stopping the others' in rest
+    time.sleep(0.5)
+    assert not any(_alive(p) for p in pids)
+
+
+def test_plan_and_ssh_commands():
+    jobs = plan(2, 1, ['python', 'train.py', '--kvstore', 'dist_sync'], port=9100)
+    assert [label for label, _, _ in jobs] == ['scheduler', 'server 0', 'worker 0', 'worker 1']
+    assert jobs[0][2] == {'DMLC_PS_ROOT_URI': '127.0.0.1', 'DMLC_PS_ROOT_PORT': '9100',
+                          'DMLC_NUM_SERVER': '1', 'DMLC_NUM_WORKER': '2',
+                          'DMLC_ROLE': 'scheduler'}
+    assert jobs[2][1] == ['python', 'train.py', '--kvstore', 'dist_sync']
+    jobs = plan(2, 2, ['python', 'train.py'], launcher='ssh', hosts=['a', 'b'], port=9100,
+                interface='eth0', cwd='/work')
+    assert [label for label, _, _ in jobs] == ['scheduler@a', 'server 0@b', 'server 1@a',
+                                               'worker 0@b', 'worker 1@a']
+    assert jobs[3][1][:4] == ['ssh', '-o', 'StrictHostKeyChecking=no', 'b']
+    assert jobs[3][1][4] == ('cd /work && env DMLC_INTERFACE=eth0 DMLC_NUM_SERVER=2 '
+                             'DMLC_NUM_WORKER=2 DMLC_PS_ROOT_PORT=9100 DMLC_PS_ROOT_URI=a '
+                             'DMLC_ROLE=worker python train.py')
+    with pytest.raises(ValueError, match='after --'):
+        plan(1, 1, [])
+    with pytest.raises(ValueError, match='-H HOSTFILE'):
+        plan(1, 1, ['x'], launcher='ssh')

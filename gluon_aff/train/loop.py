@@ -12,9 +12,9 @@ from mxnet import autograd, gluon
 
 from .labels import draw_lambda, mixup_batch, smooth_targets
 
-__all__ = ['contexts', 'close_logging', 'prefer_sync_engine_on_cpu', 'Distributed', 'parameters_digest',
-           'seed_everything', 'setup_logging', 'evaluate', 'fit', 'Checkpointer',
-           'sidecar', 'resume']
+__all__ = ['contexts', 'prefer_sync_engine_on_cpu', 'Distributed', 'parameters_digest',
+           'seed_everything', 'setup_logging', 'close_logging', 'evaluate', 'fit',
+           'Checkpointer', 'sidecar', 'resume']
 
 logger = logging.getLogger('gluon_aff')
 

@@ -15,8 +15,9 @@ def run(args):
     info = get_model_info(args.name)
     size = args.input_size or info.input_size
     rows = count_graph(get_model(info.name), (1, 3, size, size))
-    text = format_table(rows, title='%s at 1x3x%dx%d (multiply-adds counted from the graph; '
-                                    'the paper counts 2 per multiply-add)' % (info.name, size, size))
+    title = ('%s at 1x3x%dx%d (multiply-adds counted from the graph; the paper counts 2 per '
+             'multiply-add)' % (info.name, size, size))
+    text = format_table(rows, title=title)
     print('\n'.join(text.splitlines()[-3:]) if args.totals else text)
     return 0
 

@@ -18,7 +18,8 @@ from .autoaugment import AutoAugment
 from .digits import digits_dataset
 
 __all__ = ['CIFAR_MEAN', 'CIFAR_STD', 'IMAGENET_MEAN', 'IMAGENET_STD', 'classification_dataset',
-           'ArrayBatches', 'cifar_loaders', 'rec_iter_batches', 'imagenet_rec_loaders', 'imagenet_folder_loaders', 'count_records']
+           'ArrayBatches', 'cifar_loaders', 'rec_iter_batches', 'imagenet_rec_loaders',
+           'imagenet_folder_loaders', 'count_records']
 
 logger = logging.getLogger('gluon_aff')
 

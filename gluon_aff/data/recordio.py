@@ -65,8 +65,8 @@ def pack_image_folder(root, prefix, resize=None, quality=95, progress=True):
             if resize:
                 h, w = img.shape[:2]
                 scale = float(resize) / min(h, w)
-                img = cv2.resize(img, (max(1, int(round(w * scale))), max(1, int(round(h * scale)))),
-                                 interpolation=cv2.INTER_AREA)
+                size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
+                img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
             header = mx.recordio.IRHeader(0, float(label), i, 0)
             record.write_idx(i, mx.recordio.pack_img(header, img, quality=quality,
                                                      img_fmt='.jpg'))

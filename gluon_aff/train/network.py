@@ -63,9 +63,9 @@ def _zoo_kwargs(opt, explicit, mapping):
 def _load_release(net, zoo_name, ctx):
     info = get_model_info(zoo_name) if zoo_name in list_models() else None
     if info is None or not info.checkpoints:
+        released = sorted({c.model for n in list_models() for c in get_model_info(n).checkpoints})
         raise ValueError('--use-pretrained: %s has no released checkpoint; released ones exist '
-                         'for %s' % (zoo_name, ', '.join(sorted(
-                             {c.model for n in list_models() for c in get_model_info(n).checkpoints}))))
+                         'for %s' % (zoo_name, ', '.join(released)))
     load_pretrained(net, zoo_name, True, ctx=ctx)
     logger.info('started from the released checkpoint %s', net.checkpoint.file)
 

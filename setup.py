@@ -29,6 +29,6 @@ setup(
     packages=find_packages(include=['gluon_aff', 'gluon_aff.*']),
     package_data={'gluon_aff.model_zoo': ['released.json']},
     install_requires=REQUIRES,
-    extras_require={'test': ['pytest==8.3.3']},
+    extras_require={'test': ['pytest==8.3.3'], 'onnx': ['onnx==1.14.1']},
     entry_points={'console_scripts': ['gluon-aff = gluon_aff.cli:main']},
 )

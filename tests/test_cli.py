@@ -70,7 +70,8 @@ def test_demo_errors(capsys, tmp_path):
     assert 'cannot decode' in capsys.readouterr().err
 
 
-@pytest.mark.parametrize('command', ['list', 'demo', 'pack-rec', 'summary', 'eval', 'gradcam'])
+@pytest.mark.parametrize('command', ['list', 'demo', 'pack-rec', 'summary', 'eval', 'gradcam',
+                                     'export'])
 def test_help_has_an_example(command, capsys):
     with pytest.raises(SystemExit):
         main([command, '--help'])

@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     'gluon_aff.cli.summary',
     'gluon_aff.cli.eval_cmd',
     'gluon_aff.cli.gradcam',
+    'gluon_aff.cli.export',
 ]
 
 _COMMANDS = OrderedDict()

@@ -5,9 +5,9 @@ import os
 import mxnet as mx
 
 from . import register_command
-from ..model_zoo import get_model, get_model_info
+from .common import add_arg_option, load_checkpoint_network, parse_kwargs
 from ..data.pipelines import count_records, rec_iter_batches
-from ..model_zoo.pretrained import CHECKPOINTS, load_params, read_params
+from ..model_zoo.pretrained import CHECKPOINTS
 
 
 def _rec_batches(rec, idx, info, batch_size, workers):
@@ -48,21 +48,6 @@ def _dataset_batches(name, coarse, data_dir, info, batch_size):
     return ArrayBatches(images, labels, batch_size, False, info.mean, info.std)
 
 
-def parse_args_kv(pairs):
-    """['blocks=1', "fusion='iaff'"] -> {'blocks': 1, 'fusion': 'iaff'}."""
-    import ast
-    kwargs = {}
-    for pair in pairs:
-        key, sep, value = pair.partition('=')
-        if not sep or not key:
-            raise ValueError("--arg takes KEY=VALUE, got '%s'" % pair)
-        try:
-            kwargs[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            kwargs[key] = value
-    return kwargs
-
-
 def configure(p):
     p.add_argument('name', help='zoo name of the network the file was saved from')
     p.add_argument('--params', required=True, help='.params file (released or your own)')
@@ -73,9 +58,7 @@ def configure(p):
     p.add_argument('--dataset', choices=('cifar100', 'cifar10', 'digits'))
     p.add_argument('--coarse-label', action='store_true',
                    help='CIFAR-100 with the 20 superclass labels (the released superclass files)')
-    p.add_argument('--arg', action='append', default=[], metavar='KEY=VALUE',
-                   help='constructor argument of the network, repeatable (e.g. blocks=1 '
-                        'channel_times=1), for files saved from non-default variants')
+    add_arg_option(p)
     p.add_argument('--batch-size', type=int, default=64)
     p.add_argument('-j', '--num-workers', type=int, default=4)
     p.add_argument('--progress', choices=('auto', 'on', 'off'), default='auto')
@@ -84,16 +67,11 @@ def configure(p):
 def run(args):
     from ..train.loop import evaluate
     import sys
-    info = get_model_info(args.name)
     sources = [bool(args.rec_val or args.rec_val_idx), bool(args.data_dir), bool(args.dataset)]
     if sum(sources) != 1:
         raise ValueError('give exactly one data source: --rec-val/--rec-val-idx, --data-dir '
                          'or --dataset')
-    params = read_params(args.params)
-    head = params.get('%s.weight' % ('fc' if info.family == 'imagenet_resnet' else 'output'))
-    net = get_model(info.name, classes=head.shape[0] if head is not None else None,
-                    **parse_args_kv(args.arg))
-    load_params(net, params, source=args.params)
+    info, net = load_checkpoint_network(args.name, args.params, parse_kwargs(args.arg))
     net.hybridize()
     if args.rec_val or args.rec_val_idx:
         batches = _rec_batches(os.path.expanduser(args.rec_val or ''),

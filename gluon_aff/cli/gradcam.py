@@ -2,8 +2,7 @@
 import os
 
 from . import register_command
-from ..model_zoo import get_model, get_model_info
-from ..model_zoo.pretrained import load_params, read_params
+from .common import load_checkpoint_network
 from ..tools.gradcam import grad_cam
 from ..transforms import eval_crop, load_image
 
@@ -13,15 +12,6 @@ def _class_names(classes):
         from gluoncv.data import ImageNet1kAttr
         return ImageNet1kAttr().classes
     return ['class %d' % i for i in range(classes)]
-
-
-def _load(name, params_file):
-    info = get_model_info(name)
-    params = read_params(params_file)
-    head = params.get('%s.weight' % ('fc' if info.family == 'imagenet_resnet' else 'output'))
-    net = get_model(info.name, classes=head.shape[0] if head is not None else None)
-    load_params(net, params, source=params_file)
-    return info, net
 
 
 def configure(p):
@@ -45,7 +35,8 @@ def run(args):
     if len(args.model) != len(args.params):
         raise ValueError('give one --params per --model (%d models, %d params files)'
                          % (len(args.model), len(args.params)))
-    models = [_load(name, params) for name, params in zip(args.model, args.params)]
+    models = [load_checkpoint_network(name, params)
+              for name, params in zip(args.model, args.params)]
     images = [(path, load_image(path)) for path in args.images]
     os.makedirs(args.out, exist_ok=True)
     fig, axes = plt.subplots(len(images), len(models), squeeze=False,

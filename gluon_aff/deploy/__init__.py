@@ -1,0 +1,4 @@
+"""Deployment: export to MXNet symbol files and to ONNX."""
+from .export import export_symbol, export_onnx
+
+__all__ = ['export_symbol', 'export_onnx']

@@ -1,0 +1,61 @@
+"""Export a zoo network to a symbol/params pair or to an ONNX file."""
+import os
+import tempfile
+
+import mxnet as mx
+import numpy as np
+
+__all__ = ['export_symbol', 'export_onnx']
+
+
+def export_symbol(net, prefix, input_shape):
+    """Write ``prefix``-symbol.json and ``prefix``-0000.params (``SymbolBlock.imports`` loads
+    them with input name 'data'); returns the two paths."""
+    folder = os.path.dirname(os.path.abspath(prefix))
+    os.makedirs(folder, exist_ok=True)
+    net.hybridize()
+    net(mx.nd.zeros(input_shape))
+    net.export(prefix)
+    return prefix + '-symbol.json', prefix + '-0000.params'
+
+
+def _fix_gamma_to_one(net, params_file):
+    """MXNet ignores the stored gamma of a BatchNorm with fix_gamma (the CIFAR ResNet's
+    input BN) and uses 1; MXNet's ONNX converter uses the stored value. Write 1 into the
+    exported copy so that the ONNX graph computes what the network computes."""
+    names = []
+
+    def visit(block):
+        if isinstance(block, mx.gluon.nn.BatchNorm) and block._kwargs.get('fix_gamma'):
+            names.append(block.gamma.name)
+    net.apply(visit)
+    if names:
+        arrays = mx.nd.load(params_file)
+        for name in names:
+            key = 'arg:' + name
+            arrays[key] = mx.nd.ones_like(arrays[key])
+        mx.nd.save(params_file, arrays)
+
+
+def export_onnx(net, path, input_shape):
+    """Write an ONNX model (the opset of the installed ``onnx``; 19 with onnx 1.14.1) whose
+    graph inputs are only 'data': the weights are initializers, not inputs, so runtimes
+    can fold them as constants. Returns ``path``."""
+    try:
+        import onnx
+    except ImportError:
+        raise IOError('ONNX export needs the onnx package (pip install onnx==1.14.1)')
+    with tempfile.TemporaryDirectory() as tmp:
+        sym, params = export_symbol(net, os.path.join(tmp, 'net'), input_shape)
+        _fix_gamma_to_one(net, params)
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        mx.onnx.export_model(sym, params, [tuple(input_shape)], [np.float32], path)
+    model = onnx.load(path)
+    weights = {init.name for init in model.graph.initializer}
+    kept = [i for i in model.graph.input if i.name not in weights]
+    del model.graph.input[:]
+    model.graph.input.extend(kept)
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+    return path

@@ -1,0 +1,60 @@
+"""gluon-aff export: symbol/params and ONNX, one small network per family."""
+import mxnet as mx
+import numpy as np
+import pytest
+
+from conftest import randomize
+from gluon_aff.cli import main
+from gluon_aff.model_zoo import get_model
+
+FAMILIES = [
+    ('iaff_resnet50', dict(layers=[1, 1, 1, 1], stem_width=8), 64),
+    ('aff_resnext50_32x4d', dict(layers=[1, 1, 1, 1], stem_width=16), 64),
+    ('cifar_iaff_resnet20', dict(blocks=1, channel_times=1), 32),
+    ('cifar_aff_resnext38_32x4d', dict(blocks=1, channel_times=1), 32),
+]
+
+
+def _saved(tmp_path, name, kwargs):
+    net = randomize(get_model(name, **kwargs), seed=3)
+    path = str(tmp_path / (name + '.params'))
+    net.save_parameters(path)
+    args = sum((['--arg', '%s=%r' % kv] for kv in kwargs.items()), [])
+    return net, path, args
+
+
+@pytest.mark.parametrize('name,kwargs,size', FAMILIES, ids=[f[0] for f in FAMILIES])
+def test_export_symbol_and_onnx(name, kwargs, size, tmp_path):
+    onnx = pytest.importorskip('onnx')
+    from onnx.reference import ReferenceEvaluator
+    net, path, args = _saved(tmp_path, name, kwargs)
+    x = np.random.RandomState(0).uniform(-1, 1, (1, 3, size, size)).astype(np.float32)
+    expected = net(mx.nd.array(x)).asnumpy()
+    scale = np.abs(expected).max()
+    out = str(tmp_path / 'out')
+    assert main(['export', name, '--params', path, '--format', 'symbol', '--out', out] + args) == 0
+    sym = mx.gluon.SymbolBlock.imports('%s/%s-symbol.json' % (out, name), ['data'],
+                                       '%s/%s-0000.params' % (out, name))
+    assert np.abs(sym(mx.nd.array(x)).asnumpy() - expected).max() <= 1e-4 * scale
+    assert main(['export', name, '--params', path, '--format', 'onnx', '--out', out] + args) == 0
+    model = onnx.load('%s/%s.onnx' % (out, name))
+    assert [i.name for i in model.graph.input] == ['data']      # weights are initializers
+    assert model.opset_import[0].version == 19
+    onnx.checker.check_model(model)
+    if name == 'cifar_iaff_resnet20':
+        # onnx's pure-Python reference evaluator (15 s here; too slow for the others):
+        # the exported graph computes what the network computes
+        got = ReferenceEvaluator(model).run(None, {'data': x})[0]
+        assert np.abs(got - expected).max() <= 1e-4 * scale
+
+
+def test_export_errors_and_random_weights(tmp_path, capsys):
+    assert main(['export', 'cifar_aff_resnet2', '--format', 'symbol']) == 2
+    assert 'cifar_aff_resnet20' in capsys.readouterr().err
+    net, path, _ = _saved(tmp_path, 'cifar_aff_resnet20', dict(blocks=1, channel_times=1))
+    assert main(['export', 'cifar_aff_resnet20', '--params', path, '--format', 'symbol',
+                 '--out', str(tmp_path)]) == 2
+    assert 'does not fit cifar_aff_resnet20' in capsys.readouterr().err
+    assert main(['export', 'cifar_add_resnet20', '--format', 'symbol', '--out',
+                 str(tmp_path), '--batch-size', '4']) == 0
+    assert 'input "data" 4x3x32x32' in capsys.readouterr().out

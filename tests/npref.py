@@ -13,6 +13,8 @@ EPS = 1e-5
 def conv(x, w, b=None, stride=1, pad=0, dilation=1, groups=1):
     n, c, h, wd = x.shape
     o, cg, kh, kw = w.shape
+    # a mis-wired reference would otherwise broadcast silently
+    assert c == cg * groups and o % groups == 0, (x.shape, w.shape, groups)
     xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     oh = (h + 2 * pad - dilation * (kh - 1) - 1) // stride + 1
     ow = (wd + 2 * pad - dilation * (kw - 1) - 1) // stride + 1
@@ -92,6 +94,7 @@ def global_att(s, P, key):
 
 def fuse(kind, y, x, P, key):
     """y: body output, x: shortcut."""
+    assert y.shape == x.shape, (key, y.shape, x.shape)
     if kind == 'add':
         return y + x
     w = sigmoid(local_att(y + x, P, key + '.local_att') + global_att(y + x, P, key + '.global_att'))

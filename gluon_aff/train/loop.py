@@ -236,19 +236,16 @@ def fit(net, trainer, ctx, train_batches, val_batches, classes, num_epochs, star
                     # the CIFAR stem's data BatchNorm would never update.
                     x.attach_grad()
                 with autograd.record():
-                    outputs = [net(x) for x in data]
+                    outs = [net(x).astype('float32', copy=False) for x in data]
                     if soft is not None:
-                        losses = [loss_fn(o.astype('float32', copy=False), t, s)
-                                  for o, t, s in zip(outputs, targets, soft)]
+                        losses = [loss_fn(o, t, s) for o, t, s in zip(outs, targets, soft)]
                     else:
-                        losses = [loss_fn(o.astype('float32', copy=False), t)
-                                  for o, t in zip(outputs, targets)]
+                        losses = [loss_fn(o, t) for o, t in zip(outs, targets)]
                 autograd.backward(losses)
                 trainer.step(batch_size * num_workers)
                 loss_sum += sum(l.sum().asscalar() for l in losses)
                 seen += batch_size
                 nbatch += 1
-                outs = [o.astype('float32', copy=False) for o in outputs]
                 if dense:
                     metric.update(targets, [mx.nd.softmax(o) for o in outs])
                 else:

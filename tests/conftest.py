@@ -10,6 +10,7 @@ import gluon_aff  # noqa: F401,E402  (sets OMP_NUM_THREADS before MXNet loads)
 import mxnet as mx  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from gluon_aff.tools.random_weights import randomize  # noqa: E402,F401  (tests import it from here)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 COMPAT_DIR = os.path.join(HERE, 'data', 'compat')
@@ -33,26 +34,6 @@ def pytest_collection_modifyitems(config, items):
 def _isolated_mxnet_home(tmp_path, monkeypatch):
     """No test reads or writes the user's ~/.mxnet."""
     monkeypatch.setenv('MXNET_HOME', str(tmp_path / 'mxnet_home'))
-
-
-def randomize(net, seed=0):
-    """Give every parameter (BN statistics included) random, well-scaled values."""
-    rng = np.random.RandomState(seed)
-    for key, p in net._collect_params_with_prefix().items():
-        shape = p.shape
-        if key.endswith('running_var'):
-            v = rng.uniform(0.5, 1.5, shape)
-        elif key.endswith('gamma'):
-            v = rng.uniform(0.3, 0.8, shape)
-        elif key.endswith(('beta', 'running_mean', 'bias')):
-            v = rng.normal(0, 0.1, shape)
-        else:
-            fan_in = int(np.prod(shape[1:]))
-            v = rng.normal(0, np.sqrt(2.0 / fan_in), shape)
-        if p._data is None:
-            p.initialize(ctx=mx.cpu())
-        p.set_data(mx.nd.array(v, dtype=p.dtype))
-    return net
 
 
 def numpy_params(net):

@@ -1,4 +1,6 @@
 """Export a zoo network to a symbol/params pair or to an ONNX file."""
+import contextlib
+import io
 import os
 import tempfile
 
@@ -50,7 +52,8 @@ def export_onnx(net, path, input_shape):
         _fix_gamma_to_one(net, params)
         folder = os.path.dirname(os.path.abspath(path))
         os.makedirs(folder, exist_ok=True)
-        mx.onnx.export_model(sym, params, [tuple(input_shape)], [np.float32], path)
+        with contextlib.redirect_stdout(io.StringIO()):   # the converter prints node names
+            mx.onnx.export_model(sym, params, [tuple(input_shape)], [np.float32], path)
     model = onnx.load(path)
     weights = {init.name for init in model.graph.initializer}
     kept = [i for i in model.graph.input if i.name not in weights]

@@ -5,6 +5,11 @@ the block's body output (the learned residual, the larger receptive field) and
 ``x`` the shortcut. The original code, and so the released weights, give the
 weight ``M`` to the body output ``y``; the paper's eq. 4 writes the same with
 X and Y the other way round.
+
+Each attentional block also has an inference form (``inference_form = True``,
+set by ``gluon_aff.deploy.optimize``): the same blend written as
+``X + (Y - X) * W``, which needs fewer full-resolution element-wise operations.
+It equals the training form up to float rounding.
 """
 from mxnet.gluon.block import HybridBlock
 
@@ -50,8 +55,12 @@ class AFF(HybridBlock):
             self.local_att = local_context(channels, r)
             self.global_att = global_context(channels, r)
 
+    inference_form = False
+
     def hybrid_forward(self, F, y, x):
         w = mscam_weight(F, y + x, self.local_att, self.global_att)
+        if self.inference_form:
+            return 2 * (x + (y - x) * w)
         return 2 * y * w + 2 * x * (1 - w)
 
 
@@ -76,8 +85,14 @@ class IAFF(HybridBlock):
             self.local_att2 = local_context(channels, r)
             self.global_att2 = global_context(channels, r)
 
+    inference_form = False
+
     def hybrid_forward(self, F, y, x):
         w1 = mscam_weight(F, y + x, self.local_att, self.global_att)
+        if self.inference_form:
+            d = y - x
+            w2 = mscam_weight(F, x + d * w1, self.local_att2, self.global_att2)
+            return x + d * w2
         initial = y * w1 + x * (1 - w1)
         w2 = mscam_weight(F, initial, self.local_att2, self.global_att2)
         return y * w2 + x * (1 - w2)

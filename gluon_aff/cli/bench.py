@@ -1,0 +1,44 @@
+"""``gluon-aff bench MODEL...``: speed and memory of each inference path."""
+import json
+
+from . import register_command
+from .common import add_arg_option, parse_kwargs
+from ..tools.bench import PATHS, add_ratios, benchmark, format_table
+
+
+def configure(p):
+    p.add_argument('models', nargs='+', metavar='MODEL', help='zoo names')
+    p.add_argument('--batch-size', type=int, nargs='+', default=[1], metavar='N',
+                   help='batch sizes (default: 1)')
+    p.add_argument('--input-size', type=int, default=None,
+                   help="input height/width (default: each model's, 224 or 32)")
+    p.add_argument('--paths', nargs='+', choices=PATHS, default=None,
+                   help='paths to measure (default: every available inference path; add '
+                        '"train" for a training step)')
+    p.add_argument('--iters', type=int, default=20, help='timed runs per path (default: 20)')
+    p.add_argument('--warmup', type=int, default=3, help='untimed runs first (default: 3)')
+    p.add_argument('--baseline', default='resnet50_add',
+                   help='model the "time vs" column compares with (default: resnet50_add)')
+    p.add_argument('--json', action='store_true',
+                   help='print one JSON object per (model, path, batch) instead of the table')
+    add_arg_option(p)
+
+
+def run(args):
+    if args.iters < 1 or args.warmup < 0 or min(args.batch_size) < 1:
+        raise ValueError('--iters and --batch-size must be >= 1, --warmup >= 0')
+    results = add_ratios(benchmark(args.models, args.batch_size, args.paths, args.input_size,
+                                   parse_kwargs(args.arg), args.iters, args.warmup),
+                         args.baseline)
+    if args.json:
+        for r in results:
+            print(json.dumps(r))
+    else:
+        print(format_table(results, args.baseline))
+    return 1 if any(r.get('error') for r in results if args.paths) else 0
+
+
+register_command('bench', 'Throughput, latency and peak memory of zoo networks (random '
+                 'weights) along each inference path, each in its own process.',
+                 configure, run,
+                 example='gluon-aff bench resnet50_add iaff_resnet50 --batch-size 1 8')

@@ -1,0 +1,126 @@
+"""The optimised inference form (gluon_aff.deploy.optimize) and `gluon-aff bench`."""
+import json
+import os
+
+import mxnet as mx
+import numpy as np
+import pytest
+
+from conftest import randomize
+from gluon_aff.cli import main
+from gluon_aff.deploy import fold_batchnorm, inference_symbol, optimize
+from gluon_aff.model_zoo import get_model
+from gluon_aff.nn import AFF, IAFF
+
+SMALL = [
+    ('iaff_resnet50', dict(layers=[1, 1, 1, 1], stem_width=8), 64),
+    ('aff_resnext50_32x4d', dict(layers=[1, 1, 1, 1], stem_width=16), 64),
+    ('cifar_iaff_resnet20', dict(blocks=1, channel_times=1), 32),
+    # the case MXNet's own MKLDNN backend gets wrong (stem conv feeding BN and shortcut)
+    ('cifar_add_resnet20', dict(blocks=1, channel_times=1), 32),
+    ('cifar_aff_resnext38_32x4d', dict(blocks=1, channel_times=1), 32),
+]
+
+
+def _rel(a, b):
+    return np.abs(a - b).max() / np.abs(b).max()
+
+
+@pytest.mark.parametrize('fusion', [AFF, IAFF])
+def test_fusion_inference_form_is_the_same_blend(fusion):
+    block = randomize(fusion(16, r=4), seed=1)
+    rng = np.random.RandomState(0)
+    y, x = (mx.nd.array(rng.normal(0, 1, (2, 16, 5, 5))) for _ in range(2))
+    expected = block(y, x).asnumpy()
+    block.inference_form = True
+    assert _rel(block(y, x).asnumpy(), expected) < 1e-6
+
+
+@pytest.mark.parametrize('name,kwargs,size', SMALL, ids=[s[0] for s in SMALL])
+def test_optimized_equals_training_form(name, kwargs, size, tmp_path):
+    net = randomize(get_model(name, **kwargs), seed=2)       # random weights and BN stats
+    path = str(tmp_path / 'net.params')
+    net.save_parameters(path)
+    loaded = get_model(name, **kwargs)                         # the same checkpoint, loaded
+    loaded.load_parameters(path)
+    x = mx.nd.array(np.random.RandomState(0).normal(0, 1, (2, 3, size, size)))
+    expected = net(x).asnumpy()
+    fast = optimize(loaded)
+    assert _rel(fast(x).asnumpy(), expected) < 1e-5
+    assert _rel(optimize(loaded, backend=None)(x).asnumpy(), expected) < 1e-5
+    # the zoo network itself is left as it was (training form, same outputs)
+    assert not any(getattr(b, 'inference_form', False) for b in _blocks(loaded))
+    assert _rel(loaded(x).asnumpy(), expected) < 1e-6
+
+
+def _blocks(net):
+    found = []
+    net.apply(found.append)
+    return found
+
+
+def test_every_conv_batchnorm_pair_is_folded():
+    net = randomize(get_model('iaff_resnet50', layers=[1, 1, 1, 1], stem_width=8))
+    sym, params = inference_symbol(net)
+    ops = [n['op'] for n in json.loads(sym.tojson())['nodes']]
+    folded, new_params, n = fold_batchnorm(sym, params)
+    new_ops = [n['op'] for n in json.loads(folded.tojson())['nodes']]
+    assert n == ops.count('BatchNorm') > 0
+    assert 'BatchNorm' not in new_ops and 'sigmoid' not in new_ops and 'relu' not in new_ops
+    assert not any(k.endswith(('running_mean', 'running_var', 'gamma')) for k in new_params)
+    # the pre-activation CIFAR ResNet keeps its BN -> ReLU -> conv BatchNorms
+    cifar = randomize(get_model('cifar_aff_resnet20', blocks=1, channel_times=1))
+    sym, params = inference_symbol(cifar)
+    folded, _, n = fold_batchnorm(sym, params)
+    left = [n['op'] for n in json.loads(folded.tojson())['nodes']].count('BatchNorm')
+    assert n > 0 and left > 0
+
+
+def test_bench_json_and_table(capsys):
+    if os.environ.get('GLUON_AFF_SKIP_ORT') == '1':
+        pytest.skip('GLUON_AFF_SKIP_ORT=1')
+    args = ['bench', 'cifar_iaff_resnet20', 'cifar_add_resnet20', '--arg', 'blocks=1',
+            '--arg', 'channel_times=1', '--iters', '2', '--warmup', '1',
+            '--baseline', 'cifar_add_resnet20',
+            '--paths', 'imperative', 'hybridized', 'mkldnn', 'optimized', 'onnxruntime', 'train']
+    assert main(args + ['--json']) == 0
+    rows = [json.loads(l) for l in capsys.readouterr().out.strip().splitlines()]
+    assert len(rows) == 2 * 6
+    for r in rows:
+        assert set(r) >= {'model', 'path', 'batch', 'img_per_s', 'p50_ms', 'p90_ms',
+                          'peak_rss_mb', 'max_rel_diff'}
+        assert 'error' not in r, r
+        assert r['img_per_s'] > 0 and r['p90_ms'] >= r['p50_ms'] > 0 and r['peak_rss_mb'] > 50
+        if r['path'] == 'train':
+            assert r['max_rel_diff'] is None
+        elif (r['model'], r['path']) == ('cifar_add_resnet20', 'mkldnn'):
+            # MXNet 1.9.1's own MKLDNN backend fuses the stem conv with the first BN
+            # although the conv output also feeds the shortcut; optimize() avoids it
+            assert r['max_rel_diff'] > 1e-2
+        else:
+            assert r['max_rel_diff'] <= 1e-4, r
+        if r['path'] == 'imperative':
+            assert r['max_rel_diff'] == 0.0
+    by = {(r['model'], r['path']): r for r in rows}
+    hyb = by['cifar_iaff_resnet20', 'hybridized']
+    assert by['cifar_iaff_resnet20', 'optimized']['vs_hybridized'] == pytest.approx(
+        by['cifar_iaff_resnet20', 'optimized']['img_per_s'] / hyb['img_per_s'])
+    assert by['cifar_iaff_resnet20', 'onnxruntime']['time_vs_baseline'] == pytest.approx(
+        by['cifar_add_resnet20', 'onnxruntime']['img_per_s']
+        / by['cifar_iaff_resnet20', 'onnxruntime']['img_per_s'])
+    # the ORT process does not carry MXNet: its peak memory is its own
+    assert by['cifar_add_resnet20', 'onnxruntime']['peak_rss_mb'] < \
+        by['cifar_add_resnet20', 'hybridized']['peak_rss_mb']
+
+
+def test_bench_table_and_errors(capsys):
+    assert main(['bench', 'cifar_add_resnet20', '--arg', 'blocks=1', '--iters', '1',
+                 '--warmup', '0', '--paths', 'hybridized', '--baseline',
+                 'cifar_add_resnet20']) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[:4] == ['model', 'path', 'batch', 'img/s']
+    assert out[1].split()[:3] == ['cifar_add_resnet20', 'hybridized', '1']
+    assert out[1].split()[-2:] == ['1.00x', '1.00x']
+    assert main(['bench', 'cifar_aff_resnt20', '--paths', 'hybridized']) == 2
+    assert 'cifar_aff_resnet20' in capsys.readouterr().err
+    assert main(['bench', 'cifar_aff_resnet20', '--iters', '0']) == 2

@@ -7,13 +7,14 @@ a hybridized ``SymbolBlock`` (MXNet's MKLDNN subgraph backend when the build has
 it). Load the checkpoint into the zoo network first, then optimize; the returned
 block does not train (its BatchNorms are gone).
 """
+import contextlib
 import json
 import warnings
 
 import mxnet as mx
 from mxnet.gluon import SymbolBlock
 
-__all__ = ['optimize', 'inference_symbol', 'fold_batchnorm', 'mkldnn_available']
+__all__ = ['optimize', 'inference_form', 'inference_symbol', 'fold_batchnorm', 'mkldnn_available']
 
 
 def mkldnn_available():
@@ -22,15 +23,22 @@ def mkldnn_available():
     return Features().is_enabled('MKLDNN')
 
 
-def _set_inference_form(net, value):
+@contextlib.contextmanager
+def inference_form(net):
+    """Within the ``with`` block, every fusion block of ``net`` computes its inference
+    form (``X + (Y - X) * W``); restored afterwards."""
     changed = []
 
     def visit(block):
         if hasattr(type(block), 'inference_form'):
             changed.append((block, block.inference_form))
-            block.inference_form = value
+            block.inference_form = True
     net.apply(visit)
-    return changed
+    try:
+        yield net
+    finally:
+        for block, value in changed:
+            block.inference_form = value
 
 
 def inference_symbol(net):
@@ -39,12 +47,8 @@ def inference_symbol(net):
     ``params`` maps every variable name of the symbol but 'data' to its NDArray
     (weights and BatchNorm statistics alike). ``net`` itself is left unchanged.
     """
-    changed = _set_inference_form(net, True)
-    try:
+    with inference_form(net):
         out = net(mx.sym.var('data'))
-    finally:
-        for block, value in changed:
-            block.inference_form = value
     sym = mx.sym.Group(list(out)) if isinstance(out, (list, tuple)) else out
     params = {p.name: p.data() for p in net.collect_params().values()}
     needed = set(sym.list_arguments()) | set(sym.list_auxiliary_states())

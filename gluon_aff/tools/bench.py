@@ -11,7 +11,8 @@ network. Paths:
 - ``mkldnn``: the same with the MKLDNN subgraph backend;
 - ``optimized``: ``gluon_aff.deploy.optimize`` (inference fusion form, folded BN,
   oneDNN activations, MKLDNN backend);
-- ``onnxruntime``: the ONNX export run by ONNX Runtime in its own environment;
+- ``onnxruntime``: the ONNX export (fusion in its inference form) run by ONNX Runtime
+  in its own environment;
 - ``train``: one SGD step (forward, backward, update) of the hybridized network
   in training mode, per batch.
 

@@ -1,4 +1,5 @@
-"""The model zoo: AFF/iAFF ResNets and ResNeXts for ImageNet and CIFAR.
+"""The model zoo: AFF/iAFF ResNets and ResNeXts for ImageNet and CIFAR, and the AFINets
+(AFI-ResNet, -ResNeXt, -MobileNetV2, -ShuffleNetV2) with their plain baselines.
 
 ``get_model(name, pretrained=False, ...)`` builds a network, ``list_models('*aff*')``
 lists names, ``get_model_info(name)`` gives its metadata and released checkpoints.
@@ -10,5 +11,9 @@ from .resnet import *  # noqa: F401,F403  (each family registers its names on im
 from .resnext import *  # noqa: F401,F403
 from .cifar_resnet import *  # noqa: F401,F403
 from .cifar_resnext import *  # noqa: F401,F403
+from .afi_resnet import *  # noqa: F401,F403
+from .afi_resnext import *  # noqa: F401,F403
+from .afi_mobilenet import *  # noqa: F401,F403
+from .afi_shufflenet import *  # noqa: F401,F403
 from .pretrained import (CHECKPOINTS, Checkpoint, CheckpointError, CheckpointMismatchError,
                          ChecksumError, DownloadError, load_params, git_blob_id)

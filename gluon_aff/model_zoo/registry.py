@@ -94,6 +94,8 @@ def _register_in_gluoncv(name, fn):
         from gluoncv.model_zoo import model_zoo as gcv_zoo
     except ImportError:  # gluoncv is optional for the zoo itself
         return
+    if name in gcv_zoo._models:
+        return      # gluoncv's own network of that name (cifar_resnext29_32x4d) stays
     gcv_zoo._models[name] = fn
 
 

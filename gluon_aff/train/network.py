@@ -60,6 +60,22 @@ def _zoo_kwargs(opt, explicit, mapping):
     return kwargs
 
 
+# the options an AFINets family takes (the AFI settings fix widths and ratios)
+_AFI_OPTIONS = {'cifar_afi_resnet': ('blocks',)}
+
+
+def _afi_mapping(info, explicit, mapping):
+    """The AFINets families take few of the AFF options; name the ones given in vain."""
+    allowed = _AFI_OPTIONS.get(info.family, ())
+    given = [dest for dest, _ in mapping if dest in explicit and dest not in allowed]
+    if given:
+        raise ValueError('--%s does not apply to %s (%s); %s' % (
+            given[0].replace('_', '-'), info.name, info.family,
+            'it takes --%s' % ', --'.join(allowed) if allowed else 'it takes none of '
+            '--blocks/--channel-times/--r/--start-layer/--deep-stem/--drop-rate'))
+    return [(dest, arg) for dest, arg in mapping if dest in allowed]
+
+
 def _load_release(net, zoo_name, ctx):
     info = get_model_info(zoo_name) if zoo_name in list_models() else None
     if info is None or not info.checkpoints:
@@ -104,6 +120,8 @@ def build_cifar_network(opt, classes, explicit=(), ctx=None):
         if info.family.startswith('cifar'):
             mapping += [('blocks', 'blocks'), ('channel_times', 'channel_times'),
                         ('deep_stem', 'deep_stem'), ('drop_rate', 'drop_rate')]
+        if '_afi_' in info.family:
+            mapping = _afi_mapping(info, explicit, mapping)
         net = get_model(model, classes=classes, **_zoo_kwargs(opt, explicit, mapping))
         zoo = model
         name = '%s-%s' % (opt.dataset, model)
@@ -148,8 +166,12 @@ def build_imagenet_network(opt, classes=1000, explicit=(), ctx=None):
         mapping = [('start_layer', 'start_layer'), ('r', 'r')]
         if info.family == 'imagenet_resnext':
             mapping.append(('use_se', 'use_se'))
+        if '_afi_' in info.family:
+            mapping = _afi_mapping(info, explicit, mapping)
+            if opt.use_gn or opt.last_gamma:
+                raise ValueError('--use-gn/--last-gamma do not apply to %s' % info.name)
         kwargs = _zoo_kwargs(opt, explicit, mapping)
-        if info.family.startswith('imagenet'):
+        if info.family in ('imagenet_resnet', 'imagenet_resnext'):
             if opt.last_gamma:
                 kwargs['last_gamma'] = info.family == 'imagenet_resnet'
             kwargs.update(norm)

@@ -1,0 +1,84 @@
+"""What the AFI networks share: the two settings and the stage that passes features on.
+
+Every AFI building block follows one protocol: ``block(x, *earlier) -> (out, feature)``
+where ``earlier`` are the features the earlier blocks of the same stage contributed
+and ``feature`` (None: nothing) is the block's own contribution: the output of its first
+convolution (after BN and ReLU), the map whose width the AFI module works at.
+
+Setting ``'A'`` (AFI-Network, r = 4): in blocks 2..n of a stage the first
+convolution produces half its usual width w/2, the AFI module fuses the earlier
+features (w/2 channels each) and its output is concatenated with the first
+convolution's, so the second convolution sees its usual w input channels.
+Setting ``'B'`` (AFI-Network-B, r = 16): widths unchanged, the AFI output (w
+channels) is concatenated, so the second convolution takes 2w input channels.
+The first block of a stage has no earlier features and is a plain block; in
+setting A it contributes the first w/2 channels of its first convolution's output
+(no extra parameters), in setting B all w; where its stride comes after that
+convolution, the contribution is average-pooled to the stage's resolution.
+"""
+from mxnet.gluon.block import HybridBlock
+
+__all__ = ['AFI_SETTINGS', 'afi_widths', 'AFIStage', 'contribution', 'group_concat']
+
+# setting -> reduction ratio of the AFI scorer (the AFINets paper, section 3.3)
+AFI_SETTINGS = {'A': 4, 'B': 16}
+
+
+def afi_widths(width, index, setting, r=None):
+    """``(first_conv_width, feature_width, afi_r)`` of block ``index`` (0-based) of a stage
+    whose plain blocks have first-convolution width ``width``; setting None = plain;
+    ``r`` overrides the setting's reduction ratio."""
+    if setting is None:
+        return width, None, None
+    if setting not in AFI_SETTINGS:
+        raise ValueError("AFI setting must be 'A' or 'B', got %r" % (setting,))
+    feature = width // 2 if setting == 'A' else width
+    if index == 0:
+        return width, feature, None
+    return feature, feature, r or AFI_SETTINGS[setting]
+
+
+def contribution(F, h, feature_width, width, stride=1):
+    """The part of a first-convolution output ``h`` (``width`` channels) that a block
+    passes on to the AFI modules of later blocks: its first ``feature_width`` channels
+    and, when the block's stride comes after its first convolution (the stage's first
+    block), average-pooled by that stride to the stage's resolution."""
+    if stride > 1:
+        h = F.Pooling(h, kernel=(stride, stride), stride=(stride, stride), pool_type='avg',
+                      pooling_convention='full')
+    if feature_width is not None and feature_width != width:
+        h = F.slice_axis(h, axis=1, begin=0, end=feature_width)
+    return h
+
+
+def group_concat(F, h, fused, groups):
+    """Concatenate two maps of equal width for a convolution with ``groups`` groups so
+    that group g sees group g of ``h`` followed by group g of ``fused`` (for 1 group,
+    plain concatenation)."""
+    if groups == 1:
+        return F.concat(h, fused, dim=1)
+    h = F.reshape(h, shape=(0, -4, groups, -1, -2))
+    fused = F.reshape(fused, shape=(0, -4, groups, -1, -2))
+    return F.reshape(F.concat(h, fused, dim=2), shape=(0, -3, -2))
+
+
+class AFIStage(HybridBlock):
+    """A stage of AFI building blocks: block i receives the features of blocks 1..i-1."""
+
+    def __init__(self, **kwargs):
+        super(AFIStage, self).__init__(**kwargs)
+
+    def add(self, *blocks):
+        for block in blocks:
+            self.register_child(block)
+
+    def __len__(self):
+        return len(self._children)
+
+    def hybrid_forward(self, F, x):
+        features = []
+        for block in self._children.values():
+            x, feature = block(x, *features)
+            if feature is not None:
+                features.append(feature)
+        return x

@@ -15,7 +15,7 @@ def _version():
 # Direct dependencies; requirements.txt pins the whole environment.
 REQUIRES = ['mxnet==1.9.1', 'numpy==1.23.5', 'gluoncv==0.10.5.post0', 'opencv-python==4.8.1.78',
             'matplotlib==3.7.5', 'pandas==2.0.3', 'scipy==1.11.4', 'Pillow==10.4.0',
-            'scikit-learn==1.3.2', 'tqdm==4.66.5', 'requests==2.32.3']
+            'scikit-learn==1.3.2', 'tqdm==4.66.5', 'requests==2.32.3', 'pycocotools==2.0.7']
 
 
 setup(

@@ -1,5 +1,6 @@
 """The model zoo: AFF/iAFF ResNets and ResNeXts for ImageNet and CIFAR, and the AFINets
-(AFI-ResNet, -ResNeXt, -MobileNetV2, -ShuffleNetV2) with their plain baselines.
+(AFI-ResNet, -ResNeXt, -MobileNetV2, -ShuffleNetV2) with their plain baselines, and
+the AFF paper's Inception (same-layer) and FPN (long-skip, segmentation) hosts.
 
 ``get_model(name, pretrained=False, ...)`` builds a network, ``list_models('*aff*')``
 lists names, ``get_model_info(name)`` gives its metadata and released checkpoints.
@@ -15,5 +16,7 @@ from .afi_resnet import *  # noqa: F401,F403
 from .afi_resnext import *  # noqa: F401,F403
 from .afi_mobilenet import *  # noqa: F401,F403
 from .afi_shufflenet import *  # noqa: F401,F403
+from .cifar_inception import *  # noqa: F401,F403
+from .fpn import *  # noqa: F401,F403
 from .pretrained import (CHECKPOINTS, Checkpoint, CheckpointError, CheckpointMismatchError,
                          ChecksumError, DownloadError, load_params, git_blob_id)

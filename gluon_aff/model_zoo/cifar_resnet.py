@@ -76,13 +76,15 @@ class CIFARAFFResNet(ZooNet):
     drop_rate : float, default 0
         Dropout before the classifier.
     out_stages : tuple of int, optional
+    block : HybridBlock class, default AFFPreActBlock
+        The residual block (``cifar_inception`` passes its Inception block).
     """
     classifier_name = 'output'
     train_size = 32
 
     def __init__(self, fusion, start_layer, layers, channels, classes=100, deep_stem=False,
                  norm_layer=BatchNorm, norm_kwargs=None, r=4, drop_rate=0.0, out_stages=None,
-                 **kwargs):
+                 block=None, **kwargs):
         super(CIFARAFFResNet, self).__init__(out_stages=out_stages, **kwargs)
         if len(layers) != 3 or len(channels) != 4:
             raise ValueError('a CIFAR ResNet has 3 stages: layers needs 3 entries and '
@@ -109,10 +111,9 @@ class CIFARAFFResNet(ZooNet):
                     with stage.name_scope():
                         for j in range(blocks):
                             stride = 2 if (i > 0 and j == 0) else 1
-                            stage.add(AFFPreActBlock(channels[i + 1], in_channels, stride,
-                                                     fusion=stage_fusion, r=r,
-                                                     norm_layer=norm_layer,
-                                                     norm_kwargs=norm_kwargs))
+                            stage.add((block or AFFPreActBlock)(
+                                channels[i + 1], in_channels, stride, fusion=stage_fusion, r=r,
+                                norm_layer=norm_layer, norm_kwargs=norm_kwargs))
                             in_channels = channels[i + 1]
                     self.features.add(stage)
                 self.features.add(make_norm(norm_layer, norm_kwargs, in_channels))

@@ -3,9 +3,15 @@ AFINets AFI module."""
 from .mscam import MSCAM, local_context, global_context, mscam_weight
 from .fusion import Add, AFF, IAFF
 from .afi import AFI
+from .multi import MultiAFF
+from . import ablation  # noqa: F401  (registers the ablation variants)
+from .ablation import (Concat, GlobalGlobal, LocalLocal, MSGAU, MSSE, MSSA, HalfAFF,
+                       ConcatAFF, RecursiveAFF, SE, SK, GAU)
 from .registry import (register_fusion, resolve_fusion, create_fusion, list_fusions,
                        get_fusion_class)
 
-__all__ = ['MSCAM', 'Add', 'AFF', 'IAFF', 'AFI', 'local_context', 'global_context',
+__all__ = ['MSCAM', 'Add', 'AFF', 'IAFF', 'AFI', 'MultiAFF', 'Concat', 'GlobalGlobal',
+           'LocalLocal', 'MSGAU', 'MSSE', 'MSSA', 'HalfAFF', 'ConcatAFF', 'RecursiveAFF', 'SE',
+           'SK', 'GAU', 'local_context', 'global_context',
            'mscam_weight', 'register_fusion', 'resolve_fusion', 'create_fusion',
            'list_fusions', 'get_fusion_class']

@@ -1,0 +1,108 @@
+"""AFF-FPN (the AFF paper's long-skip scenario): a CIFAR-style ResNet-20-b bottom-up, an
+FPN top-down path whose merges use the chosen fusion, a segmentation head.
+
+Bottom-up: input BN, 3x3 stem, three stages of b pre-activation blocks (plain addition
+inside) with widths 16/32/64 times channel_times (1 by default), strides 1/2/2, so
+the first stage is at input resolution. Top-down: P3 = lateral(C3);
+P_i = fuse(Y = bilinear_upsample(P_{i+1}), X = lateral(C_i)) for i = 2, 1, lateral a
+1x1 convolution to the FPN width (the first stage's). Head: BN-ReLU-1x1 to the classes
+on P1, so the logits are at the input's resolution: (N, classes, H, W).
+"""
+from mxnet.gluon import nn
+from mxnet.gluon.nn import BatchNorm
+
+from ..nn import create_fusion, resolve_fusion
+from .base import ZooNet
+from .cifar_resnet import AFFPreActBlock
+from .registry import build_model, make_constructor, register_model
+
+__all__ = ['FPNResNet', 'SEGMENTATION_PREPROCESS']
+
+# StopSign crops: ImageNet normalisation, two classes (background, stop sign)
+SEGMENTATION_PREPROCESS = dict(input_size=128, mean=(0.485, 0.456, 0.406),
+                               std=(0.229, 0.224, 0.225), crop_ratio=1.0,
+                               interpolation='bilinear', classes=2)
+
+
+class FPNResNet(ZooNet):
+    """ResNet-20-b + FPN with fused merges, for semantic segmentation.
+
+    Parameters
+    ----------
+    fusion : str
+        Fusion of the top-down merges (any registered name).
+    blocks : int
+        Blocks per stage (b).
+    channel_times : int, default 1
+    classes : int, default 2
+    r : int, default 4
+    """
+    classifier_name = 'head'
+    train_size = 128
+
+    def __init__(self, fusion, blocks, channel_times=1, classes=2, r=4, out_stages=None,
+                 **kwargs):
+        super(FPNResNet, self).__init__(out_stages=None, **kwargs)
+        self.fusion = resolve_fusion(fusion)
+        widths = [c * channel_times for c in (16, 16, 32, 64)]
+        width = widths[1]
+        self.total_stride = 4
+        with self.name_scope():
+            self.stem = nn.HybridSequential(prefix='stem_')
+            self.stem.add(nn.BatchNorm(scale=False, center=False, in_channels=3),
+                          nn.Conv2D(widths[0], 3, 1, 1, use_bias=False, in_channels=3))
+            self.stages = nn.HybridSequential(prefix='')
+            self.laterals = nn.HybridSequential(prefix='lateral_')
+            in_channels = widths[0]
+            for i, out in enumerate(widths[1:]):
+                stage = nn.HybridSequential(prefix='stage%d_' % (i + 1))
+                with stage.name_scope():
+                    for j in range(blocks):
+                        stage.add(AFFPreActBlock(out, in_channels, 2 if i and not j else 1,
+                                                 fusion='add'))
+                        in_channels = out
+                self.stages.add(stage)
+                self.laterals.add(nn.Conv2D(width, 1, use_bias=False, in_channels=out))
+            self.merges = nn.HybridSequential(prefix='merge_')
+            for _ in range(2):
+                self.merges.add(create_fusion(self.fusion, width, r))
+            self.head = nn.HybridSequential(prefix='head_')
+            self.head.add(BatchNorm(in_channels=width), nn.Activation('relu'),
+                          nn.Conv2D(classes, 1, in_channels=width))
+        self.feature_channels = tuple(widths[1:])
+
+    def _stem(self, F, x):
+        return self.stem(x)
+
+    def _stages(self):
+        return list(self.stages)
+
+    def hybrid_forward(self, F, x):
+        c = []
+        h = self.stem(x)
+        for stage in self.stages:
+            h = stage(h)
+            c.append(h)
+        p = self.laterals[2](c[2])
+        for i, merge in zip((1, 0), self.merges):
+            lateral = self.laterals[i](c[i])
+            up = F.contrib.BilinearResize2D(p, lateral, mode='like')
+            p = merge(up, lateral)
+        return self.head(p)
+
+
+def _fpn_resnet20(name, pretrained, ctx, root, fusion, default_blocks, **kwargs):
+    blocks = kwargs.pop('blocks', default_blocks)
+    return build_model(name, FPNResNet, dict(fusion=fusion, blocks=blocks), pretrained, ctx,
+                       root, **kwargs)
+
+
+for _fusion in ('aff', 'iaff', 'gau', 'add'):
+    for _b in (1, 2, 3, 4):
+        _name = 'fpn_resnet20_%s_b%d' % (_fusion, _b)
+        _doc = ('ResNet-20-%d + FPN for segmentation (logits at input resolution), top-down '
+                'merges fused by %s. Accepts blocks=, channel_times=, fusion=, r=, classes=.'
+                % (_b, _fusion))
+        globals()[_name] = register_model('fpn_resnet', _fusion, SEGMENTATION_PREPROCESS)(
+            make_constructor(_name, _fpn_resnet20, _doc, fusion=_fusion, default_blocks=_b))
+        __all__.append(_name)

@@ -147,3 +147,25 @@ def test_multi_aff_weights_sum_to_one_and_three_inputs_train():
         multi(*xs[:2])
     with pytest.raises(ValueError, match='n >= 2'):
         MultiAFF(C, 1)
+
+
+def test_ablate_prints_a_table4_on_digits(tmp_path, capsys):
+    """Reduced setting: one seed, one epoch, the tiny host (1 block per stage)."""
+    import csv
+    from gluon_aff.cli import main
+    out = str(tmp_path / 'ablation')
+    assert main(['ablate', '--table', '4', '--host', 'resnet', '--blocks', '1', '--seeds', '0',
+                 '--epochs', '1', '--out', out, '--progress', 'off']) == 0
+    text = capsys.readouterr().out
+    assert 'best validation accuracy (mean ± std over 1 seed(s))' in text
+    for fusion in ('add', 'concat', 'ms_gau', 'ms_se', 'ms_sa', 'aff', 'iaff'):
+        assert '| %s |' % fusion in text
+    with open(out + '/ablation_table4_resnet.csv') as f:
+        rows = list(csv.DictReader(f))
+    assert [r['fusion'] for r in rows] == ['add', 'concat', 'ms_gau', 'ms_se', 'ms_sa', 'aff',
+                                           'iaff']
+    assert [r['r'] for r in rows] == ['', '', '2', '2', '2', '2', '4']
+    assert all(0.0 <= float(r['metric']) <= 1.0 for r in rows)
+    assert (tmp_path / 'ablation' / 'ablation_table4_resnet.png').stat().st_size > 1000
+    with pytest.raises(SystemExit):
+        main(['ablate', '--table', '5'])          # argparse: invalid choice

@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     'gluon_aff.cli.gradcam',
     'gluon_aff.cli.export',
     'gluon_aff.cli.bench',
+    'gluon_aff.cli.ablate',
 ]
 
 _COMMANDS = OrderedDict()

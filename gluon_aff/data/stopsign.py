@@ -1,10 +1,11 @@
 """The StopSign segmentation task: COCO images that contain a stop sign, with binary
 masks drawn from the stop-sign instance polygons (pycocotools)."""
+import json
 import os
 
 import numpy as np
 
-__all__ = ['STOP_SIGN', 'load_stopsign', 'find_image_dir']
+__all__ = ['STOP_SIGN', 'load_stopsign', 'find_image_dir', 'make_synthetic_stopsign']
 
 STOP_SIGN = 'stop sign'
 
@@ -67,3 +68,54 @@ def load_stopsign(ann_file, image_dir, size, limit=None):
         images.append(np.asarray(image, dtype=np.uint8))
         masks.append(np.asarray(mask, dtype=np.uint8))
     return np.stack(images), np.stack(masks), ids
+
+
+SYNTHETIC_CATEGORIES = [{'id': 13, 'name': 'stop sign'}, {'id': 11, 'name': 'fire hydrant'},
+                        {'id': 10, 'name': 'traffic light'}]
+
+
+def _octagon(cx, cy, r):
+    angles = np.pi / 8 + np.arange(8) * np.pi / 4
+    return [float(v) for a in angles for v in (cx + r * np.cos(a), cy + r * np.sin(a))]
+
+
+def make_synthetic_stopsign(folder, n=40, size=64, seed=0, stop_sign=True):
+    """A COCO-format StopSign stand-in written to ``folder`` (train2017/ and
+    annotations/instances_train2017.json, whose path is returned): n images; four in five
+    hold a red octagon ('stop sign', radius 5-18 px, polygon annotation), every one a
+    distractor (a blue disc 'fire hydrant' or a green square 'traffic light' of similar
+    size), on a noisy background."""
+    from PIL import Image, ImageDraw
+    rng = np.random.RandomState(seed)
+    images, anns = [], []
+    os.makedirs(os.path.join(folder, 'train2017'), exist_ok=True)
+    for i in range(n):
+        canvas = Image.fromarray(rng.randint(60, 200, (size, size, 3)).astype(np.uint8))
+        draw = ImageDraw.Draw(canvas)
+        objects = [('stop', 13)] if (stop_sign and i % 5) else []
+        objects.append(('disc', 11) if rng.rand() < 0.5 else ('square', 10))
+        for kind, cat in objects:
+            r = rng.uniform(5, 18)
+            cx, cy = rng.uniform(r, size - r, 2)
+            if kind == 'stop':
+                poly = _octagon(cx, cy, r)
+                draw.polygon(poly, fill=(200 + rng.randint(40), rng.randint(40), rng.randint(40)))
+            elif kind == 'disc':
+                draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=(30, 60, 210))
+                poly = _octagon(cx, cy, r)
+            else:
+                draw.rectangle([cx - r, cy - r, cx + r, cy + r], fill=(40, 190, 50))
+                poly = [cx - r, cy - r, cx + r, cy - r, cx + r, cy + r, cx - r, cy + r]
+            xs, ys = poly[0::2], poly[1::2]
+            anns.append(dict(id=len(anns) + 1, image_id=i + 1, category_id=cat, iscrowd=0,
+                             segmentation=[poly], area=float(np.pi * r * r),
+                             bbox=[min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]))
+        name = '%012d.jpg' % (i + 1)
+        canvas.save(os.path.join(folder, 'train2017', name), quality=95)
+        images.append(dict(id=i + 1, file_name=name, width=size, height=size))
+    os.makedirs(os.path.join(folder, 'annotations'), exist_ok=True)
+    cats = SYNTHETIC_CATEGORIES if stop_sign else SYNTHETIC_CATEGORIES[1:]
+    path = os.path.join(folder, 'annotations', 'instances_train2017.json')
+    with open(path, 'w') as f:
+        json.dump(dict(images=images, annotations=anns, categories=cats), f)
+    return path

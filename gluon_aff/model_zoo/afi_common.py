@@ -18,7 +18,11 @@ convolution, the contribution is average-pooled to the stage's resolution.
 """
 from mxnet.gluon.block import HybridBlock
 
-__all__ = ['AFI_SETTINGS', 'afi_widths', 'AFIStage', 'contribution', 'group_concat']
+from .base import ZooNet
+from .registry import build_model, make_constructor, register_model
+
+__all__ = ['AFI_SETTINGS', 'afi_widths', 'AFIStage', 'AFIClassifier', 'contribution',
+           'group_concat', 'register_settings']
 
 # setting -> reduction ratio of the AFI scorer (the AFINets paper, section 3.3)
 AFI_SETTINGS = {'A': 4, 'B': 16}
@@ -60,6 +64,42 @@ def group_concat(F, h, fused, groups):
     h = F.reshape(h, shape=(0, -4, groups, -1, -2))
     fused = F.reshape(fused, shape=(0, -4, groups, -1, -2))
     return F.reshape(F.concat(h, fused, dim=2), shape=(0, -3, -2))
+
+
+SETTING_TEXT = {None: 'plain (the baseline)', 'A': 'AFI setting A (r=4)',
+                'B': 'AFI setting B (r=16)'}
+
+
+def register_settings(names, family, cls, args, doc, preprocess):
+    """Register one zoo entry per AFI setting: ``names`` maps None/'A'/'B' to a zoo name,
+    each builds ``cls(setting=..., **args)``; ``doc`` has one %s for the setting.
+    Returns {name: constructor} for the family module's namespace."""
+    def build(name, pretrained, ctx, root, setting, **kwargs):
+        return build_model(name, cls, dict(args, setting=setting), pretrained, ctx, root,
+                           **kwargs)
+    made = {}
+    for setting, name in names.items():
+        made[name] = register_model(family, 'afi' if setting else 'add', preprocess)(
+            make_constructor(name, build, doc % SETTING_TEXT[setting], setting=setting))
+    return made
+
+
+class AFIClassifier(ZooNet):
+    """Head and stage access shared by the AFINets: ``stem``, ``stages`` (AFIStage each),
+    optional ``last`` (a final 1x1 conv), ``pool``, ``output``."""
+    classifier_name = 'output'
+    last = None
+
+    def _stem(self, F, x):
+        return self.stem(x)
+
+    def _stages(self):
+        return list(self.stages)
+
+    def _head(self, F, x):
+        if self.last is not None:
+            x = self.last(x)
+        return self.output(F.flatten(self.pool(x)))
 
 
 class AFIStage(HybridBlock):

@@ -21,9 +21,9 @@ with r = 4 setting A would have 2.53M, more than the 2.41M baseline.
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
-from .afi_common import AFIStage, afi_widths, group_concat
-from .base import ZooNet
-from .registry import CIFAR_PREPROCESS, build_model, make_constructor, register_model
+from .afi_common import (AFIClassifier, AFIStage, afi_widths, group_concat,
+                         register_settings)
+from .registry import CIFAR_PREPROCESS
 from ..nn.afi import AFI
 
 __all__ = ['AFIInvertedResidual', 'AFIMobileNetV2', 'MOBILENETV2_CIFAR_CONFIG']
@@ -76,9 +76,8 @@ class AFIInvertedResidual(HybridBlock):
         return out
 
 
-class AFIMobileNetV2(ZooNet):
+class AFIMobileNetV2(AFIClassifier):
     """CIFAR MobileNetV2, plain (``setting=None``) or with AFI blocks ('A' or 'B')."""
-    classifier_name = 'output'
 
     def __init__(self, setting=None, classes=100, config=None, out_stages=None, **kwargs):
         super(AFIMobileNetV2, self).__init__(out_stages=out_stages, **kwargs)
@@ -106,26 +105,8 @@ class AFIMobileNetV2(ZooNet):
             self.output = nn.Dense(classes, in_units=1280)
         self.feature_channels = tuple(c[1] for c in config)
 
-    def _stem(self, F, x):
-        return self.stem(x)
-
-    def _stages(self):
-        return list(self.stages)
-
-    def _head(self, F, x):
-        return self.output(F.flatten(self.pool(self.last(x))))
-
-
-def _cifar_mobilenetv2(name, pretrained, ctx, root, setting, **kwargs):
-    return build_model(name, AFIMobileNetV2, dict(setting=setting), pretrained, ctx, root,
-                       **kwargs)
-
-
-for _name, _setting, _text in (('cifar_mobilenetv2', None, 'plain (the baseline)'),
-                               ('cifar_afi_mobilenetv2', 'A', 'AFI setting A (r=4)'),
-                               ('cifar_afi_mobilenetv2_b', 'B', 'AFI setting B (r=16)')):
-    globals()[_name] = register_model('cifar_afi_mobilenet', 'afi' if _setting else 'add',
-                                      CIFAR_PREPROCESS)(
-        make_constructor(_name, _cifar_mobilenetv2,
-                         'CIFAR MobileNetV2, %s. Accepts classes=.' % _text, setting=_setting))
-    __all__.append(_name)
+_MADE = register_settings({None: 'cifar_mobilenetv2', 'A': 'cifar_afi_mobilenetv2',
+                           'B': 'cifar_afi_mobilenetv2_b'}, 'cifar_afi_mobilenet', AFIMobileNetV2,
+                          {}, 'CIFAR MobileNetV2, %s. Accepts classes=.', CIFAR_PREPROCESS)
+globals().update(_MADE)
+__all__ += list(_MADE)

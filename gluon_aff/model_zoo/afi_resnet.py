@@ -8,8 +8,8 @@ baseline counts). ImageNet: ResNet-50/152 v1 with bottleneck blocks (stride on t
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
-from .afi_common import AFIStage, afi_widths, contribution, group_concat
-from .base import ZooNet
+from .afi_common import (SETTING_TEXT, AFIClassifier, AFIStage, afi_widths, contribution,
+                         group_concat)
 from .registry import (CIFAR_PREPROCESS, IMAGENET_PREPROCESS, build_model, make_constructor,
                        register_model)
 from ..nn.afi import AFI
@@ -101,7 +101,7 @@ class AFIBottleneck(_AFIBlock):
         return F.relu(out + shortcut), feature
 
 
-class AFIResNet(ZooNet):
+class AFIResNet(AFIClassifier):
     """ResNet v1 with AFI blocks (or plain, ``setting=None``).
 
     Parameters
@@ -119,8 +119,6 @@ class AFIResNet(ZooNet):
     stage_kwargs : list of dict, optional
         Extra block arguments per stage (ResNeXt: width, groups).
     """
-    classifier_name = 'output'
-
     def __init__(self, block, layers, channels, setting=None, cifar=True, classes=100,
                  stage_kwargs=None, out_stages=None, **kwargs):
         super(AFIResNet, self).__init__(out_stages=out_stages, **kwargs)
@@ -150,15 +148,6 @@ class AFIResNet(ZooNet):
             self.output = nn.Dense(classes, in_units=in_channels)
         self.feature_channels = tuple(channels[1:])
 
-    def _stem(self, F, x):
-        return self.stem(x)
-
-    def _stages(self):
-        return list(self.stages)
-
-    def _head(self, F, x):
-        return self.output(F.flatten(self.pool(x)))
-
 
 def _cifar_afi_resnet(name, pretrained, ctx, root, setting, depth, blocks=None, **kwargs):
     n = blocks or (depth - 2) // 6
@@ -173,15 +162,13 @@ def _afi_resnet(name, pretrained, ctx, root, setting, layers, **kwargs):
     return build_model(name, AFIResNet, args, pretrained, ctx, root, **kwargs)
 
 
-_SETTING_TEXT = {None: 'plain (the baseline)', 'A': 'AFI setting A (r=4)',
-                 'B': 'AFI setting B (r=16)'}
 for _depth in (32, 110):
     for _setting, _pattern in ((None, 'cifar_resnet%d'), ('A', 'cifar_afi_resnet%d'),
                                ('B', 'cifar_afi_resnet%d_b')):
         _name = _pattern % _depth
         _doc = ('CIFAR ResNet-%d v1 (16/32/64 channels), %s. Accepts blocks= (per stage), '
                 'classes=.'
-                % (_depth, _SETTING_TEXT[_setting]))
+                % (_depth, SETTING_TEXT[_setting]))
         globals()[_name] = register_model('cifar_afi_resnet', 'afi' if _setting else 'add',
                                           CIFAR_PREPROCESS)(
             make_constructor(_name, _cifar_afi_resnet, _doc, setting=_setting, depth=_depth))
@@ -191,7 +178,7 @@ for _name, _setting, _layers in (('afi_resnet50', 'A', [3, 4, 6, 3]),
                                  ('afi_resnet50_b', 'B', [3, 4, 6, 3]),
                                  ('afi_resnet152', 'A', [3, 8, 36, 3])):
     _doc = 'ImageNet ResNet-%d v1 with %s. Accepts classes=.' % (
-        sum(_layers) * 3 + 2, _SETTING_TEXT[_setting])
+        sum(_layers) * 3 + 2, SETTING_TEXT[_setting])
     globals()[_name] = register_model('imagenet_afi_resnet', 'afi', IMAGENET_PREPROCESS)(
         make_constructor(_name, _afi_resnet, _doc, setting=_setting, layers=_layers))
     __all__.append(_name)

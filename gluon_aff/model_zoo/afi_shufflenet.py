@@ -15,9 +15,9 @@ through the depthwise 3x3 and into the last 1x1).
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
-from .afi_common import AFIStage, afi_widths, contribution, group_concat
-from .base import ZooNet
-from .registry import CIFAR_PREPROCESS, build_model, make_constructor, register_model
+from .afi_common import (AFIClassifier, AFIStage, afi_widths, contribution, group_concat,
+                         register_settings)
+from .registry import CIFAR_PREPROCESS
 from ..nn.afi import AFI
 
 __all__ = ['AFIShuffleUnit', 'ShuffleDownUnit', 'AFIShuffleNetV2', 'SHUFFLENETV2_WIDTHS']
@@ -91,9 +91,8 @@ class AFIShuffleUnit(HybridBlock):
         return _shuffle(F, F.concat(keep, out, dim=1)), feature
 
 
-class AFIShuffleNetV2(ZooNet):
+class AFIShuffleNetV2(AFIClassifier):
     """CIFAR ShuffleNetV2, plain (``setting=None``) or with AFI units ('A' or 'B')."""
-    classifier_name = 'output'
 
     def __init__(self, setting=None, net_size=1, classes=100, out_stages=None, **kwargs):
         super(AFIShuffleNetV2, self).__init__(out_stages=out_stages, **kwargs)
@@ -125,27 +124,9 @@ class AFIShuffleNetV2(ZooNet):
             self.output = nn.Dense(classes, in_units=widths[3])
         self.feature_channels = tuple(widths[:3])
 
-    def _stem(self, F, x):
-        return self.stem(x)
-
-    def _stages(self):
-        return list(self.stages)
-
-    def _head(self, F, x):
-        return self.output(F.flatten(self.pool(self.last(x))))
-
-
-def _cifar_shufflenetv2(name, pretrained, ctx, root, setting, **kwargs):
-    return build_model(name, AFIShuffleNetV2, dict(setting=setting), pretrained, ctx, root,
-                       **kwargs)
-
-
-for _name, _setting, _text in (('cifar_shufflenetv2', None, 'plain (the baseline)'),
-                               ('cifar_afi_shufflenetv2', 'A', 'AFI setting A (r=4)'),
-                               ('cifar_afi_shufflenetv2_b', 'B', 'AFI setting B (r=16)')):
-    globals()[_name] = register_model('cifar_afi_shufflenet', 'afi' if _setting else 'add',
-                                      CIFAR_PREPROCESS)(
-        make_constructor(_name, _cifar_shufflenetv2,
-                         'CIFAR ShuffleNetV2 (net_size=1), %s. Accepts net_size=, classes=.'
-                         % _text, setting=_setting))
-    __all__.append(_name)
+_MADE = register_settings({None: 'cifar_shufflenetv2', 'A': 'cifar_afi_shufflenetv2',
+                           'B': 'cifar_afi_shufflenetv2_b'}, 'cifar_afi_shufflenet',
+                          AFIShuffleNetV2, {}, 'CIFAR ShuffleNetV2 (net_size=1), %s. Accepts '
+                          'net_size=, classes=.', CIFAR_PREPROCESS)
+globals().update(_MADE)
+__all__ += list(_MADE)

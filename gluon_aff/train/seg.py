@@ -17,6 +17,7 @@ import numpy as np
 from ..data.stopsign import find_image_dir, load_stopsign
 from ..model_zoo import get_model, get_model_info, list_models
 from .loop import contexts, prefer_sync_engine_on_cpu, seed_everything, setup_logging
+from .options import run_script
 
 __all__ = ['seg_parser', 'main', 'run', 'confusion', 'scores']
 
@@ -103,7 +104,7 @@ def _build(opt):
     return get_model(opt.model, **kwargs)
 
 
-def run(opt):
+def run(opt, explicit=()):
     for flag, value in (('--batch-size', opt.batch_size), ('--num-epochs', opt.num_epochs),
                         ('--input-size', opt.input_size)):
         if value < 1:
@@ -181,17 +182,4 @@ def run(opt):
 
 
 def main(argv=None):
-    from ..model_zoo.pretrained import CheckpointError
-    from .loop import close_logging
-    parser = seg_parser()
-    opt = parser.parse_args(argv)
-    try:
-        run(opt)
-    except (ValueError, IOError, CheckpointError) as e:
-        print('train_seg.py: error: %s' % e, file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    finally:
-        close_logging()
-    return 0
+    return run_script(seg_parser(), run, argv)

@@ -35,7 +35,7 @@ def run(args):
             print(json.dumps(r))
     else:
         print(format_table(results, args.baseline))
-    return 1 if any(r.get('error') for r in results if args.paths) else 0
+    return 1 if any(r.get('error') for r in results) else 0
 
 
 register_command('bench', 'Throughput, latency and peak memory of zoo networks (random '

@@ -16,13 +16,14 @@ setting A it contributes the first w/2 channels of its first convolution's outpu
 (no extra parameters), in setting B all w; where its stride comes after that
 convolution, the contribution is average-pooled to the stage's resolution.
 """
+from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
 from .base import ZooNet
 from .registry import build_model, make_constructor, register_model
 
 __all__ = ['AFI_SETTINGS', 'afi_widths', 'AFIStage', 'AFIClassifier', 'contribution',
-           'group_concat', 'register_settings']
+           'group_concat', 'register_settings', 'conv_bn_relu']
 
 # setting -> reduction ratio of the AFI scorer (the AFINets paper, section 3.3)
 AFI_SETTINGS = {'A': 4, 'B': 16}
@@ -82,6 +83,15 @@ def register_settings(names, family, cls, args, doc, preprocess):
         made[name] = register_model(family, 'afi' if setting else 'add', preprocess)(
             make_constructor(name, build, doc % SETTING_TEXT[setting], setting=setting))
     return made
+
+
+def conv_bn_relu(channels, kernel, in_channels):
+    """Conv (stride 1, same padding, no bias) -> BN -> ReLU: the CIFAR stems and the last
+    1x1 of MobileNetV2/ShuffleNetV2."""
+    seq = nn.HybridSequential(prefix='')
+    seq.add(nn.Conv2D(channels, kernel, 1, kernel // 2, use_bias=False, in_channels=in_channels),
+            nn.BatchNorm(in_channels=channels), nn.Activation('relu'))
+    return seq
 
 
 class AFIClassifier(ZooNet):

@@ -21,7 +21,7 @@ with r = 4 setting A would have 2.53M, more than the 2.41M baseline.
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
-from .afi_common import (AFIClassifier, AFIStage, afi_widths, group_concat,
+from .afi_common import (AFIClassifier, AFIStage, afi_widths, conv_bn_relu, group_concat,
                          register_settings)
 from .registry import CIFAR_PREPROCESS
 from ..nn.afi import AFI
@@ -85,9 +85,7 @@ class AFIMobileNetV2(AFIClassifier):
         self.setting = setting
         self.total_stride = 8
         with self.name_scope():
-            self.stem = nn.HybridSequential(prefix='')
-            self.stem.add(nn.Conv2D(32, 3, 1, 1, use_bias=False, in_channels=3),
-                          nn.BatchNorm(in_channels=32), nn.Activation('relu'))
+            self.stem = conv_bn_relu(32, 3, 3)
             self.stages = nn.HybridSequential(prefix='')
             in_channels = 32
             for i, (expansion, out, n, stride) in enumerate(config):
@@ -98,9 +96,7 @@ class AFIMobileNetV2(AFIClassifier):
                                                       stride if j == 0 else 1, j, setting))
                         in_channels = out
                 self.stages.add(stage)
-            self.last = nn.HybridSequential(prefix='')
-            self.last.add(nn.Conv2D(1280, 1, use_bias=False, in_channels=in_channels),
-                          nn.BatchNorm(in_channels=1280), nn.Activation('relu'))
+            self.last = conv_bn_relu(1280, 1, in_channels)
             self.pool = nn.GlobalAvgPool2D()
             self.output = nn.Dense(classes, in_units=1280)
         self.feature_channels = tuple(c[1] for c in config)

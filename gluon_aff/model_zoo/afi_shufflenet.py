@@ -15,8 +15,8 @@ through the depthwise 3x3 and into the last 1x1).
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
-from .afi_common import (AFIClassifier, AFIStage, afi_widths, contribution, group_concat,
-                         register_settings)
+from .afi_common import (AFIClassifier, AFIStage, afi_widths, contribution, conv_bn_relu,
+                         group_concat, register_settings)
 from .registry import CIFAR_PREPROCESS
 from ..nn.afi import AFI
 
@@ -103,9 +103,7 @@ class AFIShuffleNetV2(AFIClassifier):
         self.setting = setting
         self.total_stride = 8
         with self.name_scope():
-            self.stem = nn.HybridSequential(prefix='')
-            self.stem.add(nn.Conv2D(24, 3, 1, 1, use_bias=False, in_channels=3),
-                          nn.BatchNorm(in_channels=24), nn.Activation('relu'))
+            self.stem = conv_bn_relu(24, 3, 3)
             self.stages = nn.HybridSequential(prefix='')
             in_channels = 24
             for i, (out, n) in enumerate(zip(widths[:3], (3, 7, 3))):
@@ -117,9 +115,7 @@ class AFIShuffleNetV2(AFIClassifier):
                         stage.add(AFIShuffleUnit(out, j + 1, setting))
                 in_channels = out
                 self.stages.add(stage)
-            self.last = nn.HybridSequential(prefix='')
-            self.last.add(nn.Conv2D(widths[3], 1, use_bias=False, in_channels=in_channels),
-                          nn.BatchNorm(in_channels=widths[3]), nn.Activation('relu'))
+            self.last = conv_bn_relu(widths[3], 1, in_channels)
             self.pool = nn.GlobalAvgPool2D()
             self.output = nn.Dense(classes, in_units=widths[3])
         self.feature_channels = tuple(widths[:3])

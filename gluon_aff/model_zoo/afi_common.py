@@ -23,7 +23,7 @@ from .base import ZooNet
 from .registry import build_model, make_constructor, register_model
 
 __all__ = ['AFI_SETTINGS', 'afi_widths', 'AFIStage', 'AFIClassifier', 'contribution',
-           'group_concat', 'register_settings', 'conv_bn_relu']
+           'group_concat', 'register_settings', 'conv_bn', 'conv_bn_relu']
 
 # setting -> reduction ratio of the AFI scorer (the AFINets paper, section 3.3)
 AFI_SETTINGS = {'A': 4, 'B': 16}
@@ -85,12 +85,21 @@ def register_settings(names, family, cls, args, doc, preprocess):
     return made
 
 
-def conv_bn_relu(channels, kernel, in_channels):
-    """Conv (stride 1, same padding, no bias) -> BN -> ReLU: the CIFAR stems and the last
-    1x1 of MobileNetV2/ShuffleNetV2."""
+def conv_bn(channels, kernel, stride, in_channels, groups=1):
+    """Conv (same padding, no bias) -> BN, as one sequential: shortcuts and ShuffleNet's
+    units."""
     seq = nn.HybridSequential(prefix='')
-    seq.add(nn.Conv2D(channels, kernel, 1, kernel // 2, use_bias=False, in_channels=in_channels),
-            nn.BatchNorm(in_channels=channels), nn.Activation('relu'))
+    seq.add(nn.Conv2D(channels, kernel, stride, kernel // 2, groups=groups, use_bias=False,
+                      in_channels=in_channels),
+            nn.BatchNorm(in_channels=channels))
+    return seq
+
+
+def conv_bn_relu(channels, kernel, in_channels):
+    """Conv (stride 1) -> BN -> ReLU: the CIFAR stems and the last 1x1 of
+    MobileNetV2/ShuffleNetV2."""
+    seq = conv_bn(channels, kernel, 1, in_channels)
+    seq.add(nn.Activation('relu'))
     return seq
 
 

@@ -9,19 +9,12 @@ from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
 from .afi_common import (SETTING_TEXT, AFIClassifier, AFIStage, afi_widths, contribution,
-                         group_concat)
+                         conv_bn, group_concat)
 from .registry import (CIFAR_PREPROCESS, IMAGENET_PREPROCESS, build_model, make_constructor,
                        register_model)
 from ..nn.afi import AFI
 
 __all__ = ['AFIBasicBlock', 'AFIBottleneck', 'AFIResNet']
-
-
-def _downsample(channels, in_channels, stride):
-    ds = nn.HybridSequential(prefix='')
-    ds.add(nn.Conv2D(channels, 1, stride, use_bias=False, in_channels=in_channels),
-           nn.BatchNorm(in_channels=channels))
-    return ds
 
 
 class _AFIBlock(HybridBlock):
@@ -57,7 +50,7 @@ class AFIBasicBlock(_AFIBlock):
             mid = self._init_first(width, feature_width, afi_r, in_channels, 3, stride)
             self.conv2 = nn.Conv2D(channels, 3, 1, 1, use_bias=False, in_channels=mid)
             self.bn2 = nn.BatchNorm(in_channels=channels)
-            self.downsample = (_downsample(channels, in_channels, stride)
+            self.downsample = (conv_bn(channels, 1, stride, in_channels)
                                if stride != 1 or in_channels != channels else None)
 
     def hybrid_forward(self, F, x, *features):
@@ -90,7 +83,7 @@ class AFIBottleneck(_AFIBlock):
             self.bn2 = nn.BatchNorm(in_channels=planes)
             self.conv3 = nn.Conv2D(channels, 1, use_bias=False, in_channels=planes)
             self.bn3 = nn.BatchNorm(in_channels=channels)
-            self.downsample = (_downsample(channels, in_channels, stride)
+            self.downsample = (conv_bn(channels, 1, stride, in_channels)
                                if stride != 1 or in_channels != channels else None)
 
     def hybrid_forward(self, F, x, *features):

@@ -15,8 +15,8 @@ through the depthwise 3x3 and into the last 1x1).
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
-from .afi_common import (AFIClassifier, AFIStage, afi_widths, contribution, conv_bn_relu,
-                         group_concat, register_settings)
+from .afi_common import (AFIClassifier, AFIStage, afi_widths, contribution, conv_bn,
+                         conv_bn_relu, group_concat, register_settings)
 from .registry import CIFAR_PREPROCESS
 from ..nn.afi import AFI
 
@@ -32,14 +32,6 @@ def _shuffle(F, x):
     return F.reshape(F.swapaxes(x, 1, 2), shape=(0, -3, -2))
 
 
-def _conv_bn(channels, kernel, stride, in_channels, groups=1):
-    seq = nn.HybridSequential(prefix='')
-    seq.add(nn.Conv2D(channels, kernel, stride, kernel // 2, groups=groups, use_bias=False,
-                      in_channels=in_channels),
-            nn.BatchNorm(in_channels=channels))
-    return seq
-
-
 class ShuffleDownUnit(HybridBlock):
     """Stride-2 unit: [dw3x3 s2 -> 1x1] || [1x1 -> dw3x3 s2 -> 1x1], concat, shuffle."""
 
@@ -48,11 +40,11 @@ class ShuffleDownUnit(HybridBlock):
         mid = out_channels // 2
         self.mid, self.feature_width = mid, feature_width
         with self.name_scope():
-            self.left_dw = _conv_bn(in_channels, 3, 2, in_channels, groups=in_channels)
-            self.left_pw = _conv_bn(mid, 1, 1, in_channels)
-            self.right_pw1 = _conv_bn(mid, 1, 1, in_channels)
-            self.right_dw = _conv_bn(mid, 3, 2, mid, groups=mid)
-            self.right_pw2 = _conv_bn(mid, 1, 1, mid)
+            self.left_dw = conv_bn(in_channels, 3, 2, in_channels, groups=in_channels)
+            self.left_pw = conv_bn(mid, 1, 1, in_channels)
+            self.right_pw1 = conv_bn(mid, 1, 1, in_channels)
+            self.right_dw = conv_bn(mid, 3, 2, mid, groups=mid)
+            self.right_pw2 = conv_bn(mid, 1, 1, mid)
 
     def hybrid_forward(self, F, x, *features):
         left = F.relu(self.left_pw(self.left_dw(x)))
@@ -73,10 +65,10 @@ class AFIShuffleUnit(HybridBlock):
         self.width, self.feature_width, afi_r = afi_widths(half, index, setting)
         mid = self.width + (self.feature_width if afi_r else 0)
         with self.name_scope():
-            self.pw1 = _conv_bn(self.width, 1, 1, half)
+            self.pw1 = conv_bn(self.width, 1, 1, half)
             self.afi = AFI(self.feature_width, afi_r) if afi_r else None
-            self.dw = _conv_bn(mid, 3, 1, mid, groups=mid)
-            self.pw2 = _conv_bn(half, 1, 1, mid)
+            self.dw = conv_bn(mid, 3, 1, mid, groups=mid)
+            self.pw2 = conv_bn(half, 1, 1, mid)
 
     def hybrid_forward(self, F, x, *features):
         keep, work = F.split(x, num_outputs=2, axis=1)

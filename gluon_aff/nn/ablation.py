@@ -12,7 +12,7 @@ parameter counts.
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
-from .mscam import global_context, local_context, mscam_weight
+from .mscam import add_mscam_branches, global_context, local_context, mscam_weight
 from .registry import register_fusion
 
 __all__ = ['Concat', 'GlobalGlobal', 'LocalLocal', 'MSGAU', 'MSSE', 'MSSA', 'HalfAFF',
@@ -21,6 +21,11 @@ __all__ = ['Concat', 'GlobalGlobal', 'LocalLocal', 'MSGAU', 'MSSE', 'MSSA', 'Hal
 
 def _global_weight(F, s, global_att):
     return F.sigmoid(global_att(s))
+
+
+def _select(F, y, x, w):
+    """AFF's soft selection ``2 (Y W + X (1 - W))``; ``W`` may be C x 1 x 1."""
+    return 2 * F.broadcast_mul(y, w) + 2 * F.broadcast_mul(x, 1 - w)
 
 
 @register_fusion('concat')
@@ -42,8 +47,7 @@ class _TwoBranchSelection(HybridBlock):
 
     def hybrid_forward(self, F, y, x):
         s = y + x
-        w = F.sigmoid(F.broadcast_add(self.branch_a(s), self.branch_b(s)))
-        return 2 * F.broadcast_mul(y, w) + 2 * F.broadcast_mul(x, 1 - w)   # w: C x 1 x 1 if global
+        return _select(F, y, x, F.sigmoid(F.broadcast_add(self.branch_a(s), self.branch_b(s))))
 
 
 @register_fusion('global_global')
@@ -73,8 +77,7 @@ class _OneMSCAM(HybridBlock):
     def __init__(self, channels, r=2, **kwargs):
         super(_OneMSCAM, self).__init__(**kwargs)
         with self.name_scope():
-            self.local_att = local_context(channels, r)
-            self.global_att = global_context(channels, r)
+            add_mscam_branches(self, channels, r)
 
     def _m(self, F, s):
         return mscam_weight(F, s, self.local_att, self.global_att)
@@ -126,16 +129,14 @@ class ConcatAFF(HybridBlock):
     def __init__(self, channels, r=4, **kwargs):
         super(ConcatAFF, self).__init__(**kwargs)
         with self.name_scope():
-            self.local_att = local_context(channels, r)
-            self.global_att = global_context(channels, r)
+            add_mscam_branches(self, channels, r)
             self.mix = nn.Conv2D(channels, 1, use_bias=False, in_channels=2 * channels)
 
     def hybrid_forward(self, F, y, x):
         s = y + x
         local = self.local_att(s)
         glob = F.broadcast_like(self.global_att(s), local)
-        w = F.sigmoid(self.mix(F.concat(local, glob, dim=1)))
-        return 2 * y * w + 2 * x * (1 - w)
+        return _select(F, y, x, F.sigmoid(self.mix(F.concat(local, glob, dim=1))))
 
 
 @register_fusion('recursive_aff')
@@ -148,18 +149,15 @@ class RecursiveAFF(HybridBlock):
     def __init__(self, channels, r=4, **kwargs):
         super(RecursiveAFF, self).__init__(**kwargs)
         with self.name_scope():
-            self.local_att = local_context(channels, r)
-            self.global_att = global_context(channels, r)
-            self.local_att2 = local_context(channels, r)
-            self.global_att2 = global_context(channels, r)
+            add_mscam_branches(self, channels, r)
+            add_mscam_branches(self, channels, r, suffix='2')
 
     def hybrid_forward(self, F, y, x):
         s = y + x
         v = mscam_weight(F, s, self.local_att2, self.global_att2)
         local = self.local_att(s)
         glob = F.broadcast_like(self.global_att(s), local)
-        w = F.sigmoid(local * v + glob * (1 - v))
-        return 2 * y * w + 2 * x * (1 - w)
+        return _select(F, y, x, F.sigmoid(local * v + glob * (1 - v)))
 
 
 class _OneGlobal(HybridBlock):

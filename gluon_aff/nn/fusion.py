@@ -13,7 +13,7 @@ It equals the training form up to float rounding.
 """
 from mxnet.gluon.block import HybridBlock
 
-from .mscam import local_context, global_context, mscam_weight
+from .mscam import add_mscam_branches, mscam_weight
 from .registry import register_fusion
 
 __all__ = ['Add', 'AFF', 'IAFF']
@@ -52,8 +52,7 @@ class AFF(HybridBlock):
     def __init__(self, channels, r=4, **kwargs):
         super(AFF, self).__init__(**kwargs)
         with self.name_scope():
-            self.local_att = local_context(channels, r)
-            self.global_att = global_context(channels, r)
+            add_mscam_branches(self, channels, r)
 
     inference_form = False
 
@@ -80,10 +79,8 @@ class IAFF(HybridBlock):
     def __init__(self, channels, r=4, **kwargs):
         super(IAFF, self).__init__(**kwargs)
         with self.name_scope():
-            self.local_att = local_context(channels, r)
-            self.global_att = global_context(channels, r)
-            self.local_att2 = local_context(channels, r)
-            self.global_att2 = global_context(channels, r)
+            add_mscam_branches(self, channels, r)
+            add_mscam_branches(self, channels, r, suffix='2')
 
     inference_form = False
 

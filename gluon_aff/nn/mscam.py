@@ -2,7 +2,7 @@
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
-__all__ = ['MSCAM', 'local_context', 'global_context', 'mscam_weight']
+__all__ = ['MSCAM', 'local_context', 'global_context', 'mscam_weight', 'add_mscam_branches']
 
 
 def _inter_channels(channels, r):
@@ -45,6 +45,13 @@ def global_context(channels, r):
     return branch
 
 
+def add_mscam_branches(block, channels, r, suffix=''):
+    """Give ``block`` MS-CAM's two branches as ``local_att<suffix>``/``global_att<suffix>``
+    (call it inside the block's name_scope; the names are checkpoint keys)."""
+    setattr(block, 'local_att' + suffix, local_context(channels, r))
+    setattr(block, 'global_att' + suffix, global_context(channels, r))
+
+
 def mscam_weight(F, s, local_att, global_att):
     """M(s) = sigmoid(L(s) + g(s)), the global term broadcast over H x W."""
     return F.sigmoid(F.broadcast_add(local_att(s), global_att(s)))
@@ -66,8 +73,7 @@ class MSCAM(HybridBlock):
     def __init__(self, channels, r=4, **kwargs):
         super(MSCAM, self).__init__(**kwargs)
         with self.name_scope():
-            self.local_att = local_context(channels, r)
-            self.global_att = global_context(channels, r)
+            add_mscam_branches(self, channels, r)
 
     def weight(self, x):
         """The attention weights M(x) alone (NDArray or Symbol)."""

@@ -69,6 +69,15 @@ def test_digits_learning(trained_digits, fusion):
                      r'\| lr=[\d.]+ \| [\d.]+ img/s', log)
 
 
+def _only_best(tmp_path, pattern):
+    """The one best checkpoint a run wrote under tmp_path/params, and its name's match."""
+    best = glob.glob(str(tmp_path / 'params' / '*-best.params'))
+    assert len(best) == 1
+    m = re.match(pattern, os.path.basename(best[0]))
+    assert m, best[0]
+    return best[0], m
+
+
 # -- cmd_scripts.txt --------------------------------------------------------------------------
 def test_cmd_scripts_has_the_original_lines_and_more():
     text = open(os.path.join(ROOT, 'cmd_scripts.txt')).read()
@@ -90,14 +99,11 @@ def test_cmd_scripts_line_runs(index, tiny_rec, tmp_path):
                                 '--logging-dir': str(tmp_path / 'logs'),
                                 '--save-plot-dir': str(tmp_path)})
         assert train_cifar.main(argv) == 0
-        best = glob.glob(str(tmp_path / 'params' / '*-best.params'))
-        assert len(best) == 1
-        m = re.match(r'^\d\.\d{4}-digits-(ASKCFuse|ResGlobLocaforGlobLocaCha)-'
-                     r'(resnet-8|resneXt-11-32x4)-c-1-s-1-best\.params$', os.path.basename(best[0]))
-        assert m, best[0]
+        best, m = _only_best(tmp_path, r'^\d\.\d{4}-digits-(ASKCFuse|ResGlobLocaforGlobLocaCha)-'
+                                       r'(resnet-8|resneXt-11-32x4)-c-1-s-1-best\.params$')
         fusion = 'aff' if m.group(1) == 'ASKCFuse' else 'iaff'
         zoo = ('cifar_%s_resnet20' if m.group(2) == 'resnet-8' else 'cifar_%s_resnext38_32x4d') % fusion
-        get_model(zoo, pretrained=best[0], blocks=1, channel_times=1, classes=10)
+        get_model(zoo, pretrained=best, blocks=1, channel_times=1, classes=10)
     else:
         overrides = dict(tiny_rec)
         overrides.update({'--num-epochs': '1', '--num-gpus': '0', '-j': '0', '--dtype': 'float32',
@@ -106,15 +112,13 @@ def test_cmd_scripts_line_runs(index, tiny_rec, tmp_path):
                           '--logging-file': str(tmp_path / 'train.log')})
         argv = _override(argv, overrides)
         assert train_imagenet.main(argv) == 0
-        best = glob.glob(str(tmp_path / 'params' / '*-best.params'))
-        assert len(best) == 1
-        m = re.match(r'^\d\.\d{4}-imagenet-ImageNet-(ASKCFuse|ResGlobLocaforGlobLocaCha)-'
-                     r'(resnet|resnext)--50-s-3-0-best\.params$', os.path.basename(best[0]))
-        assert m, best[0]
+        best, m = _only_best(tmp_path, r'^\d\.\d{4}-imagenet-ImageNet-(ASKCFuse|'
+                                       r'ResGlobLocaforGlobLocaCha)-(resnet|resnext)--50-s-3-0'
+                                       r'-best\.params$')
         fusion = 'aff' if m.group(1) == 'ASKCFuse' else 'iaff'
         zoo = '%s_%s50%s' % (fusion, m.group(2), '_32x4d' if m.group(2) == 'resnext' else '')
-        get_model(zoo, pretrained=best[0])
-        assert os.path.exists(best[0][:-7] + '.states')
+        get_model(zoo, pretrained=best)
+        assert os.path.exists(best[:-7] + '.states')
         assert 'ImageRecordDataset with Python transforms' in open(str(tmp_path / 'train.log')).read()
     assert 'autogluon' not in sys.modules
 

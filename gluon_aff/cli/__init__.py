@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     'gluon_aff.cli.export',
     'gluon_aff.cli.bench',
     'gluon_aff.cli.ablate',
+    'gluon_aff.cli.check_cpu',
 ]
 
 _COMMANDS = OrderedDict()

@@ -19,6 +19,7 @@ convolution, the contribution is average-pooled to the stage's resolution.
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
+from ..nn.channels import concat_channels
 from .base import ZooNet
 from .registry import build_model, make_constructor, register_model
 
@@ -61,7 +62,7 @@ def group_concat(F, h, fused, groups):
     that group g sees group g of ``h`` followed by group g of ``fused`` (for 1 group,
     plain concatenation)."""
     if groups == 1:
-        return F.concat(h, fused, dim=1)
+        return concat_channels(F, h, fused)
     h = F.reshape(h, shape=(0, -4, groups, -1, -2))
     fused = F.reshape(fused, shape=(0, -4, groups, -1, -2))
     return F.reshape(F.concat(h, fused, dim=2), shape=(0, -3, -2))

@@ -18,6 +18,7 @@ from mxnet.gluon.block import HybridBlock
 from .afi_common import (AFIClassifier, AFIStage, afi_widths, contribution, conv_bn,
                          conv_bn_relu, group_concat, register_settings)
 from .registry import CIFAR_PREPROCESS
+from ..nn.channels import concat_channels
 from ..nn.afi import AFI
 
 __all__ = ['AFIShuffleUnit', 'ShuffleDownUnit', 'AFIShuffleNetV2', 'SHUFFLENETV2_WIDTHS']
@@ -51,7 +52,7 @@ class ShuffleDownUnit(HybridBlock):
         h = F.relu(self.right_pw1(x))
         feature = contribution(F, h, self.feature_width, self.mid, 2)
         right = F.relu(self.right_pw2(self.right_dw(h)))
-        return _shuffle(F, F.concat(left, right, dim=1)), feature
+        return _shuffle(F, concat_channels(F, left, right)), feature
 
 
 class AFIShuffleUnit(HybridBlock):
@@ -75,12 +76,11 @@ class AFIShuffleUnit(HybridBlock):
         h = F.relu(self.pw1(work))
         feature = contribution(F, h, self.feature_width, self.width)
         if self.afi is not None:
-            # interleaved, not concatenated: the channel order is immaterial to the
-            # depthwise 3x3, and MKLDNN's backward of concat -> depthwise fails for
-            # widths that are not a multiple of 8 ("could not construct a sub-memory")
+            # interleaved like AFI-MobileNetV2's (the order is immaterial to the
+            # depthwise 3x3, which has one channel per group)
             h = group_concat(F, h, self.afi(*features), self.width)
         out = F.relu(self.pw2(self.dw(h)))
-        return _shuffle(F, F.concat(keep, out, dim=1)), feature
+        return _shuffle(F, concat_channels(F, keep, out)), feature
 
 
 class AFIShuffleNetV2(AFIClassifier):

@@ -12,6 +12,7 @@ parameter counts.
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
+from .channels import concat_channels
 from .mscam import add_mscam_branches, global_context, local_context, mscam_weight
 from .registry import register_fusion
 
@@ -39,7 +40,7 @@ class Concat(HybridBlock):
             self.proj = nn.Conv2D(channels, 1, use_bias=False, in_channels=2 * channels)
 
     def hybrid_forward(self, F, y, x):
-        return self.proj(F.concat(x, y, dim=1))
+        return self.proj(concat_channels(F, x, y))
 
 
 class _TwoBranchSelection(HybridBlock):
@@ -136,7 +137,7 @@ class ConcatAFF(HybridBlock):
         s = y + x
         local = self.local_att(s)
         glob = F.broadcast_like(self.global_att(s), local)
-        return _select(F, y, x, F.sigmoid(self.mix(F.concat(local, glob, dim=1))))
+        return _select(F, y, x, F.sigmoid(self.mix(concat_channels(F, local, glob))))
 
 
 @register_fusion('recursive_aff')

@@ -1,0 +1,43 @@
+"""Every zoo family trains one step at every oneDNN instruction-set level this CPU offers
+(issue: SIGFPE in AFI-ResNet setting A on AVX-512 CPUs)."""
+import numpy as np
+import mxnet as mx
+from mxnet import autograd
+
+from gluon_aff.nn.channels import concat_channels
+from gluon_aff.tools.isa_check import check_levels, failures, format_matrix, isa_levels
+
+
+def test_every_family_trains_at_every_isa_level():
+    table = check_levels(timeout=300)
+    print(format_matrix(table))
+    assert not failures(table), format_matrix(table)
+    ran = {level for (_, level), (status, _) in table.items() if status == 'ok'}
+    offered = {level for level, reason in isa_levels() if reason is None}
+    assert ran == offered
+
+
+def test_isa_levels_follow_cpu_flags():
+    levels = dict(isa_levels({'sse4_1', 'avx2'}))
+    assert levels['SSE41'] is None and levels['AVX2'] is None and levels['default'] is None
+    assert 'avx512f' in levels['AVX512_CORE']
+    assert dict(isa_levels({'sse4_1', 'avx2', 'avx512f', 'avx512bw', 'avx512vl',
+                            'avx512dq'}))['AVX512_CORE'] is None
+
+
+def test_concat_channels_values_and_gradients_at_unaligned_splits():
+    rng = np.random.RandomState(0)
+    for widths in ((4, 4), (3, 5), (12, 4), (8, 8), (1, 2, 5)):
+        parts = [rng.normal(size=(2, c, 3, 3)).astype(np.float32) for c in widths]
+        head = rng.normal(size=(2, sum(widths), 3, 3)).astype(np.float32)
+        xs = [mx.nd.array(p) for p in parts]
+        for x in xs:
+            x.attach_grad()
+        with autograd.record():
+            out = concat_channels(mx.nd, *xs)
+            loss = (out * mx.nd.array(head)).sum()
+        loss.backward()
+        np.testing.assert_array_equal(out.asnumpy(), np.concatenate(parts, axis=1))
+        offsets = np.cumsum((0,) + widths)
+        for x, a, b in zip(xs, offsets[:-1], offsets[1:]):
+            np.testing.assert_array_equal(x.grad.asnumpy(), head[:, a:b])

@@ -1,43 +1,48 @@
-# `make demo` and `make test` each set up .venv from the pinned requirements first;
-# `make test` and `make bench` also set up .venv-ort (ONNX Runtime, which needs a newer
-# numpy than MXNet and so lives in its own environment).
+# `make demo` and `make test` set up .venv from the pinned requirements first.
+# PYTHON=python3.10|python3.11|python3.12 picks the interpreter: from PATH, or else the
+# newest pyenv version of that name. .venv is rebuilt when the interpreter's version
+# changes; VENV=.venv-3.12 keeps one environment per version side by side.
 PYTHON ?= python3
 VENV ?= .venv
-ORT_VENV ?= .venv-ort
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-network bench venv venv-ort clean
+PY := $(shell $(PYTHON) -c 'import sys; print(sys.executable)' 2>/dev/null || \
+        ls -d "$$(pyenv root 2>/dev/null)"/versions/*/bin/$(PYTHON) 2>/dev/null | sort -V | tail -1)
+ifeq ($(strip $(PY)),)
+$(error no Python interpreter '$(PYTHON)' (not on PATH, not a pyenv version): install it, or \
+  pick one with PYTHON=python3.11)
+endif
+PYVER := $(shell $(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+STAMP := $(VENV)/.installed-$(PYVER)
 
-venv: $(VENV)/.installed
+.PHONY: demo test test-network bench venv clean
 
-venv-ort: $(ORT_VENV)/.installed
+venv: $(STAMP)
 
-$(ORT_VENV)/.installed: requirements-ort.txt
-	$(PYTHON) -m venv $(ORT_VENV)
-	$(ORT_VENV)/bin/pip install --quiet -r requirements-ort.txt
-	$(ORT_VENV)/bin/pip check
-	touch $@
-
-$(VENV)/.installed: requirements.txt requirements-test.txt setup.py
-	$(PYTHON) -m venv $(VENV)
+$(STAMP): requirements.txt requirements-test.txt setup.py
+	@if [ -x $(BIN)/python ] && [ ! -e $(STAMP) ] && \
+	    [ "$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" != "$(PYVER)" ]; then \
+	  echo "$(VENV) has another Python; rebuilding it for $(PY) ($(PYVER))"; rm -rf $(VENV); fi
+	[ -x $(BIN)/python ] || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet -r requirements-test.txt
 	$(BIN)/pip install --quiet --no-deps -e .
 	$(BIN)/pip check
+	rm -f $(VENV)/.installed-*
 	touch $@
 
 demo: venv
 	$(BIN)/gluon-aff demo
 
-test: venv venv-ort
-	$(BIN)/python -m pytest -q tests
+test: venv
+	$(BIN)/python -m pytest tests
 
 # Writes benchmarks/results.md (about 15 minutes on 2 cores).
-bench: venv venv-ort
+bench: venv
 	$(BIN)/python benchmarks/run_benchmarks.py
 
 # Downloads the nine released checkpoints (about 0.5 GB) and checks them; needs network.
 test-network: venv
-	$(BIN)/python -m pytest -q -m network --run-network tests
+	$(BIN)/python -m pytest -m network --run-network tests
 
 clean:
-	rm -rf $(VENV) $(ORT_VENV) *.egg-info
+	rm -rf $(VENV) .venv-* *.egg-info

@@ -38,7 +38,8 @@ def profile(model, optimized, iters=10):
     """Share of operator time per operator type (MXNet profiler, bulking off so that
     every operator is timed alone), in a subprocess."""
     code = r'''
-import json, sys, numpy as np, mxnet as mx
+import json, sys, numpy as np
+import gluon_aff, mxnet as mx
 from gluon_aff.model_zoo import get_model
 from gluon_aff.tools.random_weights import randomize
 from gluon_aff.deploy import optimize
@@ -103,9 +104,8 @@ def main():
                           CIFAR[0])
     import mxnet
     import onnx
-    from gluon_aff.deploy.ort_env import ort_python
-    ort_version = subprocess.run([ort_python(), '-c', 'import onnxruntime; print(onnxruntime.__version__)'],
-                                 stdout=subprocess.PIPE, text=True).stdout.strip() if ort_python() else '-'
+    import onnxruntime
+    ort_version = onnxruntime.__version__
     lines = ['# gluon-aff benchmarks', '',
              'Measured %s on %s (%d cores), Python %s, MXNet %s, onnx %s, onnxruntime %s. '
              'Batch 1, random weights, each path in its own process, warm-up excluded; '

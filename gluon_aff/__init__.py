@@ -8,6 +8,12 @@ __version__ = '0.1.0'
 import os as _os
 import sys as _sys
 
+from . import mxnet_compat as _mxnet_compat
+
+# Before anything imports mxnet: MXNet 1.9.1 needs numpy aliases and distutils that
+# numpy >= 1.24 and Python >= 3.12 removed (see gluon_aff/mxnet_compat.py).
+_mxnet_compat.apply()
+
 if 'mxnet' not in _sys.modules and hasattr(_os, 'sched_getaffinity'):
     # MXNet's default OpenMP thread count oversubscribes small CPU machines: on 2 cores,
     # one thread per available core trains a CIFAR AFF network 2x faster. Set before

@@ -6,7 +6,8 @@
 Every process gets the DMLC_* variables of its role (``DMLC_ROLE``, ``DMLC_PS_ROOT_URI``,
 ``DMLC_PS_ROOT_PORT``, ``DMLC_NUM_SERVER``, ``DMLC_NUM_WORKER``). Workers run COMMAND
 (e.g. ``python train_cifar.py ... --kvstore dist_sync``); the scheduler and the servers run
-``python -c 'import mxnet'``, which serves until the workers finish. Output is forwarded
+``python -c 'import gluon_aff'``: its import of mxnet (after the numpy/distutils shims
+of ``gluon_aff.mxnet_compat``) serves until the workers finish. Output is forwarded
 line by line with a role prefix. When a process fails, or on Ctrl-C, the others are
 stopped; the exit code is the first non-zero one.
 
@@ -26,7 +27,7 @@ import time
 
 __all__ = ['main', 'plan']
 
-SERVE = [sys.executable, '-c', 'import mxnet']
+SERVE = [sys.executable, '-c', 'import gluon_aff']
 
 
 def _free_port():

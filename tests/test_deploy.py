@@ -77,8 +77,6 @@ def test_every_conv_batchnorm_pair_is_folded():
 
 
 def test_bench_json_and_table(capsys):
-    if os.environ.get('GLUON_AFF_SKIP_ORT') == '1':
-        pytest.skip('GLUON_AFF_SKIP_ORT=1')
     args = ['bench', 'cifar_iaff_resnet20', 'cifar_add_resnet20', '--arg', 'blocks=1',
             '--arg', 'channel_times=1', '--iters', '2', '--warmup', '1',
             '--baseline', 'cifar_add_resnet20',

@@ -17,6 +17,47 @@ TRAIN = [sys.executable, os.path.join(ROOT, 'train_cifar.py'), '--model', 'resne
          '--progress', 'off']
 
 
+def _descendants(pid):
+    """Every process below ``pid`` (Linux /proc), children first."""
+    children = {}
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                with open('/proc/%s/stat' % entry) as f:
+                    ppid = int(f.read().rsplit(')', 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        kids = children.get(todo.pop(), [])
+        found += kids
+        todo += kids
+    return found
+
+
+@pytest.fixture
+def launched():
+    """Starts launchers; at teardown, whatever the test did, kills each launcher and every
+    process below it (scheduler, servers, workers), so no training outlives a test."""
+    procs = []
+
+    def start(tmp_path, *extra):
+        proc = _launch(tmp_path, *extra)
+        procs.append(proc)
+        return proc
+    yield start
+    for proc in procs:
+        for pid in _descendants(proc.pid)[::-1] + [proc.pid]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        proc.wait(timeout=30)
+        if proc.stdout:
+            proc.stdout.close()
+
+
 def _launch(tmp_path, *extra):
     argv = [sys.executable, '-m', 'gluon_aff.launch', '-n', '2', '-s', '1', '--'] + TRAIN + [
         '--save-dir', str(tmp_path / 'params'), '--logging-dir', str(tmp_path / 'logs'),
@@ -39,8 +80,8 @@ def _alive(pid):
     return True
 
 
-def test_two_workers_train_in_sync(tmp_path):
-    proc = _launch(tmp_path, '--num-epochs', '1')
+def test_two_workers_train_in_sync(tmp_path, launched):
+    proc = launched(tmp_path, '--num-epochs', '1')
     output, _ = proc.communicate(timeout=170)
     assert proc.returncode == 0, output[-3000:]
     digests = re.findall(r'^\[worker (\d)\] .*\[rank (\d)/2\] trainable parameters sha1 (\w+)',
@@ -63,8 +104,8 @@ def test_two_workers_train_in_sync(tmp_path):
     assert len(pids) == 4 and not any(_alive(p) for p in pids)
 
 
-def test_a_killed_worker_stops_the_rest(tmp_path):
-    proc = _launch(tmp_path, '--num-epochs', '50')
+def test_a_killed_worker_stops_the_rest(tmp_path, launched):
+    proc = launched(tmp_path, '--num-epochs', '50')
     lines, started = [], time.time()
     while time.time() - started < 120:
         line = proc.stdout.readline()

@@ -11,8 +11,8 @@ network. Paths:
 - ``mkldnn``: the same with the MKLDNN subgraph backend;
 - ``optimized``: ``gluon_aff.deploy.optimize`` (inference fusion form, folded BN,
   oneDNN activations, MKLDNN backend);
-- ``onnxruntime``: the ONNX export (fusion in its inference form) run by ONNX Runtime
-  in its own environment;
+- ``onnxruntime``: the ONNX export (fusion in its inference form) run by ONNX Runtime,
+  in a process that does not load MXNet (``gluon_aff/deploy/runtimes.py``);
 - ``train``: one SGD step (forward, backward, update) of the hybridized network
   in training mode, per batch.
 
@@ -40,14 +40,13 @@ log = logging.getLogger('gluon_aff.bench')
 def available_paths():
     """The paths this machine can run (ONNX Runtime needs its environment, MKLDNN the
     build feature); maps path -> None or the reason it is unavailable."""
+    import importlib.util
     from ..deploy.optimize import mkldnn_available
-    from ..deploy.ort_env import ort_python
     reasons = dict.fromkeys(PATHS)
     if not mkldnn_available():
         reasons['mkldnn'] = 'this MXNet build has no MKLDNN backend'
-    if ort_python() is None:
-        reasons['onnxruntime'] = ('no ONNX Runtime environment (make venv-ort, or set '
-                                  'GLUON_AFF_ORT_PYTHON)')
+    if importlib.util.find_spec('onnxruntime') is None:
+        reasons['onnxruntime'] = 'onnxruntime is not installed (pip install onnxruntime)'
     return reasons
 
 
@@ -81,8 +80,8 @@ def _run(cmd):
 def _measure(path, model, kwargs, files, iters, warmup):
     out = os.path.join(os.path.dirname(files['input']), path + '.npy')
     if path == 'onnxruntime':
-        from ..deploy.ort_env import WORKER, require_ort_python
-        cmd = [require_ort_python(), WORKER, files['onnx'], '--input', files['input'],
+        from ..deploy import runtimes
+        cmd = [sys.executable, runtimes.__file__, files['onnx'], '--input', files['input'],
                '--output', out]
     else:
         spec = dict(path=path, model=model, kwargs=kwargs, params=files['params'],
@@ -231,7 +230,7 @@ def worker_main(argv):
     if spec['path'] == 'train':
         os.environ.setdefault('MXNET_ENGINE_TYPE', 'NaiveEngine')   # as training on the CPU
     import mxnet as mx
-    from ..deploy.ort_worker import peak_rss_mb, timings
+    from ..deploy.runtimes import peak_rss_mb, timings
     net = _build(spec)
     x = mx.nd.array(np.load(spec['input']))
     if spec['path'] == 'train':

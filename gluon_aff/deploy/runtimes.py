@@ -1,13 +1,12 @@
-"""Run an exported ONNX file with ONNX Runtime: outputs and timings.
+"""Run an exported network without MXNet: ONNX Runtime sessions, timings, peak memory.
 
-This file imports neither MXNet nor gluon_aff: it is run by path with the Python
-of the ONNX Runtime environment (``.venv-ort``, numpy >= 1.24), which cannot share
-an environment with MXNet 1.9.1 (numpy 1.23). It is also the smallest example of
-serving an exported network without MXNet::
+Nothing here imports MXNet or the rest of gluon_aff, so that serving needs only numpy
+and the runtime, and so that ``gluon-aff bench`` can run this file by path, one process
+per path, and measure the runtime's own peak memory::
 
-    .venv-ort/bin/python gluon_aff/deploy/ort_worker.py net.onnx --input x.npy --output y.npy
+    python gluon_aff/deploy/runtimes.py net.onnx --input x.npy --output y.npy --iters 30
 
-Prints one JSON object: img_per_s, p50_ms, p90_ms, peak_rss_mb (when --iters > 0).
+prints one JSON object: img_per_s, p50_ms, p90_ms, peak_rss_mb (when --iters > 0).
 """
 import argparse
 import json
@@ -19,12 +18,32 @@ import time
 import numpy as np
 
 
-def session(path, threads=None):
-    import onnxruntime as ort
+__all__ = ['onnx_session', 'run_onnx', 'timings', 'peak_rss_mb']
+
+
+def _require(module, what):
+    import importlib
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ImportError('%s needs the %s package, which is not installed here: pip install '
+                          '%s (the repository\'s requirements.txt pins it)' % (what, module, module))
+
+
+def onnx_session(path, threads=None):
+    """An ONNX Runtime CPU session with every graph optimisation, ``threads`` intra-op
+    threads (default: the cores available to this process)."""
+    ort = _require('onnxruntime', 'Running an ONNX file')
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or len(os.sched_getaffinity(0))
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     return ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+
+
+def run_onnx(path, x, threads=None):
+    """The first output of the ONNX file ``path`` on the float32 NCHW batch ``x``."""
+    sess = onnx_session(path, threads)
+    return sess.run(None, {sess.get_inputs()[0].name: np.asarray(x, np.float32)})[0]
 
 
 def peak_rss_mb():
@@ -63,7 +82,7 @@ def main(argv=None):
     p.add_argument('--warmup', type=int, default=3)
     p.add_argument('--threads', type=int, default=None)
     args = p.parse_args(argv)
-    sess = session(args.onnx, args.threads)
+    sess = onnx_session(args.onnx, args.threads)
     x = np.load(args.input).astype(np.float32)
     feed = {sess.get_inputs()[0].name: x}
     out = sess.run(None, feed)[0]

@@ -6,6 +6,8 @@ import mxnet as mx
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
+from ..nn.attention_norm import warn_if_single_sample
+
 __all__ = ['ZooNet', 'make_norm', 'deep_stem_layers']
 
 
@@ -104,6 +106,8 @@ class ZooNet(HybridBlock):
 
     def forward(self, x, *args):
         self.check_input(x)
+        if isinstance(x, mx.nd.NDArray):
+            warn_if_single_sample(self, x.shape[0])
         return super(ZooNet, self).forward(x, *args)
 
     def _build_cache(self, *args):

@@ -148,6 +148,10 @@ def get_model(name, pretrained=False, ctx=cpu(), root=None, classes=None, **kwar
     features_only : bool
         Return the per-stage feature maps instead of logits (``out_stages``
         picks stages, 1-based).
+    attention_norm : 'batch', 'global_stats' or 'frozen'
+        How the attention modules' BatchNorms run: 'batch' as released;
+        'global_stats'/'frozen' for training with one image per device
+        (see ``gluon_aff.nn.set_attention_norm``). Checkpoint keys are the same.
     **kwargs
         Passed to the constructor (``layers``, ``blocks``, ``channel_times``,
         ``start_layer``, ``r``, ``norm_layer`` ...).
@@ -159,8 +163,9 @@ def get_model(name, pretrained=False, ctx=cpu(), root=None, classes=None, **kwar
 
 
 def build_model(name, cls, args, pretrained=False, ctx=cpu(), root=None,
-                features_only=False, out_stages=None, **kwargs):
-    """Shared body of the zoo constructors: merge arguments, build, load weights."""
+                features_only=False, out_stages=None, attention_norm='batch', **kwargs):
+    """Shared body of the zoo constructors: merge arguments, build, load weights, set how
+    the attention BatchNorms run (``gluon_aff.nn.set_attention_norm``)."""
     info = get_model_info(name)
     args = dict(args)
     args.update(kwargs)
@@ -171,6 +176,8 @@ def build_model(name, cls, args, pretrained=False, ctx=cpu(), root=None,
     net = cls(**args)
     net.zoo_name = name
     net.train_size = info.input_size
+    from ..nn.attention_norm import set_attention_norm
+    set_attention_norm(net, attention_norm)
     if pretrained:
         from .pretrained import load_pretrained
         load_pretrained(net, name, pretrained, ctx=ctx, root=root)

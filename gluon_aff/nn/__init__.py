@@ -7,6 +7,7 @@ from .multi import MultiAFF
 from . import ablation  # noqa: F401  (registers the ablation variants)
 from .ablation import (Concat, GlobalGlobal, LocalLocal, MSGAU, MSSE, MSSA, HalfAFF,
                        ConcatAFF, RecursiveAFF, SE, SK, GAU)
+from .attention_norm import ATTENTION_NORMS, attention_batchnorms, set_attention_norm
 from .registry import (register_fusion, resolve_fusion, create_fusion, list_fusions,
                        get_fusion_class)
 
@@ -14,4 +15,5 @@ __all__ = ['MSCAM', 'Add', 'AFF', 'IAFF', 'AFI', 'MultiAFF', 'Concat', 'GlobalGl
            'LocalLocal', 'MSGAU', 'MSSE', 'MSSA', 'HalfAFF', 'ConcatAFF', 'RecursiveAFF', 'SE',
            'SK', 'GAU', 'local_context', 'global_context',
            'mscam_weight', 'register_fusion', 'resolve_fusion', 'create_fusion',
-           'list_fusions', 'get_fusion_class']
+           'list_fusions', 'get_fusion_class', 'ATTENTION_NORMS', 'attention_batchnorms',
+           'set_attention_norm']

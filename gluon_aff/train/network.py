@@ -7,7 +7,7 @@ from ..model_zoo.cifar_resnext import CIFARAFFResNeXt
 from ..model_zoo.pretrained import load_pretrained
 from ..model_zoo.resnet import AFFResNet, RESNET_LAYERS
 from ..model_zoo.resnext import AFFResNeXt, RESNEXT_LAYERS
-from ..nn import list_fusions, resolve_fusion
+from ..nn import list_fusions, resolve_fusion, set_attention_norm
 from .options import PLACEHOLDER
 
 __all__ = ['build_cifar_network', 'build_imagenet_network', 'ORIGINAL_FUSION_NAMES',
@@ -125,6 +125,7 @@ def build_cifar_network(opt, classes, explicit=(), ctx=None):
         net = get_model(model, classes=classes, **_zoo_kwargs(opt, explicit, mapping))
         zoo = model
         name = '%s-%s' % (opt.dataset, model)
+    set_attention_norm(net, opt.attention_norm)
     if opt.use_pretrained:
         _load_release(net, zoo, ctx)
     return net, name, zoo
@@ -178,6 +179,7 @@ def build_imagenet_network(opt, classes=1000, explicit=(), ctx=None):
         net = get_model(model, classes=classes, **kwargs)
         zoo = model
         name = 'ImageNet-%s' % model
+    set_attention_norm(net, opt.attention_norm)
     if opt.use_pretrained:
         _load_release(net, zoo, ctx)
     return net, name, zoo

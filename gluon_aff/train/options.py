@@ -7,6 +7,8 @@ marked (new) in their help.
 import argparse
 import sys
 
+from ..nn.attention_norm import ATTENTION_NORMS
+
 __all__ = ['cifar_parser', 'imagenet_parser', 'explicit_options', 'run_script', 'PLACEHOLDER']
 
 PLACEHOLDER = 'xxx'   # the original's default for --model and --askc-type
@@ -52,6 +54,8 @@ def _common(p):
                    help='start from the released checkpoint of the chosen network')
     p.add_argument('--progress', choices=('auto', 'on', 'off'), default='auto',
                    help='(new) batch progress bars; auto = only on a terminal')
+    p.add_argument('--attention-norm', choices=ATTENTION_NORMS, default='batch',
+                   help='(new) how the attention modules\' BatchNorms run: batch (as released), global_stats or frozen (for 1 image per device; see gluon_aff.nn.set_attention_norm)')
     p.add_argument('--kvstore', default='device',
                    choices=('device', 'local', 'dist_sync', 'dist_device_sync', 'dist_async'),
                    help='(new) gradient aggregation; dist_* train on several machines, started '

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..data.stopsign import find_image_dir, load_stopsign
 from ..model_zoo import get_model, get_model_info, list_models
+from ..nn.attention_norm import ATTENTION_NORMS
 from .loop import contexts, prefer_sync_engine_on_cpu, seed_everything, setup_logging
 from .options import run_script
 
@@ -39,6 +40,8 @@ def seg_parser():
     p.add_argument('--model', default='fpn_resnet20_aff_b1', help='an fpn_resnet20_* zoo name')
     p.add_argument('--askc-type', default=None, help='override the merges\' fusion type')
     p.add_argument('--blocks', type=int, default=None, help='blocks per stage (b)')
+    p.add_argument('--attention-norm', choices=ATTENTION_NORMS, default='batch',
+                   help='(new) how the attention modules\' BatchNorms run: batch (as released), global_stats or frozen (for 1 image per device; see gluon_aff.nn.set_attention_norm)')
     p.add_argument('--input-size', type=int, default=128)
     p.add_argument('--batch-size', type=int, default=32)
     p.add_argument('--num-epochs', type=int, default=300)
@@ -96,7 +99,7 @@ def _build(opt):
             raise ValueError('--model %s is not a segmentation network; use one of %s'
                              % (opt.model, ', '.join(list_models('fpn_*')[:4]) + ', ...'))
         raise ValueError(_unknown(opt.model))
-    kwargs = dict(classes=2)
+    kwargs = dict(classes=2, attention_norm=opt.attention_norm)
     if opt.askc_type:
         kwargs['fusion'] = opt.askc_type
     if opt.blocks:

@@ -1,13 +1,11 @@
-"""Training arithmetic with exact expected values: labels, schedules, no-wd, AutoAugment,
-the digits set, the scripts' flags."""
+"""Training arithmetic with exact expected values: labels, schedules, no-wd, the digits set,
+the scripts' flags."""
 import math
 
 import mxnet as mx
 import numpy as np
 import pytest
-from PIL import Image
 
-from gluon_aff.data import autoaugment as aa
 from gluon_aff.data.digits import digits_arrays, digits_dataset
 from gluon_aff.model_zoo import get_model
 from gluon_aff.train.labels import draw_lambda, mixup_batch, smooth_targets
@@ -60,19 +58,20 @@ def test_cifar_cosine_with_warmup():
     assert s(640 * 390 - 1) == pytest.approx(0.0, abs=1e-12)
 
 
-def test_cifar_step_decays_at_the_listed_epochs_minus_warmup():
+def test_cifar_step_decays_when_the_listed_epochs_minus_warmup_begin():
     s = cifar_schedule(False, 0.2, 640, 10, 390, lr_decay_epoch='300,450')
-    assert s(0) == 0.2                              # no warm-up in step mode
-    assert s(290 * 390 - 1) == 0.2
-    assert s(290 * 390) == pytest.approx(0.02)      # 300 - 10
-    assert s(440 * 390 - 1) == pytest.approx(0.02)
-    assert s(440 * 390) == pytest.approx(0.002)     # 450 - 10
+    assert s(1) == 0.2                              # no warm-up in step mode
+    assert s(290 * 390) == 0.2                      # the last update of epoch 289
+    assert s(290 * 390 + 1) == 0.2 * 0.1            # the first of epoch 290 (300 - 10)
+    assert s(440 * 390) == 0.2 * 0.1
+    assert s(440 * 390 + 1) == 0.2 * 0.1 * 0.1      # 450 - 10, multiplied in turn
 
 
 def test_decay_period_does_not_run_off_its_list():
     assert decay_epochs('300,450', 100, 640, 10) == [90, 190, 290, 390, 490, 590]
     s = cifar_schedule(False, 0.2, 640, 10, 10, lr_decay_period=100)
-    assert s(600 * 10) == pytest.approx(0.2 * 0.1 ** 6)
+    assert s(590 * 10) == pytest.approx(0.2 * 0.1 ** 5)
+    assert s(590 * 10 + 1) == pytest.approx(0.2 * 0.1 ** 6)
     assert s(10 ** 7) == pytest.approx(0.2 * 0.1 ** 6)     # past the end: still defined
 
 
@@ -115,65 +114,6 @@ def test_no_wd_multipliers_and_their_effect():
     trainer.step(1)
     assert params['features.1.weight'].data().asnumpy().max() == pytest.approx(0.9)
     assert params['features.2.0.resfwd.0.gamma'].data().asnumpy().min() == 1.0
-
-
-# -- AutoAugment ------------------------------------------------------------------------------
-IMG = np.arange(48, dtype=np.uint8).reshape(4, 4, 3) * 5 + 10     # values 10..245
-
-
-def _op(name, value, img=IMG):
-    return np.asarray(aa.apply_op(Image.fromarray(img), name, value))
-
-
-def test_autoaugment_pixel_operations():
-    np.testing.assert_array_equal(_op('Invert', None), 255 - IMG)
-    np.testing.assert_array_equal(_op('Posterize', 4), IMG & 0xF0)
-    np.testing.assert_array_equal(_op('Solarize', 128), np.where(IMG >= 128, 255 - IMG, IMG))
-    narrow = (np.arange(48).reshape(4, 4, 3) % 2 * 100 + 50).astype(np.uint8)   # 50 or 150
-    np.testing.assert_array_equal(_op('AutoContrast', None, narrow),
-                                  np.where(narrow == 150, 255, 0))
-    np.testing.assert_array_equal(_op('Brightness', -1.0), np.zeros_like(IMG))
-    np.testing.assert_array_equal(_op('Contrast', 0.0), IMG)
-
-
-def test_autoaugment_geometric_operations():
-    square = np.arange(27, dtype=np.uint8).reshape(3, 3, 3) * 9
-    np.testing.assert_array_equal(_op('Rotate', 90, square), np.rot90(square))
-    shifted = _op('TranslateX', 1, square)
-    np.testing.assert_array_equal(shifted[:, 1:], square[:, :-1])
-    assert (shifted[:, 0] == 128).all()                   # filled with grey
-    down = _op('TranslateY', 1, square)
-    np.testing.assert_array_equal(down[1:], square[:-1])
-    np.testing.assert_array_equal(_op('ShearX', 0.0, square), square)
-
-
-def test_autoaugment_magnitudes():
-    assert aa.op_value('Posterize', 0, (32, 32)) == 8
-    assert aa.op_value('Posterize', 8, (32, 32)) == 4
-    assert aa.op_value('Solarize', 9, (32, 32)) == 0.0
-    assert aa.op_value('Solarize', 0, (32, 32)) == 255.0
-    assert aa.op_value('Rotate', 9, (32, 32)) == 30.0
-    assert aa.op_value('ShearX', 3, (32, 32)) == pytest.approx(0.1)
-    assert aa.op_value('TranslateY', 9, (32, 20)) == pytest.approx(150 / 331 * 20)
-    assert aa.op_value('Color', 9, (32, 32)) == pytest.approx(0.9)
-    assert aa.op_value('Equalize', None, (32, 32)) is None
-
-
-def test_autoaugment_policies_and_transform():
-    for policy in (aa.IMAGENET_POLICY, aa.CIFAR10_POLICY):
-        assert len(policy) == 25 and all(len(sub) == 2 for sub in policy)
-        for sub in policy:
-            for name, prob, mag in sub:
-                aa.apply_op(Image.fromarray(IMG), name, aa.op_value(name, mag, (4, 4)))
-                assert 0 <= prob <= 1
-    sure = aa.AutoAugment([(('Invert', 1.0, None), ('Solarize', 1.0, 0))])
-    out = sure(mx.nd.array(IMG, dtype='uint8'))
-    assert isinstance(out, mx.nd.NDArray) and out.dtype == np.uint8
-    inverted = 255 - IMG
-    np.testing.assert_array_equal(out.asnumpy(), np.where(inverted >= 255, 0, inverted))
-    assert sure(IMG).shape == IMG.shape
-    with pytest.raises(ValueError, match="'imagenet' or 'cifar10'"):
-        aa.AutoAugment('svhn')
 
 
 # -- the digits set ---------------------------------------------------------------------------

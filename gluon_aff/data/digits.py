@@ -10,7 +10,8 @@ import mxnet as mx
 import numpy as np
 from mxnet.gluon.data import ArrayDataset
 
-__all__ = ['digits_arrays', 'digits_dataset', 'DIGITS_TRAIN_SIZE', 'DIGITS_VAL_SIZE']
+__all__ = ['digits_arrays', 'digits_split', 'digits_dataset', 'DIGITS_TRAIN_SIZE',
+           'DIGITS_VAL_SIZE']
 
 DIGITS_TRAIN_SIZE = 1437
 DIGITS_VAL_SIZE = 360
@@ -30,10 +31,15 @@ def digits_arrays():
     return _CACHE['all']
 
 
+def digits_split():
+    """(training indices, validation indices) into ``digits_arrays()``."""
+    order = np.random.RandomState(0).permutation(DIGITS_TRAIN_SIZE + DIGITS_VAL_SIZE)
+    return order[:DIGITS_TRAIN_SIZE], order[DIGITS_TRAIN_SIZE:]
+
+
 def digits_dataset(train=True):
     """The train (1,437) or validation (360) split as an ``ArrayDataset`` of
     (HWC uint8 NDArray image, int label), like gluon's CIFAR datasets."""
     images, labels = digits_arrays()
-    order = np.random.RandomState(0).permutation(len(labels))
-    idx = order[:DIGITS_TRAIN_SIZE] if train else order[DIGITS_TRAIN_SIZE:]
+    idx = digits_split()[0 if train else 1]
     return ArrayDataset(mx.nd.array(images[idx], dtype='uint8'), labels[idx])

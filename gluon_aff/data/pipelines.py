@@ -13,13 +13,15 @@ import mxnet as mx
 import numpy as np
 from mxnet.gluon.data import DataLoader
 from mxnet.gluon.data.vision import transforms
+from PIL import Image
 
 from .autoaugment import AutoAugment
 from .digits import digits_dataset
 
 __all__ = ['CIFAR_MEAN', 'CIFAR_STD', 'IMAGENET_MEAN', 'IMAGENET_STD', 'classification_dataset',
            'ArrayBatches', 'cifar_loaders', 'rec_iter_batches', 'imagenet_rec_loaders',
-           'imagenet_folder_loaders', 'count_records']
+           'imagenet_folder_loaders', 'imagenet_train_transform', 'imagenet_val_transform',
+           'RoundBatchSampler', 'count_records']
 
 logger = logging.getLogger('gluon_aff')
 
@@ -78,10 +80,10 @@ class ArrayBatches(object):
     """Batches of an in-memory image set, augmented per batch in NumPy (fast on a CPU:
     no per-image NDArray work that would wait for the training graph).
 
-    Training: shuffle (``np.random``), zero-pad by ``pad`` and crop back at random,
-    horizontal flip with probability 1/2 (if ``flip``), AutoAugment (if given, per
-    image); then scale to [0, 1], normalise with ``mean``/``std`` and return NCHW
-    float32. Calling the object starts an epoch; training drops the last partial batch.
+    Training: shuffle (``np.random``), AutoAugment (if given, per image, on the whole
+    image: the original's first transform), zero-pad by ``pad`` and crop back at random,
+    horizontal flip with probability 1/2 (if ``flip``); then scale to [0, 1], normalise
+    with ``mean``/``std`` and return NCHW float32. Calling the object starts an epoch; training drops the last partial batch.
     With ``num_parts`` > 1 training yields only the slice ``part_index`` of each epoch's
     permutation (equal sizes, so that synchronous workers take the same number of steps).
     """
@@ -122,18 +124,18 @@ class ArrayBatches(object):
         for b in range(len(self)):
             idx = order[b * self.batch_size:(b + 1) * self.batch_size]
             batch = self.images[idx]
-            if self.train and self.augment:
-                batch = self._crop_and_flip(batch)
             if self.train and self.auto_aug is not None:
                 batch = np.stack([self.auto_aug(im) for im in batch])
+            if self.train and self.augment:
+                batch = self._crop_and_flip(batch)
             x = ((batch.astype(np.float32) - self.mean) / self.std).transpose(0, 3, 1, 2)
             yield mx.nd.array(x), mx.nd.array(self.labels[idx])
 
 
 def cifar_loaders(dataset, batch_size, data_dir=None, coarse_label=False, auto_aug=False,
                   augment=True, num_parts=1, part_index=0):
-    """CIFAR recipe: random crop 32 (pad 4), horizontal flip (not for digits: mirrored
-    digits are other glyphs), optional AutoAugment (CIFAR-10 policy), normalise with the
+    """CIFAR recipe: optional AutoAugment (CIFAR-10 policy, first), random crop 32 (pad 4),
+    horizontal flip (not for digits: mirrored digits are other glyphs), normalise with the
     CIFAR mean/std. Returns (train, val, number of training images of this worker)."""
     train_images, train_labels = _arrays(classification_dataset(dataset, True, data_dir,
                                                                 coarse_label))
@@ -145,6 +147,51 @@ def cifar_loaders(dataset, batch_size, data_dir=None, coarse_label=False, auto_a
                          num_parts=num_parts, part_index=part_index)
     val = ArrayBatches(val_images, val_labels, batch_size, False, CIFAR_MEAN, CIFAR_STD)
     return train, val, len(train_labels) // num_parts
+
+
+class RoundBatchSampler(object):
+    """Batches of sample indices as MXNet's ImageRecordIter (``round_batch``) delivers them:
+    cut from one continuous stream of passes over the samples; an epoch ends with the batch
+    that reaches the end of a pass, filled up from the start of the next pass, and the next
+    epoch continues after those samples. So epoch ``e`` is the stream's batches
+    ceil(e * n / B) .. ceil((e + 1) * n / B) - 1, as in the original's .rec training.
+
+    Pass ``k`` is shuffled by ``RandomState([seed, k])`` (``seed`` drawn from ``np.random``
+    if not given), so that the batches of an epoch depend only on the seed and the epoch:
+    a run resumed at ``epoch`` reads what an uninterrupted one would. With ``num_parts`` > 1
+    the stream covers this worker's contiguous part (gluoncv's SplitSampler split)."""
+
+    def __init__(self, n, batch_size, shuffle=True, num_parts=1, part_index=0, seed=None,
+                 epoch=0):
+        part = n // num_parts
+        self.first, self.n = part * part_index, part
+        self.batch_size, self.shuffle, self.epoch = batch_size, shuffle, epoch
+        self.seed = int(np.random.randint(2 ** 31)) if seed is None else seed
+        self._passes = {}
+
+    def _pass(self, k):
+        if k not in self._passes:
+            order = np.arange(self.n)
+            if self.shuffle:
+                order = np.random.RandomState([self.seed, k]).permutation(self.n)
+            self._passes = {k: order + self.first}    # keep the current pass only
+        return self._passes[k]
+
+    def _span(self, epoch):
+        b = self.batch_size
+        return -(-epoch * self.n // b), -(-(epoch + 1) * self.n // b)
+
+    def __len__(self):
+        """Batches of the next epoch."""
+        start, end = self._span(self.epoch)
+        return end - start
+
+    def __iter__(self):
+        start, end = self._span(self.epoch)
+        self.epoch += 1
+        for j in range(start, end):
+            offsets = range(j * self.batch_size, (j + 1) * self.batch_size)
+            yield [int(self._pass(t // self.n)[t % self.n]) for t in offsets]
 
 
 def _check_files(*paths):
@@ -163,9 +210,19 @@ def count_records(idx_path):
 def rec_iter_batches(it, total=None):
     """Epoch callable over an ImageRecordIter. With ``total`` (the number of records),
     stop there: the iterator fills its last batch from the start of the file and does
-    not always report that as padding."""
+    not always report that as padding.
+
+    A fresh iterator is not reset before its first epoch: ``reset()`` races with the
+    iterator's prefetching, and once the prefetcher has read past the end of the first
+    pass (small files) the reset does not rewind, so the first epoch would lose a batch.
+    Epoch e then begins after ceil(e * N / batch) batches whatever the file's size, as in
+    the original's ImageNet training."""
+    fresh = [True]
+
     def batches():
-        it.reset()
+        if not fresh[0]:
+            it.reset()
+        fresh[0] = False
         left = total
         for batch in it:
             data, label = batch.data[0], batch.label[0]
@@ -180,12 +237,14 @@ def rec_iter_batches(it, total=None):
 
 
 def imagenet_rec_loaders(opt, batch_size, num_workers, auto_aug=False, augment=True,
-                         num_parts=1, part_index=0):
+                         num_parts=1, part_index=0, start_epoch=0):
     """ImageNet from .rec files: ImageRecordIter (random resized crop 0.08-1, aspect
     3/4-4/3, flip, colour jitter 0.4, PCA lighting 0.1; validation resize
     ceil(size/crop_ratio) + centre crop). With AutoAugment, the training .rec is read
     through ImageRecordDataset with Python transforms instead (the C++ iterator cannot
-    apply it)."""
+    apply it), batched by ``RoundBatchSampler`` so that epochs end where the iterator's
+    do, and a run resumed at ``start_epoch`` reads what an uninterrupted one would. Either
+    way epoch e begins after ceil(e * N / batch) updates, as in the original."""
     paths = [(flag, os.path.expanduser(getattr(opt, attr))) for flag, attr in (
         ('--rec-train', 'rec_train'), ('--rec-train-idx', 'rec_train_idx'),
         ('--rec-val', 'rec_val'), ('--rec-val-idx', 'rec_val_idx'))]
@@ -201,8 +260,11 @@ def imagenet_rec_loaders(opt, batch_size, num_workers, auto_aug=False, augment=T
         logger.info('--auto_aug with --use-rec: reading %s through ImageRecordDataset with '
                     'Python transforms (AutoAugment, ImageNet policy)', rec_train)
         dataset = mx.gluon.data.vision.ImageRecordDataset(rec_train)
-        train_loader = _loader(dataset, _imagenet_train_transform(size, True, augment),
-                               batch_size, True, num_workers, 'discard', num_parts, part_index)
+        sampler = RoundBatchSampler(len(dataset), batch_size, True, num_parts, part_index,
+                                    epoch=start_epoch)
+        train_loader = DataLoader(
+            dataset.transform_first(imagenet_train_transform(size, True, augment)),
+            batch_sampler=sampler, num_workers=num_workers)
         train = lambda: iter(train_loader)  # noqa: E731
     else:
         aug = dict(rand_mirror=True, random_resized_crop=True, max_aspect_ratio=4. / 3.,
@@ -220,19 +282,45 @@ def imagenet_rec_loaders(opt, batch_size, num_workers, auto_aug=False, augment=T
     return train, val, count_records(rec_train_idx) // num_parts
 
 
-def _imagenet_train_transform(size, auto_aug, augment=True):
-    steps = []
-    if augment:
+def _colour(augment):
+    """Colour jitter 0.4 and PCA lighting 0.1 (training with augmentation only)."""
+    return [transforms.RandomColorJitter(brightness=0.4, contrast=0.4, saturation=0.4),
+            transforms.RandomLighting(0.1)] if augment else []
+
+
+def _normalise():
+    return [transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
+
+
+def imagenet_train_transform(size, auto_aug=False, augment=True):
+    """The ImageNet training transform of an HWC uint8 image, as the original: AutoAugment
+    (ImageNet policy) first, on the whole image; then random-resized crop and flip, or for
+    ``size`` >= 320 EfficientNet's random crop, bicubic resize and flip; colour jitter 0.4
+    and PCA lighting 0.1; normalise. ``augment=False`` resizes and centre-crops instead
+    (debugging)."""
+    steps = [AutoAugment('imagenet')] if auto_aug else []
+    if size >= 320:
+        from gluoncv.utils.transforms import EfficientNetCenterCrop, EfficientNetRandomCrop
+        crop = EfficientNetRandomCrop(size) if augment else EfficientNetCenterCrop(size)
+        steps += [_PIL(crop), _PILResize(size, Image.BICUBIC)]
+        steps += [transforms.RandomFlipLeftRight()] if augment else []
+    elif augment:
         steps += [transforms.RandomResizedCrop(size), transforms.RandomFlipLeftRight()]
     else:
         steps += [transforms.Resize(size, keep_ratio=True), transforms.CenterCrop(size)]
-    if auto_aug:
-        steps.append(AutoAugment('imagenet'))
-    if augment:
-        steps += [transforms.RandomColorJitter(brightness=0.4, contrast=0.4, saturation=0.4),
-                  transforms.RandomLighting(0.1)]
-    steps += [transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
-    return transforms.Compose(steps)
+    return transforms.Compose(steps + _colour(augment) + _normalise())
+
+
+def imagenet_val_transform(size, crop_ratio=0.875):
+    """Validation: resize the short side to ceil(size / crop_ratio) and centre-crop (for
+    ``size`` >= 320, EfficientNet's centre crop with bicubic resizing); normalise."""
+    if size >= 320:
+        from gluoncv.utils.transforms import EfficientNetCenterCrop
+        steps = [_PIL(EfficientNetCenterCrop(size)), _PILResize(size, Image.BICUBIC)]
+    else:
+        steps = [transforms.Resize(int(math.ceil(size / crop_ratio)), keep_ratio=True),
+                 transforms.CenterCrop(size)]
+    return transforms.Compose(steps + _normalise())
 
 
 def imagenet_folder_loaders(opt, batch_size, num_workers, auto_aug=False, augment=True,
@@ -248,22 +336,8 @@ def imagenet_folder_loaders(opt, batch_size, num_workers, auto_aug=False, augmen
     vision = mx.gluon.data.vision
     train_set = vision.ImageFolderDataset(os.path.join(root, 'train'))
     val_set = vision.ImageFolderDataset(os.path.join(root, 'val'))
-    normalise = [transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
-    if size >= 320:
-        from gluoncv.utils.transforms import EfficientNetCenterCrop, EfficientNetRandomCrop
-        bicubic = 3   # PIL's BICUBIC for transforms applied to PIL images
-        train_tf = transforms.Compose(
-            ([_PIL(EfficientNetRandomCrop(size)), _PILResize(size, bicubic),
-              transforms.RandomFlipLeftRight()] if augment else
-             [_PIL(EfficientNetCenterCrop(size)), _PILResize(size, bicubic)])
-            + ([AutoAugment('imagenet')] if auto_aug else []) + normalise)
-        val_tf = transforms.Compose([_PIL(EfficientNetCenterCrop(size)),
-                                     _PILResize(size, bicubic)] + normalise)
-    else:
-        resize = int(math.ceil(size / opt.crop_ratio))
-        train_tf = _imagenet_train_transform(size, auto_aug, augment)
-        val_tf = transforms.Compose([transforms.Resize(resize, keep_ratio=True),
-                                     transforms.CenterCrop(size)] + normalise)
+    train_tf = imagenet_train_transform(size, auto_aug, augment)
+    val_tf = imagenet_val_transform(size, opt.crop_ratio)
     train = _loader(train_set, train_tf, batch_size, True, num_workers, 'discard', num_parts,
                     part_index)
     val = _loader(val_set, val_tf, batch_size, False, num_workers, 'keep')
@@ -278,8 +352,6 @@ class _PIL(mx.gluon.Block):
         self._fn = fn
 
     def forward(self, x):
-        import numpy as np
-        from PIL import Image
         out = self._fn(Image.fromarray(x.asnumpy()))
         return mx.nd.array(np.asarray(out), dtype='uint8')
 
@@ -287,3 +359,4 @@ class _PIL(mx.gluon.Block):
 class _PILResize(_PIL):
     def __init__(self, size, resample):
         super(_PILResize, self).__init__(lambda img: img.resize((size, size), resample))
+        self.size, self.resample = size, resample

@@ -7,7 +7,7 @@ import sys
 import mxnet as mx
 
 from ..data.pipelines import DATASET_CLASSES, cifar_loaders
-from .loop import (Checkpointer, Distributed, contexts, fit, parameters_digest,
+from .loop import (Checkpointer, Distributed, contexts, first_batches, fit, parameters_digest,
                    prefer_sync_engine_on_cpu, resume, seed_everything, setup_logging)
 from .network import build_cifar_network, disable_wd_on_norm_and_bias
 from .options import cifar_parser, run_script
@@ -101,7 +101,8 @@ def run(opt, explicit=()):
         logger.warning('interrupted in epoch %d; saved %s (+ .states). Resume with '
                        '--resume-from %s', epoch, path, path)
 
-    fit(net, trainer, ctx, train, val, classes, opt.num_epochs, start_epoch=start_epoch,
+    fit(net, trainer, ctx, first_batches(train, opt.test_max_batches), val, classes,
+        opt.num_epochs, start_epoch=start_epoch,
         mixup=opt.mixup, mixup_alpha=opt.mixup_alpha, mixup_off_epoch=opt.mixup_off_epoch,
         label_smoothing=opt.label_smoothing, seed=opt.seed, iters_per_epoch=iters_per_epoch,
         progress=opt.progress,

@@ -5,8 +5,9 @@ import sys
 import mxnet as mx
 
 from ..data.pipelines import imagenet_folder_loaders, imagenet_rec_loaders
-from .loop import (Checkpointer, Distributed, contexts, fit, parameters_digest,
-                   prefer_sync_engine_on_cpu, resume, seed_everything, setup_logging)
+from .loop import (Checkpointer, Distributed, contexts, first_batches, fit, parameters_digest,
+                   prefer_sync_engine_on_cpu, resume, resume_epoch, seed_everything,
+                   setup_logging)
 from .network import build_imagenet_network, disable_wd_on_norm_and_bias
 from .options import imagenet_parser, run_script
 from .report import print_summary
@@ -82,10 +83,18 @@ def run(opt, explicit=()):
 
     batch_size = opt.batch_size * len(ctx)
     augment = not opt.no_augment
+    start_epoch = opt.resume_epoch
+    if opt.resume_params:
+        start_epoch = resume_epoch(opt.resume_params,
+                                   opt.resume_epoch if 'resume_epoch' in explicit else None)
     if opt.use_rec:
+        auto_aug = opt.auto_aug and not opt.ignore_auto_aug_with_rec
+        if opt.auto_aug and not auto_aug:
+            logger.info('--auto_aug is ignored with --use-rec (--ignore-auto-aug-with-rec), as '
+                        'in the original training of the released weights')
         train, val, num_train = imagenet_rec_loaders(opt, batch_size, opt.num_workers,
-                                                     opt.auto_aug, augment, dist.num_workers,
-                                                     dist.rank)
+                                                     auto_aug, augment, dist.num_workers,
+                                                     dist.rank, start_epoch)
     else:
         train, val, num_train = imagenet_folder_loaders(opt, batch_size, opt.num_workers,
                                                         opt.auto_aug, augment,
@@ -98,10 +107,8 @@ def run(opt, explicit=()):
     if opt.dtype != 'float32':
         optimizer_params['multi_precision'] = True
     trainer = dist.trainer(net.collect_params(), 'nag', optimizer_params)
-    start_epoch = opt.resume_epoch
     if opt.resume_params:
-        start_epoch = resume(net, trainer, opt.resume_params, opt.resume_states or None,
-                             opt.resume_epoch if 'resume_epoch' in explicit else None, ctx)
+        resume(net, trainer, opt.resume_params, opt.resume_states or None, start_epoch, ctx)
     teacher = build_teacher(opt, ctx) if opt.teacher else None
 
     ckpt = Checkpointer(net, trainer, opt.save_dir, enabled=dist.writes_files,
@@ -124,7 +131,8 @@ def run(opt, explicit=()):
         logger.warning('interrupted in epoch %d; saved %s (+ .states). Resume with '
                        '--resume-params %s', epoch, path, path)
 
-    fit(net, trainer, ctx, train, val, net.classes, opt.num_epochs, start_epoch=start_epoch,
+    fit(net, trainer, ctx, first_batches(train, opt.test_max_batches), val, net.classes,
+        opt.num_epochs, start_epoch=start_epoch,
         mixup=opt.mixup, mixup_alpha=opt.mixup_alpha, mixup_off_epoch=opt.mixup_off_epoch,
         label_smoothing=opt.label_smoothing, teacher=teacher, temperature=opt.temperature,
         hard_weight=opt.hard_weight, dtype=opt.dtype, seed=opt.seed,

@@ -14,16 +14,23 @@ from .labels import draw_lambda, mixup_batch, smooth_targets
 
 __all__ = ['contexts', 'prefer_sync_engine_on_cpu', 'Distributed', 'parameters_digest',
            'seed_everything', 'setup_logging', 'close_logging', 'evaluate', 'fit',
-           'Checkpointer', 'sidecar', 'resume']
+           'Checkpointer', 'sidecar', 'resume', 'resume_epoch', 'first_batches']
 
 logger = logging.getLogger('gluon_aff')
 
 
+# Testing aid: with GLUON_AFF_GPUS_AS_CPUS=1, GPU ids name CPU contexts (mx.cpu(i)), so
+# that the multi-device code paths (per-device split, mixup, aggregation) run without GPUs.
+GPUS_AS_CPUS = 'GLUON_AFF_GPUS_AS_CPUS'
+
+
 def contexts(gpus):
     """[mx.gpu(i) ...] for a list of ids, [mx.cpu()] for none; a clear error when the
-    machine has fewer GPUs."""
+    machine has fewer GPUs. With GLUON_AFF_GPUS_AS_CPUS=1, [mx.cpu(i) ...] instead."""
     if not gpus:
         return [mx.cpu()]
+    if os.environ.get(GPUS_AS_CPUS) == '1':
+        return [mx.cpu(g) for g in gpus]
     available = mx.context.num_gpus()
     missing = [g for g in gpus if g >= available]
     if missing:
@@ -119,6 +126,14 @@ def _progress(iterable, enabled, total=None, desc=None):
                 dynamic_ncols=True)
 
 
+def first_batches(batches, limit):
+    """An epoch callable that stops after ``limit`` batches (None: all of them)."""
+    if not limit:
+        return batches
+    import itertools
+    return lambda: itertools.islice(batches(), limit)
+
+
 def evaluate(net, batches, ctx, dtype='float32', progress=False):
     """(top-1 accuracy, top-5 accuracy) of ``net`` in inference mode."""
     top1 = mx.metric.Accuracy()
@@ -162,9 +177,18 @@ class Checkpointer(object):
         return path
 
 
+def resume_epoch(params, epoch=None):
+    """The epoch a run resumed from ``params`` starts at: ``epoch`` if given, else the one
+    recorded beside the params, else 0."""
+    if epoch is None:
+        meta = sidecar(params)
+        epoch = json.load(open(meta)).get('next_epoch', 0) if os.path.isfile(meta) else 0
+    return epoch
+
+
 def resume(net, trainer, params, states, epoch, ctx):
-    """Load params (and states) to continue training; returns the epoch to start at:
-    ``epoch`` if given, else the one recorded beside the params, else 0."""
+    """Load params (and states) to continue training; returns the epoch to start at
+    (``resume_epoch``)."""
     from ..model_zoo.pretrained import load_params
     load_params(net, params, ctx=ctx)
     states = states or (os.path.splitext(params)[0] + '.states')
@@ -173,9 +197,7 @@ def resume(net, trainer, params, states, epoch, ctx):
         logger.info('resumed trainer states from %s', states)
     else:
         logger.warning('no trainer states at %s: momentum and schedule restart', states)
-    if epoch is None:
-        meta = sidecar(params)
-        epoch = json.load(open(meta)).get('next_epoch', 0) if os.path.isfile(meta) else 0
+    epoch = resume_epoch(params, epoch)
     logger.info('resumed %s; continuing at epoch %d', params, epoch)
     return epoch
 
@@ -229,12 +251,18 @@ def fit(net, trainer, ctx, train_batches, val_batches, classes, num_epochs, star
                 data = [x.astype(dtype, copy=False) for x in data]
                 soft = None
                 if teacher is not None:
-                    soft = [mx.nd.softmax(teacher(x) / temperature) for x in data]
+                    # the teacher's softmax runs in --dtype; the loss gets float32, as the
+                    # original cast outputs, labels and soft targets
+                    soft = [mx.nd.softmax(teacher(x) / temperature).astype('float32', copy=False)
+                            for x in data]
                 for x in data:
-                    # On MXNet's CPU (oneDNN) build BatchNorm updates its moving statistics in
-                    # backward, and only where a gradient flows: without an input gradient
-                    # the CIFAR stem's data BatchNorm would never update.
-                    x.attach_grad()
+                    if x.context.device_type == 'cpu':
+                        # On MXNet's CPU (oneDNN) build BatchNorm updates its moving statistics
+                        # in backward, and only where a gradient flows: without an input
+                        # gradient the CIFAR stem's data BatchNorm would never update. GPUs
+                        # (cuDNN) need no such gradient, and the original had none.
+                        x.attach_grad()
+                targets = [t.astype('float32', copy=False) for t in targets]
                 with autograd.record():
                     outs = [net(x).astype('float32', copy=False) for x in data]
                     if soft is not None:
@@ -251,8 +279,10 @@ def fit(net, trainer, ctx, train_batches, val_batches, classes, num_epochs, star
                 else:
                     metric.update(targets, outs)
                 if log_interval and (i + 1) % log_interval == 0:
-                    logger.info('Epoch[%d] Batch[%d] %.1f img/s %s=%.4f lr=%.6f', epoch, i + 1,
-                                seen / (time.time() - tic), *metric.get(), trainer.learning_rate)
+                    # the original's line: 0-based batch index, rate after this update
+                    logger.info('Epoch[%d] Batch [%d]\tSpeed: %f samples/sec\t%s=%f\tlr=%f',
+                                epoch, i, seen / (time.time() - tic), *metric.get(),
+                                trainer.learning_rate)
             elapsed = time.time() - tic
             name, value = metric.get()
             top1, top5 = evaluate(net, val_batches, ctx, dtype, progress)
@@ -265,6 +295,9 @@ def fit(net, trainer, ctx, train_batches, val_batches, classes, num_epochs, star
                         value, top1, top5, stats['lr'], stats['img_per_s'], seen, elapsed)
             if on_epoch_end is not None:
                 on_epoch_end(epoch, stats)
+            if num_workers > 1:     # synchronous workers must agree, epoch by epoch
+                logger.info('[Epoch %d] trainable parameters sha1 %s', epoch,
+                            parameters_digest(net))
     except KeyboardInterrupt:
         if on_interrupt is not None:
             on_interrupt(epoch)

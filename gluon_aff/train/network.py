@@ -142,6 +142,8 @@ def build_imagenet_network(opt, classes=1000, explicit=(), ctx=None):
     if model in ('resnet', 'resnext'):
         fusion = _fusion_choice(opt)
         layers = (RESNET_LAYERS if model == 'resnet' else RESNEXT_LAYERS).get(opt.num_layer)
+        if layers is not None and getattr(opt, 'test_layers', None):
+            layers = [opt.test_layers] * 4
         if layers is None:
             raise ValueError('--num-layer %d is not available for --model %s; use %s' % (
                 opt.num_layer, model, '/'.join(str(k) for k in sorted(
@@ -173,6 +175,8 @@ def build_imagenet_network(opt, classes=1000, explicit=(), ctx=None):
                 raise ValueError('--use-gn/--last-gamma do not apply to %s' % info.name)
         kwargs = _zoo_kwargs(opt, explicit, mapping)
         if info.family in ('imagenet_resnet', 'imagenet_resnext'):
+            if getattr(opt, 'test_layers', None):
+                kwargs['layers'] = [opt.test_layers] * 4
             if opt.last_gamma:
                 kwargs['last_gamma'] = info.family == 'imagenet_resnet'
             kwargs.update(norm)

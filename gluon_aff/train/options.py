@@ -54,6 +54,8 @@ def _common(p):
                    help='start from the released checkpoint of the chosen network')
     p.add_argument('--progress', choices=('auto', 'on', 'off'), default='auto',
                    help='(new) batch progress bars; auto = only on a terminal')
+    # testing aid: stop every training epoch after N batches (smoke runs of the recipes)
+    p.add_argument('--test-max-batches', type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument('--attention-norm', choices=ATTENTION_NORMS, default='batch',
                    help='(new) how the attention modules\' BatchNorms run: batch (as released), global_stats or frozen (for 1 image per device; see gluon_aff.nn.set_attention_norm)')
     p.add_argument('--kvstore', default='device',
@@ -121,6 +123,11 @@ def imagenet_parser():
     p.add_argument('--rec-val', type=str, default='~/.mxnet/datasets/imagenet/rec/val.rec')
     p.add_argument('--rec-val-idx', type=str, default='~/.mxnet/datasets/imagenet/rec/val.idx')
     p.add_argument('--use-rec', action='store_true', help='read .rec files (ImageRecordIter)')
+    p.add_argument('--ignore-auto-aug-with-rec', action='store_true',
+                   help='(new) with --use-rec, ignore --auto_aug as the original did (its .rec '
+                        'iterator never applied AutoAugment, so the released ImageNet weights '
+                        'were trained without it); otherwise the training .rec is read with '
+                        'Python transforms so that AutoAugment applies')
     p.add_argument('--batch-size', type=int, default=128, help='batch size per device')
     p.add_argument('--dtype', type=str, default='float16',
                    help='float16 (GPUs, with multi-precision) or float32')
@@ -159,6 +166,8 @@ def imagenet_parser():
     p.add_argument('--logging-file', type=str, default='train_imagenet.log')
     p.add_argument('--use-gn', action='store_true', help='GroupNorm (32 groups) in the host')
     p.add_argument('--num-layer', type=int, default=50, help='50, 101 or 152')
+    # testing aid: N blocks in every stage of the ImageNet ResNet/ResNeXt (names unchanged)
+    p.add_argument('--test-layers', type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument('--classes', type=int, default=1000,
                    help='(new) classifier size (labels must be below it)')
     return p

@@ -1,12 +1,39 @@
-"""Learning-rate schedules of the two recipes, updated every iteration (gluoncv's
-LRSequential/LRScheduler)."""
+"""Learning-rate schedules of the two recipes, as functions of the optimizer's update count
+``n`` (1 for the first update), which is what MXNet's optimizers pass to a scheduler.
+
+Cosine, poly and the ImageNet step mode are gluoncv's ``LRSequential``/``LRScheduler``,
+as in the originals. CIFAR's step mode is the original's epoch loop: a constant rate
+multiplied by the decay factor at the start of each step epoch (``EpochStepLR``).
+"""
 import logging
 
 from gluoncv.utils import LRScheduler, LRSequential
+from mxnet.lr_scheduler import LRScheduler as _MXNetScheduler
 
 logger = logging.getLogger('gluon_aff')
 
-__all__ = ['decay_epochs', 'imagenet_schedule', 'cifar_schedule']
+__all__ = ['decay_epochs', 'imagenet_schedule', 'cifar_schedule', 'EpochStepLR']
+
+
+class EpochStepLR(_MXNetScheduler):
+    """Constant ``lr``, multiplied by ``factor`` when an epoch listed in ``steps`` (0-based)
+    begins: every update of that epoch uses the decayed rate. Update ``n`` belongs to
+    epoch ``(n - 1) // iters_per_epoch``. The multiplications are done one after the
+    other, as the original's ``trainer.set_learning_rate(trainer.learning_rate * decay)``
+    at the top of its epoch loop."""
+
+    def __init__(self, lr, steps, factor, iters_per_epoch):
+        super(EpochStepLR, self).__init__(base_lr=lr)
+        self.lr, self.steps = lr, sorted(steps)
+        self.factor, self.iters_per_epoch = factor, iters_per_epoch
+
+    def __call__(self, num_update):
+        epoch = max(num_update - 1, 0) // self.iters_per_epoch
+        lr = self.lr
+        for step in self.steps:
+            if step <= epoch:
+                lr *= self.factor
+        return lr
 
 
 def decay_epochs(lr_decay_epoch, lr_decay_period, num_epochs, warmup_epochs):
@@ -49,14 +76,12 @@ def _warmup_then(warmup_lr, lr, warmup_epochs, num_epochs, iters_per_epoch, main
 def cifar_schedule(cosine, lr, num_epochs, warmup_epochs, iters_per_epoch, warmup_lr=0.0,
                    lr_decay=0.1, lr_decay_epoch='300,450', lr_decay_period=0):
     """``cosine``: linear warm-up from ``warmup_lr``, then cosine to 0. Otherwise, as the
-    original: no warm-up, constant ``lr`` decayed by ``lr_decay`` at the step epochs
-    minus the warm-up epochs (300,450 with 10 warm-up epochs decay at 290 and 440)."""
+    original: no warm-up, constant ``lr`` decayed by ``lr_decay`` from the start of the step
+    epochs minus the warm-up epochs (300,450 with 10 warm-up epochs: epochs 290 and 440)."""
     if cosine:
         return _warmup_then(warmup_lr, lr, warmup_epochs, num_epochs, iters_per_epoch,
                             LRScheduler('cosine', base_lr=lr, target_lr=0,
                                         nepochs=num_epochs - warmup_epochs,
                                         iters_per_epoch=iters_per_epoch))
     steps = decay_epochs(lr_decay_epoch, lr_decay_period, num_epochs, warmup_epochs)
-    return LRSequential([
-        LRScheduler('step', base_lr=lr, nepochs=num_epochs, iters_per_epoch=iters_per_epoch,
-                    step_epoch=steps, step_factor=lr_decay)])
+    return EpochStepLR(lr, steps, lr_decay, iters_per_epoch)

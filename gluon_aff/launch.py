@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 
-__all__ = ['main', 'plan']
+__all__ = ['main', 'plan', 'build_parser']
 
 SERVE = [sys.executable, '-c', 'import gluon_aff']
 
@@ -135,13 +135,8 @@ def run(jobs, server_grace=30.0):
             thread.join(timeout=2)
 
 
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if '--' in argv:
-        split = argv.index('--')
-        argv, command = argv[:split], argv[split + 1:]
-    else:
-        command = []
+def build_parser():
+    """The launcher's options (the command after ``--`` is not parsed here)."""
     p = argparse.ArgumentParser(prog='python -m gluon_aff.launch', description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('-n', '--num-workers', type=int, required=True)
@@ -151,6 +146,17 @@ def main(argv=None):
     p.add_argument('--port', type=int, default=None, help='scheduler port (default: a free one)')
     p.add_argument('--interface', default=None, help='network interface (DMLC_INTERFACE)')
     p.add_argument('--dry-run', action='store_true', help='print the commands, start nothing')
+    return p
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if '--' in argv:
+        split = argv.index('--')
+        argv, command = argv[:split], argv[split + 1:]
+    else:
+        command = []
+    p = build_parser()
     args = p.parse_args(argv)
     hosts = None
     if args.hostfile:

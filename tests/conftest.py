@@ -2,9 +2,15 @@ import http.server
 import os
 import threading
 
-# The tests train on the CPU in-process: use the engine the training scripts choose there
-# (gluon_aff.train.loop.prefer_sync_engine_on_cpu), before MXNet's first operation.
-os.environ.setdefault('MXNET_ENGINE_TYPE', 'NaiveEngine')
+# The suite runs on MXNet's default (threaded) engine, as users' programs do. Tests that
+# need exact repeatability run the training scripts as subprocesses, which choose the
+# synchronous NaiveEngine on the CPU themselves (gluon_aff.train.loop), as a user's run does.
+os.environ.pop('MXNET_ENGINE_TYPE', None)
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    # pytest-xdist runs one worker per core: one OpenMP thread each (MXNet's spin-waiting
+    # OpenMP threads slow each other down badly when they outnumber the cores). This also
+    # fixes the thread count, and so the float summation order, of the learning tests.
+    os.environ['OMP_NUM_THREADS'] = '1'
 
 import gluon_aff  # noqa: F401,E402  (sets OMP_NUM_THREADS before MXNet loads)
 import mxnet as mx  # noqa: E402
@@ -13,6 +19,7 @@ import pytest  # noqa: E402
 from gluon_aff.tools.random_weights import randomize  # noqa: E402,F401  (tests import it from here)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
 COMPAT_DIR = os.path.join(HERE, 'data', 'compat')
 
 
@@ -78,9 +85,41 @@ def http_server():
         server.server_close()
 
 
+# The learning tests' seed (GLUON_AFF_TEST_SEED, default 0) and where they record their
+# results (GLUON_AFF_METRICS, JSON lines): benchmarks/learning_margins.py reruns them with
+# other seeds and oneDNN levels to measure how far above their thresholds they stay.
+TEST_SEED = int(os.environ.get('GLUON_AFF_TEST_SEED', '0'))
+
+
+def record_metric(name, value, threshold):
+    """Note a learning test's result (for benchmarks/learning_margins.py); returns value."""
+    path = os.environ.get('GLUON_AFF_METRICS')
+    if path:
+        import json
+        with open(path, 'a') as f:
+            f.write(json.dumps(dict(test=name, value=float(value), threshold=threshold,
+                                    seed=TEST_SEED,
+                                    isa=os.environ.get('DNNL_MAX_CPU_ISA', 'default'),
+                                    mkldnn=os.environ.get('MXNET_MKLDNN_ENABLED', '1'))) + '\n')
+    return value
+
+
 DIGITS_ARGS = ['--dataset', 'digits', '--gpus', '', '-j', '0', '--blocks', '1',
                '--channel-times', '1', '--batch-size', '32', '--num-epochs', '6', '--cosine',
-               '--warmup-epochs', '1', '--seed', '0', '--save-period', '0', '--progress', 'off']
+               '--warmup-epochs', '1', '--seed', str(TEST_SEED), '--save-period', '0',
+               '--progress', 'off']
+
+
+def run_script(script, argv, timeout=900):
+    """Run one of the repository's training scripts as a user would (its own process,
+    which picks NaiveEngine on the CPU); returns its combined output, failing on errors."""
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, os.path.join(ROOT, script)] + list(argv),
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         timeout=timeout, cwd=ROOT)
+    assert out.returncode == 0, '%s failed:\n%s' % (script, out.stdout[-3000:])
+    return out.stdout
 
 
 @pytest.fixture(scope='session')
@@ -90,14 +129,13 @@ def trained_digits(tmp_path_factory):
 
     Returns {fusion: dict(dir, best, acc, zoo, kwargs)}."""
     import glob
-    from gluon_aff.train.cifar import main
     trained = {}
     for fusion in ('aff', 'iaff'):
         root = tmp_path_factory.mktemp('digits_%s' % fusion)
         argv = ['--model', 'resnet', '--askc-type', fusion] + DIGITS_ARGS + [
             '--save-dir', str(root / 'params'), '--logging-dir', str(root / 'logs'),
             '--save-plot-dir', str(root)]
-        assert main(argv) == 0
+        run_script('train_cifar.py', argv)
         best = max(glob.glob(str(root / 'params' / '*-best.params')))
         trained[fusion] = dict(dir=root, best=best, acc=float(os.path.basename(best)[:6]),
                                zoo='cifar_%s_resnet20' % fusion,

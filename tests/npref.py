@@ -97,11 +97,11 @@ def fuse(kind, y, x, P, key):
     assert y.shape == x.shape, (key, y.shape, x.shape)
     if kind == 'add':
         return y + x
-    w = sigmoid(local_att(y + x, P, key + '.local_att') + global_att(y + x, P, key + '.global_att'))
+    w = sigmoid(local_att(y + x, P, _k(key, 'local_att')) + global_att(y + x, P, _k(key, 'global_att')))
     if kind == 'aff':
         return 2 * y * w + 2 * x * (1 - w)
     i = y * w + x * (1 - w)
-    w2 = sigmoid(local_att(i, P, key + '.local_att2') + global_att(i, P, key + '.global_att2'))
+    w2 = sigmoid(local_att(i, P, _k(key, 'local_att2')) + global_att(i, P, _k(key, 'global_att2')))
     return y * w2 + x * (1 - w2)
 
 
@@ -187,4 +187,235 @@ def cifar_resnext(x, P, layers, kind, start_layer, cardinality=32):
         for b in range(blocks):
             stride = 2 if (s > 0 and b == 0) else 1
             x = resnext_block(x, P, 'features.%d.%d' % (3 + s, b), stride, k, True, cardinality)
+    return dense(gap(x), P, 'output')
+
+
+# -- every registered fusion, by its formula (the paper's tables; README) -------------------
+def _k(key, name):
+    return key + '.' + name if key else name
+
+
+def fusion(kind, y, x, P, key=''):
+    """``kind``'s output for Y = ``y`` (body output, 5x5 branch, upsampled map) and X = ``x``
+    (shortcut, 3x3 branch, lateral map); ``key`` is the block's checkpoint prefix."""
+    assert y.shape == x.shape, (key, y.shape, x.shape)
+
+    def L(s, name='local_att'):
+        return local_att(s, P, _k(key, name))
+
+    def G(s, name='global_att'):
+        return global_att(s, P, _k(key, name))
+
+    def M(s, suffix=''):
+        return sigmoid(L(s, 'local_att' + suffix) + G(s, 'global_att' + suffix))
+
+    def select(w):                      # AFF's soft selection, factor 2 included
+        return 2 * y * w + 2 * x * (1 - w)
+    s = x + y
+    if kind in ('add', 'aff', 'iaff'):
+        return fuse(kind, y, x, P, key)
+    if kind == 'concat':                # one 1x1 conv (no bias) over [X, Y]
+        return conv(np.concatenate([x, y], axis=1), P[_k(key, 'proj.weight')])
+    if kind == 'global_global':
+        return select(sigmoid(G(s, 'branch_a') + G(s, 'branch_b')))
+    if kind == 'local_local':
+        return select(sigmoid(L(s, 'branch_a') + L(s, 'branch_b')))
+    if kind == 'ms_gau':
+        return M(y) * x + y
+    if kind == 'ms_se':
+        return x + M(y) * y
+    if kind == 'ms_sa':
+        return M(s) * x + y
+    if kind == 'half_aff':
+        return x + M(s) * y
+    if kind == 'concat_aff':
+        local = L(s)
+        glob = np.broadcast_to(G(s), local.shape)
+        return select(sigmoid(conv(np.concatenate([local, glob], axis=1),
+                                   P[_k(key, 'mix.weight')])))
+    if kind == 'recursive_aff':
+        v = M(s, '2')
+        return select(sigmoid(L(s) * v + G(s) * (1 - v)))
+    if kind == 'se':
+        return x + sigmoid(G(y)) * y
+    if kind == 'sk':
+        w = sigmoid(G(s))
+        return x * w + y * (1 - w)
+    if kind == 'gau':
+        return sigmoid(G(y)) * x + y
+    raise AssertionError('no reference for fusion %r' % kind)
+
+
+def mscam_parameters(channels, r):
+    """Trainable parameters of one MS-CAM (local + global branch): two 1x1 convs with
+    biases and two BNs (gamma, beta) in each branch."""
+    inner = channels // r
+    branch = channels * inner + inner + 2 * inner + inner * channels + channels + 2 * channels
+    return 2 * branch
+
+
+# -- CIFAR Inception host (the same-layer scenario) -----------------------------------------
+def cifar_inception(x, P, blocks, kind):
+    x = bn(x, P, 'features.0', fix_gamma=True)
+    x = conv(x, P['features.1.weight'], pad=1)
+    for s in range(3):
+        for b in range(blocks):
+            key = 'features.%d.%d' % (2 + s, b)
+            stride = 2 if (s > 0 and b == 0) else 1
+            h = relu(bn(x, P, key + '.pre.0'))
+            x3 = conv(h, P[key + '.branch3.weight'], stride=stride, pad=1)
+            y5 = conv(h, P[key + '.branch5.weight'], stride=stride, pad=2, dilation=2)
+            out = conv(relu(bn(fusion(kind, y5, x3, P, key + '.attention'), P, key + '.post.0')),
+                       P[key + '.post.2.weight'])
+            if key + '.downsample.1.weight' in P:
+                sc = conv(avgpool_ceil_nopad(x, stride), P[key + '.downsample.1.weight'])
+            else:
+                sc = x
+            x = out + sc
+    x = relu(bn(x, P, 'features.5'))
+    return dense(gap(x), P, 'output')
+
+
+# -- FPN on a ResNet-20-b (the long-skip scenario) ------------------------------------------
+def bilinear_align_corners(x, height, width):
+    """Bilinear resize with corner pixels aligned (MXNet's BilinearResize2D default)."""
+    n, c, h, w = x.shape
+
+    def axis(out, size):
+        pos = np.arange(out) * ((size - 1) / (out - 1) if out > 1 else 0.0)
+        lo = np.minimum(np.floor(pos).astype(int), size - 1)
+        hi = np.minimum(lo + 1, size - 1)
+        return lo, hi, pos - lo
+    y0, y1, fy = axis(height, h)
+    x0, x1, fx = axis(width, w)
+    top = x[:, :, y0][:, :, :, x0] * (1 - fx) + x[:, :, y0][:, :, :, x1] * fx
+    bottom = x[:, :, y1][:, :, :, x0] * (1 - fx) + x[:, :, y1][:, :, :, x1] * fx
+    return top * (1 - fy)[:, None] + bottom * fy[:, None]
+
+
+def fpn_resnet(x, P, blocks, kind):
+    h = conv(bn(x, P, 'stem.0', fix_gamma=True), P['stem.1.weight'], pad=1)
+    c = []
+    for s in range(3):
+        for b in range(blocks):
+            key = 'stages.%d.%d' % (s, b)
+            stride = 2 if (s > 0 and b == 0) else 1
+            out = conv(relu(bn(h, P, key + '.resfwd.0')), P[key + '.resfwd.2.weight'],
+                       stride=stride, pad=1)
+            out = conv(relu(bn(out, P, key + '.resfwd.3')), P[key + '.resfwd.5.weight'], pad=1)
+            if key + '.downsample.1.weight' in P:
+                sc = conv(avgpool_ceil_nopad(h, stride), P[key + '.downsample.1.weight'])
+            else:
+                sc = h
+            h = out + sc                 # plain addition inside the bottom-up blocks
+        c.append(h)
+    p = conv(c[2], P['laterals.2.weight'])
+    for level, merge in ((1, 0), (0, 1)):
+        lateral = conv(c[level], P['laterals.%d.weight' % level])
+        up = bilinear_align_corners(p, *lateral.shape[2:])
+        p = fusion(kind, up, lateral, P, 'merges.%d' % merge)
+    return conv(relu(bn(p, P, 'head.0')), P['head.2.weight'], P['head.2.bias'])
+
+
+# -- AFINets (the readings in the README) --------------------------------------------------
+def afi(features, P, key):
+    """softmax_i(W2 ReLU(W1 GAP(X_i))) per channel, the weighted sum of the X_i."""
+    scores = np.stack([relu(gap(f)[:, :, 0, 0] @ P[key + '.fc1.weight'].T)
+                       @ P[key + '.fc2.weight'].T for f in features], axis=1)
+    a = np.exp(scores - scores.max(axis=1, keepdims=True))
+    a /= a.sum(axis=1, keepdims=True)
+    return sum(a[:, i, :, None, None] * f for i, f in enumerate(features))
+
+
+def interleave(h, f):
+    """Channel c of ``h`` followed by channel c of ``f``, for every c."""
+    n, c, hh, ww = h.shape
+    return np.stack([h, f], axis=2).reshape(n, 2 * c, hh, ww)
+
+
+def conv_bn(x, P, key, stride=1, pad=0, groups=1):
+    return bn(conv(x, P[key + '.0.weight'], stride=stride, pad=pad, groups=groups), P, key + '.1')
+
+
+def cifar_afi_resnet(x, P, blocks, setting):
+    """Basic blocks (16/32/64): block i concatenates AFI(features of blocks 1..i-1) to its
+    first convolution's output; each block passes on the first half (A) or all (B) of that
+    output; ReLU after the residual addition."""
+    x = relu(bn(conv(x, P['stem.0.weight'], pad=1), P, 'stem.1'))
+    for s in range(3):
+        features = []
+        for b in range(blocks):
+            key = 'stages.%d.%d' % (s, b)
+            stride = 2 if (s > 0 and b == 0) else 1
+            h = relu(bn(conv(x, P[key + '.conv1.weight'], stride=stride, pad=1), P, key + '.bn1'))
+            feature = h[:, :h.shape[1] // 2] if (setting == 'A' and b == 0) else h
+            if b > 0 and setting:
+                h = np.concatenate([h, afi(features, P, key + '.afi')], axis=1)
+            out = bn(conv(h, P[key + '.conv2.weight'], pad=1), P, key + '.bn2')
+            sc = conv_bn(x, P, key + '.downsample', stride) if key + '.downsample.0.weight' in P \
+                else x
+            x = relu(out + sc)
+            features.append(feature)
+    return dense(gap(x), P, 'output')
+
+
+def cifar_afi_mobilenetv2(x, P, config, setting):
+    """A row's first block contributes nothing; block i >= 2 fuses the expansion outputs of
+    blocks 2..i (its own included) and its depthwise 3x3 reads expansion and AFI channels
+    interleaved."""
+    x = relu(conv_bn(x, P, 'stem', pad=1))
+    for s, (expansion, out, n, stride) in enumerate(config):
+        features = []
+        for b in range(n):
+            key = 'stages.%d.%d' % (s, b)
+            st = stride if b == 0 else 1
+            h = relu(bn(conv(x, P[key + '.conv1.weight']), P, key + '.bn1'))
+            if b > 0 and setting:
+                features.append(h)
+                h = interleave(h, afi(features, P, key + '.afi'))
+            planes = P[key + '.conv2.weight'].shape[0]
+            t = relu(bn(conv(h, P[key + '.conv2.weight'], stride=st, pad=1, groups=planes), P,
+                        key + '.bn2'))
+            t = bn(conv(t, P[key + '.conv3.weight']), P, key + '.bn3')
+            if st == 1:
+                t = t + (conv_bn(x, P, key + '.shortcut') if key + '.shortcut.0.weight' in P
+                         else x)
+            x = t
+    x = relu(conv_bn(x, P, 'last'))
+    return dense(gap(x), P, 'output')
+
+
+def _shuffle(x):
+    n, c, h, w = x.shape
+    return x.reshape(n, 2, c // 2, h, w).transpose(0, 2, 1, 3, 4).reshape(n, c, h, w)
+
+
+def cifar_afi_shufflenetv2(x, P, units, setting):
+    """The down-sampling unit contributes its right branch's first 1x1 output (average-
+    pooled by 2; its first half in A); each later unit fuses the earlier contributions and
+    its depthwise 3x3 reads its own 1x1 output and the AFI output interleaved."""
+    x = relu(conv_bn(x, P, 'stem', pad=1))
+    for s, n in enumerate(units):
+        key = 'stages.%d.0' % s
+        cin = x.shape[1]
+        left = relu(conv_bn(conv_bn(x, P, key + '.left_dw', 2, 1, cin), P, key + '.left_pw'))
+        h = relu(conv_bn(x, P, key + '.right_pw1'))
+        pooled = avgpool_ceil_nopad(h, 2)
+        features = [pooled[:, :h.shape[1] // 2] if setting == 'A' else pooled]
+        mid = h.shape[1]
+        right = relu(conv_bn(conv_bn(h, P, key + '.right_dw', 2, 1, mid), P, key + '.right_pw2'))
+        x = _shuffle(np.concatenate([left, right], axis=1))
+        for b in range(1, n + 1):
+            key = 'stages.%d.%d' % (s, b)
+            half = x.shape[1] // 2
+            keep, work = x[:, :half], x[:, half:]
+            h = relu(conv_bn(work, P, key + '.pw1'))
+            feature = h
+            if setting is not None:
+                h = interleave(h, afi(features, P, key + '.afi'))
+                features.append(feature)
+            t = conv_bn(h, P, key + '.dw', 1, 1, h.shape[1])
+            out = relu(conv_bn(t, P, key + '.pw2'))
+            x = _shuffle(np.concatenate([keep, out], axis=1))
+    x = relu(conv_bn(x, P, 'last'))
     return dense(gap(x), P, 'output')

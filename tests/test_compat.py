@@ -7,7 +7,10 @@ import numpy as np
 import pytest
 
 from conftest import COMPAT_DIR
+import mxnet as mx
+
 from gluon_aff.model_zoo import get_model
+from gluon_aff.model_zoo import pretrained as P
 
 MANIFESTS = sorted(glob.glob(os.path.join(COMPAT_DIR, '*.json')))
 
@@ -17,8 +20,48 @@ def trainable(net):
                if p.grad_req != 'null')
 
 
-def test_all_ten_manifests_are_here():
-    assert len(MANIFESTS) == 10
+def _manifest(name):
+    with open(os.path.join(COMPAT_DIR, name + '.json')) as f:
+        return json.load(f)
+
+
+def test_manifests_cover_every_released_network_and_agree_with_themselves():
+    models = {_manifest(os.path.basename(p)[:-5])['model'] for p in MANIFESTS}
+    released = {c.model for c in P.CHECKPOINTS}
+    assert len(released) == 7 and released <= models
+    assert os.path.isfile(os.path.join(COMPAT_DIR, 'README'))
+    for path in MANIFESTS:
+        m = _manifest(os.path.basename(path)[:-5])
+        assert m['num_keys'] == len(m['keys']) == len({k for k, _ in m['keys']})
+        stats = sum(int(np.prod(s)) for k, s in m['keys'] if k.endswith(('running_mean',
+                                                                          'running_var')))
+        total = sum(int(np.prod(s)) for _, s in m['keys'])
+        # the trainable count leaves out the running statistics (and, in the CIFAR ResNet,
+        # the input BN's 3 gammas and 3 betas)
+        assert total - stats - m['trainable_parameters'] in (0, 6), m['model']
+
+
+@pytest.mark.parametrize('name', ['aff_resnet50', 'iaff_resnext50_32x4d',
+                                  'cifar_aff_resnext47_32x4d'])
+def test_a_file_in_the_released_format_loads(name, tmp_path):
+    """A file with exactly the manifest's keys and shapes, in the released dtypes (ImageNet:
+    float16 convolutions and dense layers, float32 BatchNorm), loads into the zoo network."""
+    m = _manifest(name)
+    ckpt = [c for c in P.CHECKPOINTS if c.model == name][0]
+    rng = np.random.RandomState(0)
+    arrays = {}
+    for key, shape in m['keys']:
+        dtype = 'float32' if key.rsplit('.', 1)[-1] in ('gamma', 'beta', 'running_mean',
+                                                        'running_var') else \
+            ckpt.dtype['conv_dense']
+        arrays[key] = mx.nd.array(rng.uniform(-1, 1, shape), dtype=dtype)
+    path = str(tmp_path / 'released-format.params')   # (a released name would be checked)
+    mx.nd.save(path, arrays)
+    net = get_model(name, pretrained=path)
+    got = net._collect_params_with_prefix()
+    for key in (m['keys'][0][0], m['keys'][len(m['keys']) // 2][0], m['keys'][-1][0]):
+        np.testing.assert_array_equal(got[key].data().asnumpy(),
+                                      arrays[key].asnumpy().astype(np.float32))
 
 
 @pytest.mark.parametrize('path', MANIFESTS, ids=[os.path.basename(p)[:-5] for p in MANIFESTS])

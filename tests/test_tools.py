@@ -5,12 +5,14 @@ import mxnet as mx
 import numpy as np
 import pytest
 
+from conftest import TEST_SEED, record_metric
 from gluon_aff.cli import main
 from gluon_aff.data.digits import digits_dataset
 from gluon_aff.data.recordio import pack_arrays
 from gluon_aff.model_zoo import get_model
 from gluon_aff.tools.flops import count_graph
 from gluon_aff.tools.gradcam import grad_cam
+from gluon_aff.transforms import load_image
 
 
 def _macs(rows, prefix=None, attention=None):
@@ -72,6 +74,7 @@ def test_summary_command(capsys):
 
 
 # -- eval --------------------------------------------------------------------------------------
+@pytest.mark.xdist_group('digits')
 def test_eval_on_digits_and_on_a_tiny_rec(trained_digits, tmp_path, capsys):
     run = trained_digits['aff']
     args = ['eval', run['zoo'], '--params', run['best'], '--arg', 'blocks=1',
@@ -98,6 +101,7 @@ def test_eval_on_digits_and_on_a_tiny_rec(trained_digits, tmp_path, capsys):
     assert measured == pytest.approx(run['acc'], abs=0.05)      # JPEG costs little
 
 
+@pytest.mark.xdist_group('digits')
 def test_eval_errors(trained_digits, capsys, tmp_path):
     run = trained_digits['aff']
     assert main(['eval', run['zoo'], '--params', run['best'], '--dataset', 'digits']) == 2
@@ -111,67 +115,113 @@ def test_eval_errors(trained_digits, capsys, tmp_path):
 
 
 # -- Grad-CAM ----------------------------------------------------------------------------------
-def _squares(n, rng, always=False):
-    """Grey noise with 64 bright pixels: in class 1 (all images if ``always``) they form an
-    8x8 square at a random place, in class 0 they are scattered, so that only the square's
-    shape, not the brightness, tells the classes apart. Returns images, labels, corners."""
-    x = rng.uniform(0.3, 0.6, (n, 3, 32, 32)).astype(np.float32)
-    y = np.ones(n, int) if always else rng.randint(0, 2, n)
+def _objects(n, rng, always_square=False):
+    """uint8 HWC images of grey noise with three classes: 0 nothing, 1 a bright 8x8 square,
+    2 the same 64 bright pixels scattered over a 16x16 window, so that only the square's
+    shape tells class 1 apart. Returns images, labels, the squares' corners."""
+    x = rng.randint(76, 153, (n, 32, 32, 3)).astype(np.uint8)
+    y = np.ones(n, int) if always_square else rng.randint(0, 3, n)
     boxes = rng.randint(0, 24, (n, 2))
     for i, (r, c) in enumerate(boxes):
-        if y[i]:
-            x[i, :, r:r + 8, c:c + 8] = 1.0
-        else:
-            spots = rng.choice(32 * 32, 64, replace=False)
-            x[i, :, spots // 32, spots % 32] = 1.0
+        if y[i] == 1:
+            x[i, r:r + 8, c:c + 8] = 255
+        elif y[i] == 2:
+            r0, c0 = min(r, 16), min(c, 16)
+            spots = rng.choice(256, 64, replace=False)
+            x[i, r0 + spots // 16, c0 + spots % 16] = 255
     return x, y, boxes
 
 
-def test_gradcam_peaks_on_the_object():
-    """A network trained here to tell images with a bright square from plain noise: the
-    Grad-CAM of 'square' peaks on the square."""
+def _normalised(images):
+    """As the zoo's CIFAR evaluation (and so gluon-aff gradcam) normalises them."""
+    from gluon_aff.data.pipelines import CIFAR_MEAN, CIFAR_STD
+    return ((images / 255.0 - CIFAR_MEAN) / CIFAR_STD).transpose(0, 3, 1, 2).astype(np.float32)
+
+
+def _hits(cam, box):
+    r, c = np.unravel_index(cam.argmax(), cam.shape)
+    top, left = box
+    return int(top - 4 <= r < top + 12 and left - 4 <= c < left + 12)
+
+
+@pytest.fixture(scope='module')
+def square_net(tmp_path_factory):
+    """A small AFF network trained here (512 images, 6 epochs) to find the squares; its
+    validation accuracy and saved parameters."""
     from gluon_aff.train import loop
-    mx.random.seed(0)
-    x, y, _ = _squares(256, np.random.RandomState(0))
-    net = get_model('cifar_aff_resnet20', blocks=1, channel_times=1, classes=2)
+    mx.random.seed(TEST_SEED)
+    images, labels, _ = _objects(512, np.random.RandomState(TEST_SEED))
+    x = _normalised(images)
+    net = get_model('cifar_aff_resnet20', blocks=1, channel_times=1, classes=3)
     net.initialize(mx.init.Xavier())
     trainer = mx.gluon.Trainer(net.collect_params(), 'nag', {'learning_rate': 0.05,
                                                              'momentum': 0.9})
-    batches = lambda: ((mx.nd.array(x[i:i + 32]), mx.nd.array(y[i:i + 32]))  # noqa: E731
-                       for i in range(0, 256, 32))
-    first = lambda: iter([(mx.nd.array(x[:64]), mx.nd.array(y[:64]))])  # noqa: E731
-    loop.fit(net, trainer, [mx.cpu()], batches, first, 2, 3, progress=False)
-    tx, _, boxes = _squares(8, np.random.RandomState(1), always=True)
-    for stage, needed in ((None, 6), (2, 7)):        # last stage (default), then stage 2
-        hits = 0
-        for i in range(8):
-            cam, prob, k = grad_cam(net, mx.nd.array(tx[i:i + 1]), class_index=1, stage=stage)
-            assert cam.shape == (32, 32) and cam.min() >= 0 and cam.max() <= 1 and k == 1
-            r, c = np.unravel_index(cam.argmax(), cam.shape)
-            top, left = boxes[i]
-            hits += (top - 4 <= r < top + 12) and (left - 4 <= c < left + 12)
-        assert hits >= needed, 'stage %s: %d of 8 heat maps peaked on the square' % (stage, hits)
+    batches = lambda: ((mx.nd.array(x[i:i + 32]), mx.nd.array(labels[i:i + 32]))  # noqa
+                       for i in range(0, 512, 32))
+    vimg, vlab, _ = _objects(128, np.random.RandomState(TEST_SEED + 50))
+    val = lambda: iter([(mx.nd.array(_normalised(vimg)), mx.nd.array(vlab))])  # noqa
+    stats = []
+    loop.fit(net, trainer, [mx.cpu()], batches, val, 3, 6, progress=False,
+             on_epoch_end=lambda epoch, s: stats.append(s['val_top1']))
+    path = str(tmp_path_factory.mktemp('squares') / 'squares.params')
+    net.save_parameters(path)
+    return net, stats[-1], path
 
 
-def test_gradcam_command_writes_pictures(tmp_path, capsys):
-    import matplotlib
-    photo = os.path.join(matplotlib.get_data_path(), 'sample_data', 'grace_hopper.jpg')
+# benchmarks/learning_margins.md: hits out of 16 over seeds x oneDNN levels
+GRADCAM_HITS = 13
+
+
+def test_gradcam_peaks_on_the_object(square_net):
+    """The network learned the task; the Grad-CAM of 'square' (last stage, the default)
+    peaks on the square in (nearly) every image; earlier stages give maps of the input's
+    size in [0, 1]."""
+    net, accuracy, _ = square_net
+    assert accuracy >= 0.9, 'the network did not learn the task (%.3f)' % accuracy
+    images, _, boxes = _objects(16, np.random.RandomState(TEST_SEED + 1), always_square=True)
+    x = _normalised(images)
+    hits = 0
+    for i in range(16):
+        cam, prob, k = grad_cam(net, mx.nd.array(x[i:i + 1]), class_index=1)
+        assert cam.shape == (32, 32) and cam.min() >= 0 and cam.max() == 1 and k == 1
+        hits += _hits(cam, boxes[i])
+    record_metric('gradcam_hits_last_stage', hits, GRADCAM_HITS)
+    assert hits >= GRADCAM_HITS, '%d of 16 heat maps peaked on the square' % hits
+    cam, _, _ = grad_cam(net, mx.nd.array(x[:1]), class_index=1, stage=2)
+    assert cam.shape == (32, 32) and 0 <= cam.min() and cam.max() <= 1
+
+
+def test_gradcam_command_writes_pictures(square_net, tmp_path, capsys):
+    """gluon-aff gradcam on a PNG with a square: the returned heat map has the model's input
+    size and peaks on the square; the pictures are written; bad input is named."""
+    from PIL import Image
+    from gluon_aff.cli.common import load_checkpoint_network
+    from gluon_aff.cli.gradcam import draw
+    _, _, params = square_net
+    images, _, boxes = _objects(2, np.random.RandomState(7), always_square=True)
     files = []
-    for name in ('resnet50_add', 'cifar_iaff_resnet20'):
-        net = get_model(name)
-        net.initialize(mx.init.Xavier())
-        files += ['--model', name, '--params', str(tmp_path / (name + '.params'))]
-        net.save_parameters(str(tmp_path / (name + '.params')))
-    assert main(['gradcam'] + files + [photo, '--out', str(tmp_path / 'cams')]) == 0
-    for png in ('gradcam.png', 'grace_hopper_resnet50_add.png',
-                'grace_hopper_cifar_iaff_resnet20.png'):
-        with open(str(tmp_path / 'cams' / png), 'rb') as f:
-            assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+    for i, img in enumerate(images):
+        files.append(str(tmp_path / ('square%d.png' % i)))
+        Image.fromarray(img).save(files[-1])
+    arg = ['--arg', 'blocks=1', '--arg', 'channel_times=1']
+    model = ['--model', 'cifar_aff_resnet20', '--params', params]
+    assert main(['gradcam'] + model + arg + files + ['--out', str(tmp_path / 'cams'),
+                                                     '--class', '1']) == 0
+    for png in ('gradcam.png', 'square0_cifar_aff_resnet20.png',
+                'square1_cifar_aff_resnet20.png'):
+        assert Image.open(str(tmp_path / 'cams' / png)).size[0] > 100
+    info_net = load_checkpoint_network('cifar_aff_resnet20', params,
+                                       dict(blocks=1, channel_times=1))
+    maps = draw([info_net], [(f, load_image(f)) for f in files], 1, None, str(tmp_path / 'd'))
+    assert [m['cam'].shape for m in maps] == [(32, 32), (32, 32)]
+    assert [_hits(m['cam'], box) for m, box in zip(maps, boxes)] == [1, 1]
     bad = tmp_path / 'bad.jpg'
     bad.write_text('not an image')
-    assert main(['gradcam'] + files[:4] + [str(bad), '--out', str(tmp_path)]) == 2
+    assert main(['gradcam'] + model + arg + [str(bad), '--out', str(tmp_path)]) == 2
     assert 'cannot decode' in capsys.readouterr().err
-    assert main(['gradcam', '--model', 'resnet50_ad', '--params', 'x', photo, '--out', 'o']) == 2
+    assert main(['gradcam', '--model', 'resnet50_ad', '--params', 'x', files[0], '--out',
+                 'o']) == 2
     assert 'resnet50_add' in capsys.readouterr().err
-    assert main(['gradcam'] + files[:4] + [photo, '--layer', '7', '--out', str(tmp_path)]) == 2
-    assert 'between 1 and 4' in capsys.readouterr().err
+    assert main(['gradcam'] + model + arg + [files[0], '--layer', '7', '--out',
+                                             str(tmp_path)]) == 2
+    assert 'between 1 and 3' in capsys.readouterr().err

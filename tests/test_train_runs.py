@@ -10,6 +10,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 
+from conftest import record_metric, run_script
 from gluon_aff.data.digits import digits_arrays
 from gluon_aff.data.pipelines import cifar_loaders
 from gluon_aff.data.recordio import pack_arrays
@@ -19,6 +20,8 @@ from gluon_aff.train import imagenet as train_imagenet
 from gluon_aff.train import loop
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# benchmarks/learning_margins.md: 3 seeds x oneDNN levels; at least 3 points under the worst
+DIGITS_THRESHOLD = 0.85
 
 
 @pytest.fixture(scope='module')
@@ -54,10 +57,12 @@ def _digits_accuracy(net):
 
 
 # -- learning ---------------------------------------------------------------------------------
+@pytest.mark.xdist_group('digits')
 @pytest.mark.parametrize('fusion', ['aff', 'iaff'])
 def test_digits_learning(trained_digits, fusion):
     run = trained_digits[fusion]
-    assert run['acc'] >= 0.90, 'best validation accuracy %.4f' % run['acc']
+    record_metric('digits_' + fusion, run['acc'], DIGITS_THRESHOLD)
+    assert run['acc'] >= DIGITS_THRESHOLD, 'best validation accuracy %.4f' % run['acc']
     # the checkpoint reloads through the zoo and scores the same in inference mode
     net = get_model(run['zoo'], pretrained=run['best'], **run['kwargs'])
     assert _digits_accuracy(net) == pytest.approx(run['acc'], abs=1e-4)
@@ -85,6 +90,9 @@ def test_cmd_scripts_has_the_original_lines_and_more():
     lines = _command_lines()
     assert len(lines) == 8
     assert sum('--coarse-label' in l for l in lines) == 1
+    # the released ImageNet weights were trained without AutoAugment (the .rec input ignored
+    # --auto_aug): the ImageNet lines keep that
+    assert all('--ignore-auto-aug-with-rec' in l for l in lines if 'train_imagenet.py' in l)
     assert all('~/.mxnet/datasets/imagenet/rec/' in ' '.join(l) for l in lines if 'train_imagenet.py' in l)
 
 
@@ -95,6 +103,7 @@ def test_cmd_scripts_line_runs(index, tiny_rec, tmp_path):
     if script == 'train_cifar.py':
         argv = _override(argv, {'--dataset': 'digits', '--num-epochs': '1', '--gpus': '', '-j': '0',
                                 '--batch-size': '64', '--blocks': '1', '--channel-times': '1',
+                                '--test-max-batches': '4',
                                 '--save-dir': str(tmp_path / 'params'),
                                 '--logging-dir': str(tmp_path / 'logs'),
                                 '--save-plot-dir': str(tmp_path)})
@@ -107,7 +116,7 @@ def test_cmd_scripts_line_runs(index, tiny_rec, tmp_path):
     else:
         overrides = dict(tiny_rec)
         overrides.update({'--num-epochs': '1', '--num-gpus': '0', '-j': '0', '--dtype': 'float32',
-                          '--batch-size': '8', '--input-size': '32',
+                          '--batch-size': '8', '--input-size': '32', '--test-layers': '1',
                           '--save-dir': str(tmp_path / 'params'),
                           '--logging-file': str(tmp_path / 'train.log')})
         argv = _override(argv, overrides)
@@ -117,9 +126,10 @@ def test_cmd_scripts_line_runs(index, tiny_rec, tmp_path):
                                        r'-best\.params$')
         fusion = 'aff' if m.group(1) == 'ASKCFuse' else 'iaff'
         zoo = '%s_%s50%s' % (fusion, m.group(2), '_32x4d' if m.group(2) == 'resnext' else '')
-        get_model(zoo, pretrained=best)
+        get_model(zoo, layers=[1, 1, 1, 1], pretrained=best)
         assert os.path.exists(best[:-7] + '.states')
-        assert 'ImageRecordDataset with Python transforms' in open(str(tmp_path / 'train.log')).read()
+        log = open(str(tmp_path / 'train.log')).read()
+        assert '--auto_aug is ignored with --use-rec' in log
     assert 'autogluon' not in sys.modules
 
 
@@ -153,35 +163,125 @@ RESUME_ARGS = ['--model', 'resnet', '--askc-type', 'aff', '--dataset', 'digits',
 
 
 def test_resume_equals_an_uninterrupted_run(tmp_path):
+    """As a user runs it: the script in its own process (NaiveEngine on the CPU)."""
     def args(sub, epochs):
         return RESUME_ARGS + ['--num-epochs', str(epochs), '--save-dir', str(tmp_path / sub),
                               '--logging-dir', str(tmp_path / sub), '--save-plot-dir', str(tmp_path / sub)]
-    assert train_cifar.main(args('straight', 2)) == 0
-    assert train_cifar.main(args('first', 1)) == 0
-    first = str(tmp_path / 'first' / 'digits-ASKCFuse-resnet-8-c-1-s-1-0.params')
+    # the uninterrupted run also saves after epoch 0; the resumed run starts from that file
+    run_script('train_cifar.py', _override(args('straight', 2), {'--save-period': '1'}))
+    first = str(tmp_path / 'straight' / 'digits-ASKCFuse-resnet-8-c-1-s-1-0.params')
     assert json.load(open(first[:-7] + '.json')) == {'next_epoch': 1}
-    assert train_cifar.main(args('second', 2) + ['--resume-from', first]) == 0
+    run_script('train_cifar.py', args('second', 2) + ['--resume-from', first])
     a = mx.nd.load(str(tmp_path / 'straight' / 'digits-ASKCFuse-resnet-8-c-1-s-1-1.params'))
     b = mx.nd.load(str(tmp_path / 'second' / 'digits-ASKCFuse-resnet-8-c-1-s-1-1.params'))
     assert sorted(a) == sorted(b)
-    for k in a:
-        np.testing.assert_allclose(b[k].asnumpy(), a[k].asnumpy(), rtol=1e-5, atol=1e-5, err_msg=k)
+    for k in a:          # the same parameters, to the last bit
+        np.testing.assert_array_equal(b[k].asnumpy(), a[k].asnumpy(), err_msg=k)
     log = open(glob.glob(str(tmp_path / 'second' / 'train_*.log'))[0]).read()
     assert 'continuing at epoch 1' in log and '[Epoch 0]' not in log
+
+
+def _restored(monkeypatch, module):
+    """Make ``module.fit`` record what a resumed run starts from: the network's parameters,
+    the trainer's states (saved and reloaded as arrays) and the start epoch."""
+    import pickle
+    seen = {}
+    original = module.fit
+
+    def recording_fit(net, trainer, *args, **kwargs):
+        seen['params'] = {k: p.data().asnumpy().copy()
+                          for k, p in net._collect_params_with_prefix().items()}
+        path = os.path.join(seen['dir'], 'restored.states')
+        trainer.save_states(path)
+        with open(path, 'rb') as f:
+            seen['states'], seen['optimizer'] = pickle.load(f)
+        seen['start_epoch'] = kwargs['start_epoch']
+        return original(net, trainer, *args, **kwargs)
+    monkeypatch.setattr(module, 'fit', recording_fit)
+    return seen
+
+
+def _assert_resumed_from(seen, params_file, epoch):
+    import pickle
+    saved = mx.nd.load(params_file)
+    assert sorted(saved) == sorted(seen['params'])
+    for k, v in saved.items():
+        np.testing.assert_array_equal(seen['params'][k], v.asnumpy(), err_msg=k)
+    with open(params_file[:-7] + '.states', 'rb') as f:
+        states, optimizer = pickle.load(f)
+    assert sorted(states) == sorted(seen['states'])
+    flat = lambda s: [a.asnumpy() for a in (s if isinstance(s, tuple) else (s,))]  # noqa: E731
+    for k in states:
+        for a, b in zip(flat(states[k]), flat(seen['states'][k])):
+            np.testing.assert_array_equal(a, b)
+    assert seen['optimizer'].num_update == optimizer.num_update > 0
+    assert seen['start_epoch'] == epoch
 
 
 def test_ctrl_c_saves_and_resumes(tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
     argv = RESUME_ARGS + ['--num-epochs', '1', '--save-dir', str(tmp_path), '--logging-dir',
-                          str(tmp_path), '--save-plot-dir', str(tmp_path)]
+                          str(tmp_path), '--save-plot-dir', str(tmp_path),
+                          '--test-max-batches', '3']
     monkeypatch.setattr(loop, 'evaluate', interrupted)
     assert train_cifar.main(argv) == 130
     saved = str(tmp_path / 'digits-ASKCFuse-resnet-8-c-1-s-1-interrupted.params')
     assert os.path.exists(saved) and os.path.exists(saved[:-7] + '.states')
     assert json.load(open(saved[:-7] + '.json')) == {'next_epoch': 0}
     monkeypatch.undo()
+    seen = _restored(monkeypatch, train_cifar)
+    seen['dir'] = str(tmp_path)
     assert train_cifar.main(argv + ['--resume-from', saved]) == 0
+    _assert_resumed_from(seen, saved, 0)
+
+
+IMAGENET_RESUME = ['--model', 'resnet', '--askc-type', 'aff', '--use-rec', '--auto_aug',
+                   '--num-gpus', '0', '-j', '0', '--dtype', 'float32', '--batch-size', '16',
+                   '--input-size', '32', '--seed', '7', '--save-frequency', '1',
+                   '--progress', 'off', '--test-layers', '1']
+
+
+def _imagenet_args(tiny_rec, folder, epochs):
+    argv = IMAGENET_RESUME + ['--num-epochs', str(epochs), '--save-dir', str(folder),
+                              '--logging-file', str(folder / 'train.log')]
+    for flag, value in tiny_rec.items():
+        argv += [flag, value]
+    return argv
+
+
+def test_imagenet_resume_equals_an_uninterrupted_run(tiny_rec, tmp_path):
+    """The .rec input with AutoAugment (Python transforms, RoundBatchSampler): a run
+    resumed at epoch 1 reads and computes what the uninterrupted run did."""
+    name = 'imagenet-ImageNet-ASKCFuse-resnet--50-s-3-%d.params'
+    run_script('train_imagenet.py', _imagenet_args(tiny_rec, tmp_path / 'straight', 2))
+    run_script('train_imagenet.py', _imagenet_args(tiny_rec, tmp_path / 'first', 1))
+    first = str(tmp_path / 'first' / (name % 0))
+    assert json.load(open(first[:-7] + '.json')) == {'next_epoch': 1}
+    run_script('train_imagenet.py', _imagenet_args(tiny_rec, tmp_path / 'second', 2) + [
+        '--resume-params', first, '--resume-states', first[:-7] + '.states',
+        '--resume-epoch', '1'])
+    a = mx.nd.load(str(tmp_path / 'straight' / (name % 1)))
+    b = mx.nd.load(str(tmp_path / 'second' / (name % 1)))
+    for k in a:
+        np.testing.assert_array_equal(b[k].asnumpy(), a[k].asnumpy(), err_msg=k)
+    log = open(str(tmp_path / 'second' / 'train.log')).read()
+    assert 'continuing at epoch 1' in log and '[Epoch 0]' not in log and '[Epoch 1]' in log
+
+
+def test_imagenet_ctrl_c_saves_and_resumes(tiny_rec, tmp_path, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(loop, 'evaluate', interrupted)
+    argv = _imagenet_args(tiny_rec, tmp_path, 1)
+    assert train_imagenet.main(argv) == 130
+    saved = str(tmp_path / 'imagenet-ImageNet-ASKCFuse-resnet--50-s-3-interrupted.params')
+    assert json.load(open(saved[:-7] + '.json')) == {'next_epoch': 0}
+    monkeypatch.undo()
+    seen = _restored(monkeypatch, train_imagenet)
+    seen['dir'] = str(tmp_path)
+    assert train_imagenet.main(argv + ['--resume-params', saved]) == 0
+    _assert_resumed_from(seen, saved, 0)
 
 
 # -- the original's defects, fixed --------------------------------------------------------------
@@ -342,30 +442,42 @@ def test_flags_the_original_ignored(tmp_path, monkeypatch):
                                   source.output.weight.data().asnumpy())
 
 
-def test_distillation_from_a_teacher(tiny_rec, tmp_path):
+def test_distillation_options_reach_the_loop(tiny_rec, tmp_path, monkeypatch):
+    """train_imagenet.py --teacher: the teacher with its file's weights, the temperature and
+    the hard weight reach the loop (whose loss tests/test_multi_device.py checks by hand,
+    float16 teacher included), and the run completes."""
     teacher_file = str(tmp_path / 'teacher.params')
     teacher = get_model('resnet50_add')
     teacher.initialize(mx.init.Xavier())
     teacher.save_parameters(teacher_file)
+    seen = {}
+    original = train_imagenet.fit
+
+    def recording_fit(*args, **kwargs):
+        seen.update(kwargs)
+        return original(*args, **kwargs)
+    monkeypatch.setattr(train_imagenet, 'fit', recording_fit)
     argv = ['--model', 'resnet', '--askc-type', 'aff', '--use-rec', '--num-epochs', '1',
             '--num-gpus', '0', '-j', '0', '--dtype', 'float32', '--batch-size', '8',
-            '--input-size', '32', '--teacher', 'resnet50_add', '--teacher-params', teacher_file,
-            '--temperature', '5', '--hard-weight', '0.3', '--save-dir', str(tmp_path / 'p'),
-            '--logging-file', str(tmp_path / 'kd.log'), '--progress', 'off']
+            '--input-size', '32', '--test-layers', '1', '--teacher', 'resnet50_add',
+            '--teacher-params', teacher_file, '--temperature', '5', '--hard-weight', '0.3',
+            '--save-dir', str(tmp_path / 'p'), '--logging-file', str(tmp_path / 'kd.log'),
+            '--progress', 'off']
     for flag, value in tiny_rec.items():
         argv += [flag, value]
     assert train_imagenet.main(argv) == 0
+    assert seen['temperature'] == 5 and seen['hard_weight'] == 0.3
+    got = seen['teacher']._collect_params_with_prefix()
+    for key, p in teacher._collect_params_with_prefix().items():
+        if key.endswith(('conv1.0.weight', 'fc.weight')):
+            np.testing.assert_array_equal(got[key].data().asnumpy(), p.data().asnumpy())
     assert glob.glob(str(tmp_path / 'p' / '*-best.params'))
 
 
 def test_summary_prints_parameters(capsys, tmp_path):
-    argv = _small(tmp_path, '--dataset', 'digits', '--summary', '--num-epochs', '1')
-    from gluon_aff.train.network import build_cifar_network
-    from gluon_aff.train.options import cifar_parser
-    from gluon_aff.train.report import print_summary
-    net, _, _ = build_cifar_network(cifar_parser().parse_args(argv), 10)
-    net.initialize()
-    print_summary(net, (1, 3, 32, 32), mx.cpu())
+    """train_cifar.py --summary, through the script's own path."""
+    assert train_cifar.main(_small(tmp_path, '--dataset', 'digits', '--summary',
+                                   '--test-max-batches', '1')) == 0
     out = capsys.readouterr().out
     assert 'trainable parameters: ' in out and 'mult-adds' in out and 'attention (rows marked' in out
 

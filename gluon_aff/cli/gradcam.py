@@ -2,7 +2,7 @@
 import os
 
 from . import register_command
-from .common import load_checkpoint_network
+from .common import add_arg_option, load_checkpoint_network, parse_kwargs
 from ..tools.gradcam import grad_cam
 from ..transforms import eval_crop, load_image
 
@@ -25,20 +25,33 @@ def configure(p):
     p.add_argument('--layer', type=int, default=None,
                    help='stage whose feature map is used (1-based; default: the last)')
     p.add_argument('--out', required=True, help='output folder')
+    add_arg_option(p)
 
 
 def run(args):
+    if len(args.model) != len(args.params):
+        raise ValueError('give one --params per --model (%d models, %d params files)'
+                         % (len(args.model), len(args.params)))
+    kwargs = parse_kwargs(args.arg)
+    models = [load_checkpoint_network(name, params, kwargs)
+              for name, params in zip(args.model, args.params)]
+    images = [(path, load_image(path)) for path in args.images]
+    maps = draw(models, images, args.class_index, args.layer, args.out)
+    print('wrote %s (%d images x %d models) and %d single heat maps in %s'
+          % (os.path.join(args.out, 'gradcam.png'), len(images), len(models), len(maps),
+             args.out))
+    return 0
+
+
+def draw(models, images, class_index, layer, out):
+    """Heat maps of every (image, model) over the evaluation crop: writes one PNG per pair
+    and a grid ``gradcam.png`` under ``out``; returns [dict(image, model, cam (S x S in
+    [0, 1]), class_index, prob, png)]."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     from ..transforms import eval_transform
-    if len(args.model) != len(args.params):
-        raise ValueError('give one --params per --model (%d models, %d params files)'
-                         % (len(args.model), len(args.params)))
-    models = [load_checkpoint_network(name, params)
-              for name, params in zip(args.model, args.params)]
-    images = [(path, load_image(path)) for path in args.images]
-    os.makedirs(args.out, exist_ok=True)
+    os.makedirs(out, exist_ok=True)
     fig, axes = plt.subplots(len(images), len(models), squeeze=False,
                              figsize=(4 * len(models), 5.2 * len(images)))
     written = []
@@ -46,7 +59,7 @@ def run(args):
         stem = os.path.splitext(os.path.basename(path))[0]
         for col, (info, net) in enumerate(models):
             x = eval_transform(info, img)
-            cam, prob, k = grad_cam(net, x, args.class_index, args.layer)
+            cam, prob, k = grad_cam(net, x, class_index, layer)
             names = _class_names(len(prob))
             top5 = prob.argsort()[::-1][:5]
             text = '\n'.join('%s %.3f' % (names[i][:24], prob[i]) for i in top5)
@@ -61,17 +74,15 @@ def run(args):
                 ax.set_xticks([])
                 ax.set_yticks([])
             single.tight_layout()
-            out = os.path.join(args.out, '%s_%s.png' % (stem, info.name))
-            single.savefig(out, dpi=90)
+            png = os.path.join(out, '%s_%s.png' % (stem, info.name))
+            single.savefig(png, dpi=90)
             plt.close(single)
-            written.append(out)
+            written.append(dict(image=path, model=info.name, cam=cam, class_index=k,
+                                prob=prob, png=png))
     fig.tight_layout()
-    grid = os.path.join(args.out, 'gradcam.png')
-    fig.savefig(grid, dpi=90)
+    fig.savefig(os.path.join(out, 'gradcam.png'), dpi=90)
     plt.close(fig)
-    print('wrote %s (%d images x %d models) and %d single heat maps in %s'
-          % (grid, len(images), len(models), len(written), args.out))
-    return 0
+    return written
 
 
 register_command('gradcam', 'Grad-CAM heat maps (last stage by default) of one or more '

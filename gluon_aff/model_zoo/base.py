@@ -79,6 +79,16 @@ class ZooNet(HybridBlock):
     def _head(self, F, x):
         raise NotImplementedError
 
+    def head_map(self, F, x):
+        """The map the classifier pools, computed from the last stage's output (the stage
+        output itself unless the head first transforms it: the pre-activation CIFAR
+        ResNet's final BN-ReLU, MobileNetV2/ShuffleNetV2's last 1x1). Grad-CAM weighs it."""
+        return x
+
+    def classify_map(self, F, m):
+        """The logits from ``head_map``'s output."""
+        return self._head(F, m)
+
     # -- forward --------------------------------------------------------------------------
     def _check_out_stages(self, stages):
         n = len(self._stages())

@@ -133,11 +133,17 @@ class CIFARAFFResNet(ZooNet):
         return [self.features[2], self.features[3], self.features[4]]
 
     def _head(self, F, x):
-        for i in range(5, len(self.features)):
-            x = self.features[i](x)
+        return self.classify_map(F, self.head_map(F, x))
+
+    def head_map(self, F, x):
+        return self.features[6](self.features[5](x))        # final BN, ReLU
+
+    def classify_map(self, F, m):
+        for i in range(7, len(self.features)):              # pool, flatten
+            m = self.features[i](m)
         if self.drop is not None:
-            x = self.drop(x)
-        return self.output(x)
+            m = self.drop(m)
+        return self.output(m)
 
 
 # -- zoo entries: cifar_{aff,iaff,add}_resnet{20,32,44,56,110} -------------------------------

@@ -2,7 +2,10 @@
 
 For a stage's feature map A (C x h x w) and the score y_k of class k:
 ``cam = ReLU(sum_c alpha_c A_c)`` with ``alpha_c = mean_{ij} dy_k / dA_c,ij``,
-normalised to [0, 1] and resized to the input.
+normalised to [0, 1] and resized to the input. For the last stage, A is the map the
+classifier pools (``ZooNet.head_map``: after the pre-activation CIFAR ResNet's final
+BN-ReLU, which its raw stage output has not been through; with raw residual sums the
+weighted sum can be negative everywhere and the map empty).
 """
 import mxnet as mx
 from mxnet import autograd
@@ -19,14 +22,17 @@ def grad_cam(net, x, class_index=None, stage=None):
     stage = stage or len(stages)
     if not 1 <= stage <= len(stages):
         raise ValueError('--layer must be a stage between 1 and %d, got %d' % (len(stages), stage))
+    last = stage == len(stages)
     with autograd.predict_mode():
         fmap = net._stage_outputs(mx.nd, x, stage)[-1]
+        if last:
+            fmap = net.head_map(mx.nd, fmap)
     fmap.attach_grad()
     with autograd.record(train_mode=False):
         y = fmap
         for block in stages[stage:]:
             y = block(y)
-        logits = net._head(mx.nd, y)
+        logits = net.classify_map(mx.nd, y) if last else net._head(mx.nd, y)
         k = int(logits[0].argmax().asscalar()) if class_index is None else int(class_index)
         if not 0 <= k < logits.shape[1]:
             raise ValueError('--class %d is outside the %d classes' % (k, logits.shape[1]))

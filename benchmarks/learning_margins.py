@@ -1,0 +1,121 @@
+"""How far above their thresholds the learning tests stay, over seeds and oneDNN levels.
+
+Reruns the tests whose assertions depend on a training outcome, as the suite runs them
+(same pytest options), once per (oneDNN level, seed), with GLUON_AFF_TEST_SEED and
+DNNL_MAX_CPU_ISA / MXNET_MKLDNN_ENABLED set, and collects what they record
+(tests/conftest.py: record_metric). Writes benchmarks/learning_margins.md.
+
+    .venv/bin/python benchmarks/learning_margins.py [--seeds 0 1 2] [--levels default SSE41 off]
+        [--only gradcam]
+
+The rows are kept in benchmarks/learning_margins.json; ``--only`` reruns the matching tests
+and replaces their rows.
+
+Thresholds are kept at least 3 points (0.03, or one hit of 8) under the worst value.
+Run it alone: other MXNet processes on the same cores slow it down many times over.
+"""
+import argparse
+import collections
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+
+TESTS = ['tests/test_train_runs.py::test_digits_learning',
+         'tests/test_afi.py::test_small_afi_resnet_learns_digits',
+         'tests/test_train_seg.py::test_train_seg_learns_generated_stop_signs',
+         'tests/test_tools.py::test_gradcam_peaks_on_the_object']
+
+# level name -> environment
+LEVELS = {'default': {}, 'SSE41': {'DNNL_MAX_CPU_ISA': 'SSE41'},
+          'AVX2': {'DNNL_MAX_CPU_ISA': 'AVX2'},
+          'AVX512_CORE': {'DNNL_MAX_CPU_ISA': 'AVX512_CORE'},
+          'off': {'MXNET_MKLDNN_ENABLED': '0'}}
+
+
+def run(levels, seeds, tests=TESTS):
+    rows = []
+    for level in levels:
+        for seed in seeds:
+            with tempfile.NamedTemporaryFile(suffix='.jsonl', delete=False) as f:
+                path = f.name
+            env = dict(os.environ, GLUON_AFF_TEST_SEED=str(seed), GLUON_AFF_METRICS=path,
+                       **LEVELS[level])
+            print('level %s seed %d ...' % (level, seed), file=sys.stderr, flush=True)
+            subprocess.run([sys.executable, '-m', 'pytest', '-p', 'no:cacheprovider'] + tests,
+                           cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+            with open(path) as f:
+                for line in f:
+                    row = json.loads(line)
+                    row['level'] = level
+                    rows.append(row)
+            os.remove(path)
+    return rows
+
+
+def table(rows, levels, seeds):
+    by = collections.OrderedDict()
+    for r in rows:
+        by.setdefault(r['test'], []).append(r)
+    lines = ['| test | threshold | %s | worst | margin |' % ' | '.join(
+        '%s (seeds %s)' % (lv, ', '.join(map(str, seeds))) for lv in levels),
+        '|---|---|' + '---|' * len(levels) + '---|---|']
+    for test, rs in by.items():
+        cells = []
+        for lv in levels:
+            vals = [r['value'] for s in seeds for r in rs if r['level'] == lv and r['seed'] == s]
+            cells.append(' / '.join('%g' % v for v in vals) or '-')
+        worst = min(r['value'] for r in rs)
+        lines.append('| %s | %g | %s | %g | %+.4g |' % (test, rs[0]['threshold'],
+                                                        ' | '.join(cells), worst,
+                                                        worst - rs[0]['threshold']))
+    return '\n'.join(lines)
+
+
+def main():
+    from gluon_aff.tools.isa_check import cpu_flags, isa_levels
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    p.add_argument('--levels', nargs='+', default=None, choices=list(LEVELS),
+                   help='default: default, SSE41, off, and AVX2/AVX512_CORE where the CPU has '
+                        'them and they differ from the default')
+    p.add_argument('--out', default=os.path.join(HERE, 'learning_margins.md'))
+    p.add_argument('--only', default=None, help='rerun only the tests whose id contains this')
+    args = p.parse_args()
+    offered = [lv for lv, reason in isa_levels() if reason is None]
+    levels = args.levels or (['default', 'SSE41', 'off'] + (
+        ['AVX2'] if 'AVX512_CORE' in offered else []))
+    tests = [t for t in TESTS if not args.only or args.only in t]
+    rows = run(levels, args.seeds, tests)
+    store = os.path.splitext(args.out)[0] + '.json'
+    if args.only and os.path.exists(store):
+        with open(store) as f:
+            kept = [r for r in json.load(f) if r['test'] not in {n['test'] for n in rows}]
+        rows = kept + rows
+    with open(store, 'w') as f:
+        json.dump(rows, f, indent=1)
+    flags = cpu_flags() or set()
+    text = '\n'.join([
+        '# Learning tests: margins over seeds and oneDNN levels', '',
+        'Measured %s by `benchmarks/learning_margins.py` on %s, %d cores (flags: %s), Python %s, '
+        'run as the suite runs them (pytest-xdist workers, one OpenMP thread each). '
+        '"default" is oneDNN at the best level the CPU has, "off" is MXNET_MKLDNN_ENABLED=0.'
+        % (datetime.date.today().isoformat(), platform.processor() or platform.machine(),
+           len(os.sched_getaffinity(0)),
+           ', '.join(f for f in ('avx512f', 'avx2', 'sse4_1', 'amx_tile') if f in flags) or '?',
+           platform.python_version()), '',
+        table(rows, levels, args.seeds), ''])
+    with open(args.out, 'w') as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == '__main__':
+    main()

@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     'gluon_aff.cli.eval_cmd',
     'gluon_aff.cli.gradcam',
     'gluon_aff.cli.export',
+    'gluon_aff.cli.predict',
     'gluon_aff.cli.bench',
     'gluon_aff.cli.ablate',
     'gluon_aff.cli.check_cpu',

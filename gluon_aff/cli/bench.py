@@ -1,4 +1,4 @@
-"""``gluon-aff bench MODEL...``: speed and memory of each inference path."""
+"""``gluon-aff bench MODEL...``: speed, memory and accuracy of each inference path."""
 import json
 
 from . import register_command
@@ -21,6 +21,15 @@ def configure(p):
                    help='model the "time vs" column compares with (default: resnet50_add)')
     p.add_argument('--json', action='store_true',
                    help='print one JSON object per (model, path, batch) instead of the table')
+    p.add_argument('--accuracy', dest='accuracy', action='store_true', default=None,
+                   help='report top-1 agreement with float32 on real photographs and the '
+                        'digits accuracy of every path (default: when a reduced-precision '
+                        'path runs)')
+    p.add_argument('--no-accuracy', dest='accuracy', action='store_false')
+    p.add_argument('--digits-params', default=None,
+                   help='a cifar_aff_resnet20 (blocks=1, channel_times=1, 10 classes) trained on '
+                        'the digits set, for the accuracy columns (default: train one, about a '
+                        'minute)')
     add_arg_option(p)
 
 
@@ -28,7 +37,8 @@ def run(args):
     if args.iters < 1 or args.warmup < 0 or min(args.batch_size) < 1:
         raise ValueError('--iters and --batch-size must be >= 1, --warmup >= 0')
     results = add_ratios(benchmark(args.models, args.batch_size, args.paths, args.input_size,
-                                   parse_kwargs(args.arg), args.iters, args.warmup),
+                                   parse_kwargs(args.arg), args.iters, args.warmup,
+                                   accuracy=args.accuracy, digits_params=args.digits_params),
                          args.baseline)
     if args.json:
         for r in results:
@@ -38,7 +48,8 @@ def run(args):
     return 1 if any(r.get('error') for r in results) else 0
 
 
-register_command('bench', 'Throughput, latency and peak memory of zoo networks (random '
-                 'weights) along each inference path, each in its own process.',
+register_command('bench', 'Throughput, latency, peak memory and accuracy of zoo networks '
+                 '(random weights) along each inference path (MXNet, ONNX Runtime, OpenVINO '
+                 'at f32/bf16/int8), each in its own process.',
                  configure, run,
-                 example='gluon-aff bench resnet50_add iaff_resnet50 --batch-size 1 8')
+                 example='gluon-aff bench resnet50_add iaff_resnet50 --batch-size 1 8 32')

@@ -1,4 +1,4 @@
-"""``gluon-aff export NAME``: symbol/params pair or ONNX file of a zoo network."""
+"""``gluon-aff export NAME``: symbol/params pair, ONNX file or OpenVINO model of a zoo network."""
 import logging
 import os
 
@@ -7,6 +7,7 @@ import mxnet as mx
 from . import register_command
 from .common import add_arg_option, load_checkpoint_network, parse_kwargs
 from ..deploy import export_onnx, export_symbol
+from ..deploy.export import calibration_batch, export_openvino, write_meta
 from ..model_zoo import get_model, get_model_info
 
 
@@ -14,7 +15,12 @@ def configure(p):
     p.add_argument('name', help='zoo name')
     p.add_argument('--params', default=None,
                    help='.params file to export (default: random weights, said so)')
-    p.add_argument('--format', choices=('symbol', 'onnx'), required=True)
+    p.add_argument('--format', choices=('symbol', 'onnx', 'openvino'), required=True)
+    p.add_argument('--precision', choices=('f32', 'int8'), default='f32',
+                   help='OpenVINO: f32 (exact; also runs at bf16 where the CPU has it) or int8 '
+                        '(quantised with NNCF on --calibration images)')
+    p.add_argument('--calibration', default=None, metavar='FOLDER',
+                   help='int8: a folder of representative images (a few hundred; .jpg/.png)')
     p.add_argument('--out', default='.', help='output folder (default: .)')
     p.add_argument('--input-size', type=int, default=None,
                    help="input height/width (default: the model's, 224 or 32)")
@@ -24,6 +30,11 @@ def configure(p):
 
 def run(args):
     info = get_model_info(args.name)
+    if args.precision != 'f32' and args.format != 'openvino':
+        raise ValueError('--precision %s needs --format openvino' % args.precision)
+    if args.precision == 'int8' and not args.calibration:
+        raise ValueError('--precision int8 needs --calibration FOLDER: a few hundred '
+                         'representative images to set the int8 ranges')
     kwargs = parse_kwargs(args.arg)
     if args.params:
         info, net = load_checkpoint_network(args.name, args.params, kwargs)
@@ -36,13 +47,22 @@ def run(args):
     prefix = os.path.join(args.out, info.name)
     if args.format == 'symbol':
         written = export_symbol(net, prefix, shape)
-    else:
+    elif args.format == 'onnx':
         written = (export_onnx(net, prefix + '.onnx', shape),)
+        written += (write_meta(info, written[0]),)
+    else:
+        calibration = (calibration_batch(args.calibration, info) if args.precision == 'int8'
+                       else None)
+        suffix = '-int8' if args.precision == 'int8' else ''
+        xml = export_openvino(net, '%s%s.xml' % (prefix, suffix), shape, args.precision,
+                              calibration)
+        written = (xml, xml[:-4] + '.bin', write_meta(info, xml))
     print('wrote %s (input "data" %s)' % (' and '.join(written), 'x'.join(map(str, shape))))
     return 0
 
 
 register_command('export', 'Export a zoo network (with --params, or random weights) to a '
-                 'symbol/params pair for SymbolBlock.imports or to ONNX (weights as '
-                 'initializers, not graph inputs).', configure, run,
-                 example='gluon-aff export aff_resnet50 --params FILE --format onnx --out deploy/')
+                 'symbol/params pair for SymbolBlock.imports, to ONNX (weights as '
+                 'initializers), or to OpenVINO (float32 or int8); ONNX and OpenVINO files get '
+                 'a .json with their preprocessing for gluon-aff predict.', configure, run,
+                 example='gluon-aff export aff_resnet50 --params FILE --format openvino --out deploy/')

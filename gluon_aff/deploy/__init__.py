@@ -1,8 +1,9 @@
-"""Deployment: export to MXNet symbol files and ONNX, the optimised inference form, and
-running exported files (ONNX Runtime)."""
-from .export import export_symbol, export_onnx
+"""Deployment: export to MXNet symbol files, ONNX and OpenVINO, the optimised inference
+form, and serving exported files without MXNet (ONNX Runtime, OpenVINO)."""
+from .export import export_symbol, export_onnx, export_openvino
 from .optimize import optimize, inference_form, inference_symbol, fold_batchnorm
-from .runtimes import onnx_session, run_onnx
+from .runtimes import Classifier, Runner, onnx_session, run_onnx
 
-__all__ = ['export_symbol', 'export_onnx', 'optimize', 'inference_form', 'inference_symbol',
-           'fold_batchnorm', 'onnx_session', 'run_onnx']
+__all__ = ['export_symbol', 'export_onnx', 'export_openvino', 'optimize', 'inference_form',
+           'inference_symbol', 'fold_batchnorm', 'onnx_session', 'run_onnx', 'Runner',
+           'Classifier']

@@ -1,6 +1,9 @@
-"""Export a zoo network to a symbol/params pair or to an ONNX file."""
+"""Export a zoo network: MXNet symbol/params pair, ONNX, OpenVINO (float32 or int8, quantised
+with NNCF), and the preprocessing file ONNX and OpenVINO exports carry, so that
+``runtimes.Classifier`` needs no MXNet."""
 import contextlib
 import io
+import json
 import os
 import tempfile
 
@@ -9,7 +12,8 @@ import numpy as np
 
 from .optimize import inference_form
 
-__all__ = ['export_symbol', 'export_onnx', 'ONNX_OPSET']
+__all__ = ['export_symbol', 'export_onnx', 'export_openvino', 'write_meta',
+           'calibration_batch', 'ONNX_OPSET']
 
 # MXNet 1.9.1's exporter stamps the newest opset the installed onnx knows, but its
 # converters predate opset 20; 19 is what they were tested against (here with onnx 1.14
@@ -59,8 +63,8 @@ def _exporter_opset(version):
 
 
 def export_onnx(net, path, input_shape, fast_fusion=True):
-    """Write an ONNX model (opset ``ONNX_OPSET``) whose graph inputs are only 'data': the weights are initializers, not inputs, so runtimes
-    can fold them as constants. With ``fast_fusion`` the fusion blocks are written in
+    """Write an ONNX model (opset ``ONNX_OPSET``) whose graph inputs are only 'data': the
+    weights are initializers, not inputs, so runtimes can fold them as constants. With ``fast_fusion`` the fusion blocks are written in
     their inference form ``X + (Y - X) * W`` (same outputs, fewer element-wise nodes;
     5-10% faster in ONNX Runtime for iaff_resnet50 here). Returns ``path``."""
     try:
@@ -69,12 +73,11 @@ def export_onnx(net, path, input_shape, fast_fusion=True):
         raise IOError('ONNX export needs the onnx package (pip install onnx)')
     from ..mxnet_compat import patch_onnx_mapping
     patch_onnx_mapping()
-    with tempfile.TemporaryDirectory() as tmp:
-        if fast_fusion:
-            with inference_form(net):
-                sym, params = export_symbol(net, os.path.join(tmp, 'net'), input_shape)
-        else:
-            sym, params = export_symbol(net, os.path.join(tmp, 'net'), input_shape)
+    fixed = getattr(net, 'fixed_input_size', None)      # networks that resize "like"
+    with tempfile.TemporaryDirectory() as tmp, \
+            (fixed(input_shape) if fixed else contextlib.nullcontext()), \
+            (inference_form(net) if fast_fusion else contextlib.nullcontext()):
+        sym, params = export_symbol(net, os.path.join(tmp, 'net'), input_shape)
         _fix_gamma_to_one(net, params)
         folder = os.path.dirname(os.path.abspath(path))
         os.makedirs(folder, exist_ok=True)
@@ -91,4 +94,72 @@ def export_onnx(net, path, input_shape, fast_fusion=True):
     model.graph.input.extend(kept)
     onnx.checker.check_model(model)
     onnx.save(model, path)
+    return path
+
+
+def write_meta(info, model_path):
+    """Write ``<stem>.json`` beside ``model_path``: the zoo entry's name, input size,
+    crop ratio, interpolation, mean/std, classes and (ImageNet) class names."""
+    meta = dict(model=info.name, input_size=info.input_size, crop_ratio=info.crop_ratio,
+                interpolation=info.interpolation, mean=list(info.mean), std=list(info.std),
+                classes=info.classes)
+    if info.classes == 1000 and info.family.startswith('imagenet'):
+        from gluoncv.data import ImageNet1kAttr
+        meta['class_names'] = list(ImageNet1kAttr().classes)
+    path = os.path.splitext(model_path)[0] + '.json'
+    with open(path, 'w') as f:
+        json.dump(meta, f)
+    return path
+
+
+def calibration_batch(folder, info, limit=300):
+    """Preprocessed images (N x 3 x S x S float32) of the image files under ``folder``, for
+    int8 calibration; at most ``limit``, in sorted order."""
+    from .runtimes import preprocess
+    if not os.path.isdir(folder):
+        raise IOError("calibration folder '%s' does not exist" % folder)
+    files = sorted(os.path.join(root, f) for root, _, names in os.walk(folder) for f in names
+                   if f.lower().endswith(('.jpg', '.jpeg', '.png', '.bmp')))[:limit]
+    if not files:
+        raise IOError("calibration folder '%s' holds no .jpg/.png/.bmp images" % folder)
+    meta = dict(input_size=info.input_size, crop_ratio=info.crop_ratio,
+                interpolation=info.interpolation, mean=info.mean, std=info.std)
+    return np.concatenate([preprocess(f, meta) for f in files])
+
+
+def export_openvino(net, path, input_shape, precision='f32', calibration=None):
+    """Write ``net`` as OpenVINO IR (``path``, .xml + .bin), through its ONNX export (the
+    fusion blocks in their inference form). ``precision='int8'`` quantises the model with
+    NNCF's post-training quantisation on ``calibration`` (N x 3 x S x S float32 inputs,
+    preprocessed as in evaluation; a few hundred representative images). 'f32' models
+    also run at bf16 where the CPU has it (a runtime choice, ``Runner(precision='bf16')``).
+    Returns ``path``."""
+    from .runtimes import _require
+    ov = _require('openvino', 'Export to OpenVINO')
+    if precision not in ('f32', 'int8'):
+        raise ValueError("OpenVINO export precision must be 'f32' or 'int8' (bf16 is chosen "
+                         "when running an f32 model), got %r" % (precision,))
+    if precision == 'int8' and (calibration is None or len(calibration) == 0):
+        raise ValueError('int8 quantisation needs a calibration set: representative images, '
+                         'preprocessed (--calibration FOLDER on the command line)')
+    if not path.endswith('.xml'):
+        raise ValueError("OpenVINO models are written as NAME.xml (+ NAME.bin), got '%s'" % path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        onnx_path = export_onnx(net, os.path.join(tmp, 'net.onnx'), input_shape)
+        model = ov.convert_model(onnx_path)
+    if precision == 'int8':
+        nncf = _require('nncf', 'int8 quantisation')
+        batch = input_shape[0]
+        data = np.asarray(calibration, np.float32)
+        items = [data[i:i + batch] for i in range(0, len(data) - batch + 1, batch)]
+        if not items:
+            raise ValueError('the calibration set has %d images, fewer than the batch size %d'
+                             % (len(data), batch))
+        import logging
+        nncf.set_log_level(logging.WARNING)
+        with contextlib.redirect_stdout(io.StringIO()):     # its progress bars
+            model = nncf.quantize(model, nncf.Dataset(items), subset_size=len(items))
+    ov.save_model(model, path, compress_to_fp16=False)
     return path

@@ -1,15 +1,30 @@
-"""Run an exported network without MXNet: ONNX Runtime sessions, timings, peak memory.
+"""Serve an exported network without MXNet: ONNX Runtime or OpenVINO, at a chosen precision,
+with the zoo's preprocessing; and the timings and peak memory ``gluon-aff bench`` reports.
 
-Nothing here imports MXNet or the rest of gluon_aff, so that serving needs only numpy
-and the runtime, and so that ``gluon-aff bench`` can run this file by path, one process
-per path, and measure the runtime's own peak memory::
+Nothing here imports MXNet or the rest of gluon_aff: serving needs numpy, OpenCV and the
+runtime, and ``gluon-aff bench`` runs this file by path, one process per path, so that the
+peak memory it reports is the runtime's own::
 
-    python gluon_aff/deploy/runtimes.py net.onnx --input x.npy --output y.npy --iters 30
+    from gluon_aff.deploy.runtimes import Classifier
+    clf = Classifier('deploy/iaff_resnet50.xml', precision='int8')   # or .onnx
+    clf.predict('photo.jpg')          # [(class index, name, probability), ...] top 5
+
+Precisions: ``'f32'`` (exact; ONNX Runtime and OpenVINO), ``'bf16'`` (OpenVINO, on CPUs
+whose kernels have bfloat16: AVX512_BF16 or AMX) and ``'int8'`` (OpenVINO, a model
+quantised at export: ``gluon-aff export --format openvino --precision int8``).
+Exports write a ``.json`` beside the model with the preprocessing (input size, crop
+ratio, interpolation, mean/std) and, for ImageNet models, the class names.
+
+As a script (what ``gluon-aff bench`` runs)::
+
+    python gluon_aff/deploy/runtimes.py MODEL --runtime openvino --precision f32 \\
+        --input x.npy --output y.npy --iters 30
 
 prints one JSON object: img_per_s, p50_ms, p90_ms, peak_rss_mb (when --iters > 0).
 """
 import argparse
 import json
+import math
 import os
 import resource
 import sys
@@ -17,8 +32,16 @@ import time
 
 import numpy as np
 
+__all__ = ['RUNTIMES', 'PRECISIONS', 'PrecisionUnavailable', 'available_precisions',
+           'onnx_session', 'run_onnx', 'Runner', 'Classifier', 'preprocess', 'read_meta',
+           'timings', 'peak_rss_mb']
 
-__all__ = ['onnx_session', 'run_onnx', 'timings', 'peak_rss_mb']
+RUNTIMES = ('onnxruntime', 'openvino')
+PRECISIONS = {'onnxruntime': ('f32',), 'openvino': ('f32', 'bf16', 'int8')}
+
+
+class PrecisionUnavailable(RuntimeError):
+    """The runtime or this CPU cannot run the model at the precision asked for."""
 
 
 def _require(module, what):
@@ -30,13 +53,19 @@ def _require(module, what):
                           '%s (the repository\'s requirements.txt pins it)' % (what, module, module))
 
 
+def _threads(threads):
+    return threads or len(os.sched_getaffinity(0))
+
+
+# -- ONNX Runtime ------------------------------------------------------------------------
 def onnx_session(path, threads=None):
     """An ONNX Runtime CPU session with every graph optimisation, ``threads`` intra-op
     threads (default: the cores available to this process)."""
     ort = _require('onnxruntime', 'Running an ONNX file')
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or len(os.sched_getaffinity(0))
+    options.intra_op_num_threads = _threads(threads)
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3      # errors only (not the folded constants it drops)
     return ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
 
 
@@ -46,6 +75,166 @@ def run_onnx(path, x, threads=None):
     return sess.run(None, {sess.get_inputs()[0].name: np.asarray(x, np.float32)})[0]
 
 
+# -- OpenVINO ----------------------------------------------------------------------------
+def available_precisions(runtime='openvino'):
+    """{precision: None if this machine can run it, else the reason it cannot}."""
+    if runtime == 'onnxruntime':
+        try:
+            _require('onnxruntime', 'ONNX Runtime')
+        except ImportError as e:
+            return {'f32': str(e)}
+        return {'f32': None}
+    try:
+        ov = _require('openvino', 'OpenVINO')
+    except ImportError as e:
+        return dict.fromkeys(PRECISIONS['openvino'], str(e))
+    core = ov.Core()
+    caps = set(core.get_property('CPU', 'OPTIMIZATION_CAPABILITIES'))
+    cpu = core.get_property('CPU', 'FULL_DEVICE_NAME')
+    reasons = {'f32': None}
+    reasons['bf16'] = None if 'BF16' in caps else (
+        'this CPU (%s) gives OpenVINO no bfloat16 kernels (they need AVX512_BF16 or AMX); '
+        'it offers %s' % (cpu, ', '.join(sorted(caps & {'FP32', 'BF16', 'INT8'}))))
+    reasons['int8'] = None if 'INT8' in caps else (
+        'this CPU (%s) gives OpenVINO no int8 kernels' % cpu)
+    return reasons
+
+
+def _quantized(model):
+    return any(op.get_type_name() == 'FakeQuantize' for op in model.get_ops())
+
+
+class Runner(object):
+    """``runner(x)`` -> the logits of a float32 NCHW batch, with ``runtime`` ('openvino' or
+    'onnxruntime') at ``precision``. OpenVINO models follow the batch size they are given
+    (recompiled per shape); ONNX files keep the one they were exported with."""
+
+    def __init__(self, path, runtime=None, precision='f32', threads=None):
+        if not os.path.isfile(path):
+            raise IOError("model file '%s' does not exist" % path)
+        runtime = runtime or ('onnxruntime' if path.endswith('.onnx') and
+                              precision == 'f32' else 'openvino')
+        if runtime not in RUNTIMES:
+            raise ValueError('runtime must be one of %s, got %r' % (', '.join(RUNTIMES), runtime))
+        _require(runtime, 'Running a model with %s' % runtime)     # ImportError if absent
+        if precision not in PRECISIONS[runtime]:
+            raise PrecisionUnavailable(
+                "%s runs precision %s; %r needs %s" % (
+                    runtime, '/'.join(PRECISIONS[runtime]), precision,
+                    ' or '.join(r for r in RUNTIMES if precision in PRECISIONS[r])))
+        reason = available_precisions(runtime).get(precision)
+        if reason:
+            raise PrecisionUnavailable(reason)
+        self.path, self.runtime, self.precision = path, runtime, precision
+        self.threads = _threads(threads)
+        self._compiled = {}
+        if runtime == 'onnxruntime':
+            self._session = onnx_session(path, threads)
+            self._input = self._session.get_inputs()[0].name
+        else:
+            ov = _require('openvino', 'OpenVINO')
+            self._core = ov.Core()
+            self._model = self._core.read_model(path)
+            if precision == 'int8' and not _quantized(self._model):
+                raise PrecisionUnavailable(
+                    "'%s' is not quantised; export it with --precision int8 (gluon-aff export "
+                    "NAME --format openvino --precision int8 --calibration FOLDER)" % path)
+
+    def _compile(self, shape):
+        if shape not in self._compiled:
+            model = self._model.clone()
+            if tuple(model.input(0).get_partial_shape().to_shape()) != shape:
+                model.reshape({model.input(0).get_any_name(): list(shape)})
+            config = {'PERFORMANCE_HINT': 'LATENCY', 'INFERENCE_NUM_THREADS': self.threads}
+            if self.precision in ('f32', 'bf16'):
+                config['INFERENCE_PRECISION_HINT'] = self.precision
+            self._compiled[shape] = self._core.compile_model(model, 'CPU', config)
+        return self._compiled[shape]
+
+    def __call__(self, x):
+        x = np.ascontiguousarray(x, np.float32)
+        if self.runtime == 'onnxruntime':
+            return self._session.run(None, {self._input: x})[0]
+        return self._compile(tuple(x.shape))(x)[0]
+
+
+# -- preprocessing and prediction ----------------------------------------------------------
+def read_meta(path):
+    """The preprocessing an export wrote beside ``path`` (``<stem>.json``)."""
+    meta = os.path.splitext(path)[0] + '.json'
+    if not os.path.isfile(meta):
+        raise IOError("'%s' has no preprocessing file %s beside it; export with gluon-aff "
+                      "export (it writes one), or pass meta={'input_size': ..., 'mean': ..., "
+                      "'std': ..., 'crop_ratio': ..., 'interpolation': ...}" % (path, meta))
+    with open(meta) as f:
+        return json.load(f)
+
+
+def _load(image):
+    import cv2
+    if isinstance(image, str):
+        if not os.path.isfile(image):
+            raise IOError("image '%s' does not exist" % image)
+        bgr = cv2.imread(image, cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise IOError("cannot decode '%s' as an image" % image)
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    array = np.asarray(image)        # PIL images and arrays
+    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
+        raise ValueError('expected an RGB HWC uint8 image, got %s %s' % (array.dtype, array.shape))
+    return array
+
+
+def preprocess(image, meta):
+    """RGB image (file, PIL image or HWC uint8 array) -> 1x3xSxS float32, as the zoo's
+    evaluation: resize the short side to ceil(S / crop_ratio) (OpenCV, as MXNet's
+    ``resize_short``), centre-crop S x S, scale to [0, 1], normalise."""
+    import cv2
+    img = _load(image)
+    size = meta['input_size']
+    interp = cv2.INTER_CUBIC if meta.get('interpolation') == 'bicubic' else cv2.INTER_LINEAR
+    if meta.get('crop_ratio', 1.0) < 1.0 or img.shape[:2] != (size, size):
+        short = int(math.ceil(size / meta.get('crop_ratio', 1.0)))
+        h, w = img.shape[:2]
+        new_h, new_w = (short * h // w, short) if h > w else (short, short * w // h)
+        img = cv2.resize(img, (new_w, new_h), interpolation=interp)
+        y0, x0 = (new_h - size) // 2, (new_w - size) // 2
+        img = img[y0:y0 + size, x0:x0 + size]
+    x = img.astype(np.float32) / 255.0
+    x = (x - np.asarray(meta['mean'], np.float32)) / np.asarray(meta['std'], np.float32)
+    return x.transpose(2, 0, 1)[None]
+
+
+def _softmax(z):
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class Classifier(object):
+    """An exported classifier with its preprocessing: ``predict(image)`` is one call.
+
+    ``path``: an ``.xml`` (OpenVINO) or ``.onnx`` file written by ``gluon-aff export``;
+    ``runtime``/``precision`` as for ``Runner``; ``meta`` overrides the ``.json`` beside it.
+    """
+
+    def __init__(self, path, runtime=None, precision='f32', threads=None, meta=None):
+        self.meta = meta or read_meta(path)
+        self.runner = Runner(path, runtime, precision, threads)
+        self.class_names = self.meta.get('class_names')
+
+    def probabilities(self, image):
+        return _softmax(self.runner(preprocess(image, self.meta)))[0]
+
+    def predict(self, image, topk=5):
+        """[(class index, class name or None, probability)], most likely first."""
+        prob = self.probabilities(image)
+        top = np.argsort(-prob)[:topk]
+        return [(int(i), self.class_names[i] if self.class_names else None, float(prob[i]))
+                for i in top]
+
+
+# -- timings (gluon-aff bench) --------------------------------------------------------------
 def peak_rss_mb():
     """This process's peak resident memory in MB. VmHWM, not ru_maxrss: Linux carries
     the parent's peak across fork+exec into ru_maxrss, VmHWM starts anew at exec."""
@@ -75,22 +264,34 @@ def timings(run, batch, iters, warmup):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('onnx')
+    p.add_argument('model', help='.onnx or OpenVINO .xml file')
+    p.add_argument('--runtime', choices=RUNTIMES, default=None)
+    p.add_argument('--precision', choices=('f32', 'bf16', 'int8'), default='f32')
     p.add_argument('--input', required=True, help='.npy batch (float32, NCHW)')
     p.add_argument('--output', default=None, help='write the first output here (.npy)')
+    p.add_argument('--extra', default=None,
+                   help='.npy batch whose outputs go to --extra-output (accuracy checks)')
+    p.add_argument('--extra-output', default=None)
     p.add_argument('--iters', type=int, default=0, help='timed runs (0: no timing)')
     p.add_argument('--warmup', type=int, default=3)
     p.add_argument('--threads', type=int, default=None)
     args = p.parse_args(argv)
-    sess = onnx_session(args.onnx, args.threads)
+    try:
+        runner = Runner(args.model, args.runtime, args.precision, args.threads)
+    except PrecisionUnavailable as e:
+        print('unavailable: %s' % e, file=sys.stderr)
+        return 3
     x = np.load(args.input).astype(np.float32)
-    feed = {sess.get_inputs()[0].name: x}
-    out = sess.run(None, feed)[0]
+    out = runner(x)
     if args.output:
         np.save(args.output, out)
+    if args.extra:
+        extra = np.load(args.extra).astype(np.float32)
+        np.save(args.extra_output, np.concatenate(
+            [runner(extra[i:i + x.shape[0]]) for i in range(0, len(extra), x.shape[0])]))
     result = {}
     if args.iters:
-        result = timings(lambda: sess.run(None, feed), x.shape[0], args.iters, args.warmup)
+        result = timings(lambda: runner(x), x.shape[0], args.iters, args.warmup)
         result['peak_rss_mb'] = peak_rss_mb()
     print(json.dumps(result))
     return 0

@@ -19,7 +19,7 @@ convolution, the contribution is average-pooled to the stage's resolution.
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
-from ..nn.channels import concat_channels
+from ..nn.channels import concat_channels, interleave_groups
 from .base import ZooNet
 from .registry import build_model, make_constructor, register_model
 
@@ -63,9 +63,7 @@ def group_concat(F, h, fused, groups):
     plain concatenation)."""
     if groups == 1:
         return concat_channels(F, h, fused)
-    h = F.reshape(h, shape=(0, -4, groups, -1, -2))
-    fused = F.reshape(fused, shape=(0, -4, groups, -1, -2))
-    return F.reshape(F.concat(h, fused, dim=2), shape=(0, -3, -2))
+    return interleave_groups(F, h, fused, groups)
 
 
 SETTING_TEXT = {None: 'plain (the baseline)', 'A': 'AFI setting A (r=4)',
@@ -117,9 +115,13 @@ class AFIClassifier(ZooNet):
         return list(self.stages)
 
     def _head(self, F, x):
-        if self.last is not None:
-            x = self.last(x)
-        return self.output(F.flatten(self.pool(x)))
+        return self.classify_map(F, self.head_map(F, x))
+
+    def head_map(self, F, x):
+        return self.last(x) if self.last is not None else x
+
+    def classify_map(self, F, m):
+        return self.output(F.flatten(self.pool(m)))
 
 
 class AFIStage(HybridBlock):

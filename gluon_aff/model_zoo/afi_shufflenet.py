@@ -18,7 +18,7 @@ from mxnet.gluon.block import HybridBlock
 from .afi_common import (AFIClassifier, AFIStage, afi_widths, contribution, conv_bn,
                          conv_bn_relu, group_concat, register_settings)
 from .registry import CIFAR_PREPROCESS
-from ..nn.channels import concat_channels
+from ..nn.channels import channel_shuffle, concat_channels
 from ..nn.afi import AFI
 
 __all__ = ['AFIShuffleUnit', 'ShuffleDownUnit', 'AFIShuffleNetV2', 'SHUFFLENETV2_WIDTHS']
@@ -28,9 +28,7 @@ SHUFFLENETV2_WIDTHS = {0.5: (48, 96, 192, 1024), 1: (116, 232, 464, 1024),
 
 
 def _shuffle(F, x):
-    """Channel shuffle with 2 groups: (B, 2, C/2, H, W) -> swap -> (B, C, H, W)."""
-    x = F.reshape(x, shape=(0, -4, 2, -1, -2))
-    return F.reshape(F.swapaxes(x, 1, 2), shape=(0, -3, -2))
+    return channel_shuffle(F, x, 2)
 
 
 class ShuffleDownUnit(HybridBlock):
@@ -72,7 +70,9 @@ class AFIShuffleUnit(HybridBlock):
             self.pw2 = conv_bn(half, 1, 1, mid)
 
     def hybrid_forward(self, F, x, *features):
-        keep, work = F.split(x, num_outputs=2, axis=1)
+        # two slices, not F.split: MXNet writes split as an ONNX Split that opset 19 rejects
+        keep = F.slice_axis(x, axis=1, begin=0, end=self.half)
+        work = F.slice_axis(x, axis=1, begin=self.half, end=None)
         h = F.relu(self.pw1(work))
         feature = contribution(F, h, self.feature_width, self.width)
         if self.afi is not None:

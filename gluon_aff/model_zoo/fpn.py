@@ -8,6 +8,8 @@ P_i = fuse(Y = bilinear_upsample(P_{i+1}), X = lateral(C_i)) for i = 2, 1, later
 1x1 convolution to the FPN width (the first stage's). Head: BN-ReLU-1x1 to the classes
 on P1, so the logits are at the input's resolution: (N, classes, H, W).
 """
+import contextlib
+
 from mxnet.gluon import nn
 from mxnet.gluon.nn import BatchNorm
 
@@ -39,6 +41,7 @@ class FPNResNet(ZooNet):
     """
     classifier_name = 'head'
     train_size = 128
+    _resize_to = None   # fixed upsampling sizes while exported (fixed_input_size)
 
     def __init__(self, fusion, blocks, channel_times=1, classes=2, r=4, out_stages=None,
                  **kwargs):
@@ -84,11 +87,29 @@ class FPNResNet(ZooNet):
             h = stage(h)
             c.append(h)
         p = self.laterals[2](c[2])
-        for i, merge in zip((1, 0), self.merges):
+        for k, (i, merge) in enumerate(zip((1, 0), self.merges)):
             lateral = self.laterals[i](c[i])
-            up = F.contrib.BilinearResize2D(p, lateral, mode='like')
+            if self._resize_to:
+                height, width = self._resize_to[k]
+                up = F.contrib.BilinearResize2D(p, height=height, width=width)
+            else:
+                up = F.contrib.BilinearResize2D(p, lateral, mode='like')
             p = merge(up, lateral)
         return self.head(p)
+
+    @contextlib.contextmanager
+    def fixed_input_size(self, input_shape):
+        """Upsample to the sizes an input of ``input_shape`` gives (ONNX has no resize to
+        another tensor's size); the export uses it."""
+        h, w = input_shape[2:]
+        half = (-(-h // 2), -(-w // 2))         # 3x3 convolutions with stride 2, padding 1
+        self._resize_to = (half, (h, w))
+        self._clear_cached_op()
+        try:
+            yield self
+        finally:
+            self._resize_to = None
+            self._clear_cached_op()
 
 
 def _fpn_resnet20(name, pretrained, ctx, root, fusion, default_blocks, **kwargs):

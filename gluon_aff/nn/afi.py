@@ -14,7 +14,7 @@ def softmax_blend(F, scores, features):
     weights = F.softmax(F.stack(*scores, axis=1), axis=1)
     out = None
     for i, x in enumerate(features):
-        wi = F.reshape(F.slice_axis(weights, axis=1, begin=i, end=i + 1), shape=(0, -3, -2))
+        wi = F.squeeze(F.slice_axis(weights, axis=1, begin=i, end=i + 1), axis=1)
         term = F.broadcast_mul(x, wi)
         out = term if out is None else out + term
     return out, weights

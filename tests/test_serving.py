@@ -1,0 +1,126 @@
+"""Serving: OpenVINO export and runner at each precision, preprocessing without MXNet,
+gluon-aff predict, and the accuracy columns of gluon-aff bench."""
+import json
+import os
+import sys
+
+import matplotlib
+import mxnet as mx
+import numpy as np
+import pytest
+
+from conftest import randomize
+from gluon_aff.cli import main
+from gluon_aff.deploy import runtimes
+from gluon_aff.model_zoo import get_model, get_model_info
+from gluon_aff.transforms import eval_transform, load_image
+
+PHOTO = os.path.join(matplotlib.get_data_path(), 'sample_data', 'grace_hopper.jpg')
+SMALL = dict(blocks=1, channel_times=1)
+
+
+@pytest.fixture(scope='module')
+def exported(tmp_path_factory):
+    """cifar_iaff_resnet20 (small, random weights and BN statistics) saved and exported to
+    OpenVINO (f32) and ONNX with the CLI; returns (net, folder, params file)."""
+    folder = tmp_path_factory.mktemp('serving')
+    net = randomize(get_model('cifar_iaff_resnet20', classes=10, **SMALL), seed=3)
+    params = str(folder / 'net.params')
+    net.save_parameters(params)
+    args = ['--params', params, '--out', str(folder), '--arg', 'blocks=1',
+            '--arg', 'channel_times=1']
+    assert main(['export', 'cifar_iaff_resnet20', '--format', 'openvino'] + args) == 0
+    assert main(['export', 'cifar_iaff_resnet20', '--format', 'onnx'] + args) == 0
+    return net, folder, params
+
+
+def test_exact_paths_match_mxnet(exported):
+    net, folder, _ = exported
+    xml, onnx_file = str(folder / 'cifar_iaff_resnet20.xml'), str(folder / 'cifar_iaff_resnet20.onnx')
+    assert os.path.isfile(xml[:-4] + '.bin')
+    x = np.random.RandomState(0).normal(size=(1, 3, 32, 32)).astype(np.float32)
+    expected = net(mx.nd.array(x)).asnumpy()
+    scale = np.abs(expected).max()
+    for path, runtime in ((xml, 'openvino'), (onnx_file, 'onnxruntime')):
+        got = runtimes.Runner(path, runtime, 'f32')(x)
+        assert np.abs(got - expected).max() <= 1e-4 * scale, runtime
+    # OpenVINO follows the batch it is given
+    batch = np.random.RandomState(1).normal(size=(3, 3, 32, 32)).astype(np.float32)
+    np.testing.assert_allclose(runtimes.Runner(xml)(batch), net(mx.nd.array(batch)).asnumpy(),
+                               rtol=1e-4, atol=1e-4 * scale)
+
+
+def test_preprocessing_without_mxnet_equals_the_zoo_evaluation():
+    for name in ('iaff_resnet50', 'cifar_aff_resnet32'):
+        info = get_model_info(name)
+        meta = dict(input_size=info.input_size, crop_ratio=info.crop_ratio,
+                    interpolation=info.interpolation, mean=info.mean, std=info.std)
+        ours = runtimes.preprocess(PHOTO, meta)
+        zoo = eval_transform(info, load_image(PHOTO)).asnumpy()
+        assert ours.shape == zoo.shape == (1, 3, info.input_size, info.input_size)
+        # the same OpenCV resize; one grey level of rounding at most, in normalised units
+        assert np.abs(ours - zoo).max() <= 1.01 / 255 / min(info.std)
+
+
+def test_predict_is_one_call(exported, capsys):
+    _, folder, _ = exported
+    meta = json.load(open(str(folder / 'cifar_iaff_resnet20.json')))
+    assert meta['input_size'] == 32 and meta['model'] == 'cifar_iaff_resnet20'
+    clf = runtimes.Classifier(str(folder / 'cifar_iaff_resnet20.xml'))
+    top = clf.predict(PHOTO, topk=3)
+    probs = [p for _, _, p in top]
+    assert len(top) == 3 and probs == sorted(probs, reverse=True) and sum(probs) <= 1 + 1e-6
+    assert top[0][0] == int(np.argmax(clf.probabilities(PHOTO)))
+    assert main(['predict', str(folder / 'cifar_iaff_resnet20.onnx'), PHOTO, '--topk', '2']) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == PHOTO + ':' and out[1].strip().startswith('1. class %d ' % top[0][0])
+
+
+def test_unavailable_precisions_and_runtimes_say_why(exported, monkeypatch, capsys):
+    _, folder, _ = exported
+    xml = str(folder / 'cifar_iaff_resnet20.xml')
+    reasons = runtimes.available_precisions('openvino')
+    if reasons['bf16']:         # this CPU has no bfloat16 kernels (no AVX512_BF16, no AMX)
+        with pytest.raises(runtimes.PrecisionUnavailable, match='AVX512_BF16 or AMX'):
+            runtimes.Runner(xml, precision='bf16')
+        assert main(['predict', xml, PHOTO, '--precision', 'bf16']) == 2
+        assert 'AVX512_BF16 or AMX' in capsys.readouterr().err
+    else:
+        runtimes.Runner(xml, precision='bf16')(np.zeros((1, 3, 32, 32), np.float32))
+    with pytest.raises(runtimes.PrecisionUnavailable, match='not quantised.*--precision int8'):
+        runtimes.Runner(xml, precision='int8')
+    with pytest.raises(runtimes.PrecisionUnavailable, match='onnxruntime runs precision f32'):
+        runtimes.Runner(str(folder / 'cifar_iaff_resnet20.onnx'), 'onnxruntime', 'int8')
+    assert main(['export', 'cifar_iaff_resnet20', '--format', 'openvino', '--precision',
+                 'int8', '--out', str(folder)]) == 2
+    assert '--calibration FOLDER' in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, 'openvino', None)      # as if it were not installed
+    with pytest.raises(ImportError, match='pip install openvino'):
+        runtimes.Runner(xml)
+
+
+@pytest.mark.xdist_group('digits')
+def test_bench_reports_the_accuracy_of_each_path(trained_digits, capsys):
+    """Reduced-precision paths against float32 on the digits network trained for the suite
+    and on real photographs; unavailable paths are rows that say why."""
+    digits = trained_digits['aff']
+    args = ['bench', 'cifar_aff_resnet20', '--arg', 'blocks=1', '--arg', 'channel_times=1',
+            '--iters', '2', '--warmup', '1', '--baseline', 'cifar_aff_resnet20',
+            '--paths', 'hybridized', 'openvino', 'openvino-bf16', 'openvino-int8',
+            '--digits-params', digits['best'], '--json']
+    code = main(args)
+    rows = {r['path']: r for r in map(json.loads, capsys.readouterr().out.strip().splitlines())}
+    f32 = rows['hybridized']['digits_acc_f32']
+    assert f32 == pytest.approx(digits['acc'], abs=1e-4)       # the trained network, float32
+    for path in ('hybridized', 'openvino'):
+        assert rows[path]['digits_acc'] == pytest.approx(f32, abs=1e-4)
+        assert rows[path]['top1_agreement'] == 1.0 and rows[path]['max_rel_diff'] <= 1e-4
+    int8 = rows['openvino-int8']
+    assert 'error' not in int8, int8
+    assert int8['digits_acc'] >= f32 - 0.03, int8          # quantised, nearly as accurate
+    assert 0.5 <= int8['top1_agreement'] <= 1.0 and int8['img_per_s'] > 0
+    bf16 = rows['openvino-bf16']
+    if runtimes.available_precisions('openvino')['bf16']:
+        assert code == 1 and 'AVX512_BF16 or AMX' in bf16['error']
+    else:
+        assert bf16['digits_acc'] >= f32 - 0.01

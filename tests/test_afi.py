@@ -14,32 +14,45 @@ from gluon_aff.model_zoo import get_model, list_models
 from gluon_aff.nn import AFI
 from gluon_aff.train.report import count_parameters
 
-# (paper count, count of this port) -- trainable parameters, 100 classes for CIFAR,
-# 1000 for ImageNet; the paper's Tables 4-5 (and its baselines) and the readings in
-# the README for MobileNetV2 / ShuffleNetV2.
-COUNTS = {
-    'cifar_resnet32': (472760, 472756),
-    'cifar_afi_resnet32': (378230, 378228),
-    'cifar_afi_resnet32_b': (668980, 668980),
-    'cifar_resnet110': (1740000, 1736564),
-    'cifar_afi_resnet110': (1350000, 1334820),
-    'cifar_afi_resnet110_b': (2570000, 2570516),
-    'cifar_resnext29_32x4d': (4870000, 4868004),
-    'cifar_afi_resnext29_32x4d': (4260000, 4264100),
-    'cifar_afi_resnext29_32x4d_b': (5230000, 5147556),
-    'afi_resnet50': (23850000, 23849256),
-    'afi_resnet50_b': (33860000, 33854504),
-    'afi_resnet152': (54670000, 54667560),
-    'cifar_mobilenetv2': (2410000, 2412212),
-    'cifar_afi_mobilenetv2': (2250000, 2248868),
-    'cifar_afi_mobilenetv2_b': (2840000, 2835428),
-    'cifar_shufflenetv2': (940000, 1356104),
-    'cifar_afi_shufflenetv2': (950000, 1254314),
-    'cifar_afi_shufflenetv2_b': (1290000, 1672262),
+# The paper's trainable-parameter counts (Tables 4-5 and their baselines; 100 classes for
+# CIFAR, 1000 for ImageNet), which the port must match within 2%.
+PAPER_COUNTS = {
+    'cifar_resnet32': 472760, 'cifar_afi_resnet32': 378230, 'cifar_afi_resnet32_b': 668980,
+    'cifar_resnet110': 1740000, 'cifar_afi_resnet110': 1350000,
+    'cifar_afi_resnet110_b': 2570000, 'cifar_resnext29_32x4d': 4870000,
+    'cifar_afi_resnext29_32x4d': 4260000, 'cifar_afi_resnext29_32x4d_b': 5230000,
+    'afi_resnet50': 23850000, 'afi_resnet50_b': 33860000, 'afi_resnet152': 54670000,
+    'cifar_mobilenetv2': 2410000, 'cifar_afi_mobilenetv2': 2250000,
+    'cifar_afi_mobilenetv2_b': 2840000,
 }
-# The paper's CIFAR ShuffleNetV2 counts match no width of the collection it names
-# (README): pinned, not held to 2%.
-READINGS = {'cifar_shufflenetv2', 'cifar_afi_shufflenetv2', 'cifar_afi_shufflenetv2_b'}
+# ShuffleNetV2 cannot match: the paper's 0.94M baseline is no width of the PyTorch CIFAR
+# collection it names (net_size 0.5/1/1.5/2 have 0.44/1.36/2.58/5.52M at 100 classes), so
+# net_size 1 is used and its counts are computed below from the documented structure.
+SHUFFLENETS = {'cifar_shufflenetv2': None, 'cifar_afi_shufflenetv2': 'A',
+               'cifar_afi_shufflenetv2_b': 'B'}
+
+
+def shufflenet_count(setting, widths=(116, 232, 464), units=(3, 7, 3), last=1024, classes=100):
+    """Trainable parameters of the CIFAR ShuffleNetV2 (module docstring and README), counted
+    layer by layer: convolutions without bias, BatchNorm gamma + beta, AFI 2 F (F // r)."""
+    conv = lambda cin, cout, k=1, groups=1: cin // groups * cout * k * k  # noqa: E731
+    total = conv(3, 24, 3) + 2 * 24                                 # stem
+    cin = 24
+    for c, n in zip(widths, units):
+        h = c // 2
+        total += conv(cin, cin, 3, cin) + 2 * cin + conv(cin, h) + 2 * h      # left branch
+        total += conv(cin, h) + 2 * h + conv(h, h, 3, h) + 2 * h + conv(h, h) + 2 * h
+        for _ in range(n):
+            if setting is None:
+                total += conv(h, h) + 2 * h + conv(h, h, 3, h) + 2 * h + conv(h, h) + 2 * h
+            else:   # A: 1x1 makes h/2, AFI (r 4) the other h/2; B: h + h into the dw 3x3
+                f, r = (h // 2, 4) if setting == 'A' else (h, 16)
+                mid = f + f
+                total += conv(h, f) + 2 * f + 2 * f * (f // r)        # scorer C -> C // r -> C
+                total += conv(mid, mid, 3, mid) + 2 * mid + conv(mid, h) + 2 * h
+        cin = c
+    return total + conv(cin, last) + 2 * last + last * classes + classes
+
 
 # benchmarks/learning_margins.md: 3 seeds x oneDNN levels; at least 3 points under the worst
 AFI_THRESHOLD = 0.90
@@ -72,22 +85,22 @@ def test_every_afinets_entry_is_registered():
     names = set(list_models('*afi*')) | {'cifar_resnet32', 'cifar_resnet110',
                                          'cifar_mobilenetv2', 'cifar_shufflenetv2',
                                          'cifar_resnext29_32x4d'}
-    assert names == set(COUNTS)
+    assert names == set(PAPER_COUNTS) | set(SHUFFLENETS)
 
 
-@pytest.mark.parametrize('name', sorted(COUNTS))
+@pytest.mark.parametrize('name', sorted(PAPER_COUNTS) + sorted(SHUFFLENETS))
 def test_parameter_counts(name):
-    paper, pinned = COUNTS[name]
     got = count_parameters(get_model(name))
-    if name not in READINGS:
-        assert abs(got - paper) <= 0.02 * paper, (name, got, paper)
-    assert got == pinned
+    if name in SHUFFLENETS:
+        assert got == shufflenet_count(SHUFFLENETS[name])
+    else:
+        assert abs(got - PAPER_COUNTS[name]) <= 0.02 * PAPER_COUNTS[name], (name, got)
 
 
 SMALL_INPUT = {'afi_resnet50': 64, 'afi_resnet50_b': 64, 'afi_resnet152': 64}
 
 
-@pytest.mark.parametrize('name', sorted(COUNTS))
+@pytest.mark.parametrize('name', sorted(PAPER_COUNTS) + sorted(SHUFFLENETS))
 def test_forward_hybridize_export_and_train_step(name, tmp_path):
     net = get_model(name)
     net.initialize(mx.init.Xavier(magnitude=2), ctx=mx.cpu())

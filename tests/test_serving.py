@@ -124,3 +124,35 @@ def test_bench_reports_the_accuracy_of_each_path(trained_digits, capsys):
         assert code == 1 and 'AVX512_BF16 or AMX' in bf16['error']
     else:
         assert bf16['digits_acc'] >= f32 - 0.01
+
+
+def test_int8_export_from_folders(exported, tmp_path, capsys):
+    """gluon-aff export --precision int8 with a calibration folder and a labelled validation
+    folder (accuracy-controlled quantisation): a quantised model that runs at int8; the
+    labels follow the sorted class folders; folders that do not fit are named."""
+    from PIL import Image
+    from gluon_aff.deploy.export import calibration_batch, labelled_batch
+    _, _, params = exported
+    rng = np.random.RandomState(5)
+    for folder, count in (('calib', 8), ('val/b_second', 3), ('val/a_first', 2)):
+        os.makedirs(str(tmp_path / folder))
+        for i in range(count):
+            Image.fromarray(rng.randint(0, 256, (40, 36, 3)).astype(np.uint8)).save(
+                str(tmp_path / folder / ('%d.png' % i)))
+    info = get_model_info('cifar_iaff_resnet20')
+    x, y = labelled_batch(str(tmp_path / 'val'), info)
+    assert y.tolist() == [0, 0, 1, 1, 1] and x.shape == (5, 3, 32, 32)
+    np.testing.assert_array_equal(x[2:], calibration_batch(str(tmp_path / 'val/b_second'), info))
+    args = ['export', 'cifar_iaff_resnet20', '--params', params, '--arg', 'blocks=1',
+            '--arg', 'channel_times=1', '--format', 'openvino', '--out', str(tmp_path),
+            '--precision', 'int8', '--calibration', str(tmp_path / 'calib')]
+    assert main(args + ['--validation', str(tmp_path / 'val'),
+                        '--max-accuracy-drop', '0.5']) == 0
+    xml = str(tmp_path / 'cifar_iaff_resnet20-int8.xml')
+    out = runtimes.Runner(xml, precision='int8')(x[:1])
+    assert out.shape == (1, 10) and np.isfinite(out).all()
+    assert main(args + ['--validation', str(tmp_path / 'nowhere')]) == 2
+    assert "validation folder '%s' does not exist" % (tmp_path / 'nowhere') in \
+        capsys.readouterr().err
+    assert main(args[:-4] + ['--validation', str(tmp_path / 'val')]) == 2
+    assert '--validation controls the accuracy of int8' in capsys.readouterr().err

@@ -7,7 +7,7 @@ import mxnet as mx
 from . import register_command
 from .common import add_arg_option, load_checkpoint_network, parse_kwargs
 from ..deploy import export_onnx, export_symbol
-from ..deploy.export import calibration_batch, export_openvino, write_meta
+from ..deploy.export import calibration_batch, export_openvino, labelled_batch, write_meta
 from ..model_zoo import get_model, get_model_info
 
 
@@ -21,6 +21,11 @@ def configure(p):
                         '(quantised with NNCF on --calibration images)')
     p.add_argument('--calibration', default=None, metavar='FOLDER',
                    help='int8: a folder of representative images (a few hundred; .jpg/.png)')
+    p.add_argument('--validation', default=None, metavar='FOLDER',
+                   help='int8: labelled images (one sub-folder per class, in the order of the '
+                        "network's classes) for accuracy-controlled quantisation")
+    p.add_argument('--max-accuracy-drop', type=float, default=0.005,
+                   help='int8 with --validation: largest top-1 drop allowed (default 0.005)')
     p.add_argument('--out', default='.', help='output folder (default: .)')
     p.add_argument('--input-size', type=int, default=None,
                    help="input height/width (default: the model's, 224 or 32)")
@@ -35,6 +40,9 @@ def run(args):
     if args.precision == 'int8' and not args.calibration:
         raise ValueError('--precision int8 needs --calibration FOLDER: a few hundred '
                          'representative images to set the int8 ranges')
+    if args.validation and args.precision != 'int8':
+        raise ValueError('--validation controls the accuracy of int8 quantisation; add '
+                         '--precision int8 --calibration FOLDER, or leave it out')
     kwargs = parse_kwargs(args.arg)
     if args.params:
         info, net = load_checkpoint_network(args.name, args.params, kwargs)
@@ -53,9 +61,10 @@ def run(args):
     else:
         calibration = (calibration_batch(args.calibration, info) if args.precision == 'int8'
                        else None)
+        validation = labelled_batch(args.validation, info) if args.validation else None
         suffix = '-int8' if args.precision == 'int8' else ''
         xml = export_openvino(net, '%s%s.xml' % (prefix, suffix), shape, args.precision,
-                              calibration)
+                              calibration, validation, args.max_accuracy_drop)
         written = (xml, xml[:-4] + '.bin', write_meta(info, xml))
     print('wrote %s (input "data" %s)' % (' and '.join(written), 'x'.join(map(str, shape))))
     return 0

@@ -13,7 +13,7 @@ import numpy as np
 from .optimize import inference_form
 
 __all__ = ['export_symbol', 'export_onnx', 'export_openvino', 'write_meta',
-           'calibration_batch', 'ONNX_OPSET']
+           'calibration_batch', 'labelled_batch', 'ONNX_OPSET']
 
 # MXNet 1.9.1's exporter stamps the newest opset the installed onnx knows, but its
 # converters predate opset 20; 19 is what they were tested against (here with onnx 1.14
@@ -127,13 +127,33 @@ def calibration_batch(folder, info, limit=300):
     return np.concatenate([preprocess(f, meta) for f in files])
 
 
-def export_openvino(net, path, input_shape, precision='f32', calibration=None):
+def labelled_batch(folder, info, limit=1000):
+    """(inputs, labels) of an image folder with one sub-folder per class (labels in sorted
+    folder order, as ImageFolderDataset), preprocessed as in evaluation."""
+    if not os.path.isdir(folder):
+        raise IOError("validation folder '%s' does not exist" % folder)
+    classes = sorted(d for d in os.listdir(folder) if os.path.isdir(os.path.join(folder, d)))
+    if not classes:
+        raise IOError("validation folder '%s' has no class sub-folders" % folder)
+    x, y = [], []
+    for label, name in enumerate(classes):
+        batch = calibration_batch(os.path.join(folder, name), info, limit)
+        x.append(batch)
+        y += [label] * len(batch)
+    return np.concatenate(x)[:limit], np.asarray(y)[:limit]
+
+
+def export_openvino(net, path, input_shape, precision='f32', calibration=None,
+                    validation=None, max_drop=0.005):
     """Write ``net`` as OpenVINO IR (``path``, .xml + .bin), through its ONNX export (the
     fusion blocks in their inference form). ``precision='int8'`` quantises the model with
     NNCF's post-training quantisation on ``calibration`` (N x 3 x S x S float32 inputs,
-    preprocessed as in evaluation; a few hundred representative images). 'f32' models
+    preprocessed as in evaluation; a few hundred to a few thousand representative images),
+    the first convolution and the classifier kept in float. 'f32' models
     also run at bf16 where the CPU has it (a runtime choice, ``Runner(precision='bf16')``).
-    Returns ``path``."""
+    With ``validation`` (inputs, labels), NNCF's accuracy-controlled quantisation keeps
+    layers in float until the top-1 accuracy on it is within ``max_drop`` of float32's
+    (use labelled images other than those you evaluate on). Returns ``path``."""
     from .runtimes import _require
     ov = _require('openvino', 'Export to OpenVINO')
     if precision not in ('f32', 'int8'):
@@ -159,7 +179,25 @@ def export_openvino(net, path, input_shape, precision='f32', calibration=None):
                              % (len(data), batch))
         import logging
         nncf.set_log_level(logging.WARNING)
+        # the first convolution and the classifier stay in float, activations get
+        # asymmetric ranges, biases are corrected on the calibration set (measured on the
+        # digits network: 0.28 points below float32 instead of 1.7 with NNCF's defaults)
+        ops = model.get_ordered_ops()
+        keep = ([op.get_friendly_name() for op in ops if op.get_type_name() == 'Convolution'][:1]
+                + [op.get_friendly_name() for op in ops if op.get_type_name() == 'MatMul'])
+        options = dict(subset_size=len(items), preset=nncf.QuantizationPreset.MIXED,
+                       fast_bias_correction=False, ignored_scope=nncf.IgnoredScope(names=keep))
         with contextlib.redirect_stdout(io.StringIO()):     # its progress bars
-            model = nncf.quantize(model, nncf.Dataset(items), subset_size=len(items))
+            if validation is None:
+                model = nncf.quantize(model, nncf.Dataset(items), **options)
+            else:
+                vx, vy = validation
+                pairs = [(vx[i:i + batch], vy[i:i + batch])
+                         for i in range(0, len(vx) - batch + 1, batch)]
+                top1 = lambda compiled, data: float(np.mean(np.concatenate(  # noqa: E731
+                    [compiled(x)[0].argmax(axis=1) == y for x, y in data])))
+                model = nncf.quantize_with_accuracy_control(
+                    model, nncf.Dataset(items), nncf.Dataset(pairs), validation_fn=top1,
+                    max_drop=max_drop, **options)
     ov.save_model(model, path, compress_to_fp16=False)
     return path

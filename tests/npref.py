@@ -161,20 +161,24 @@ def imagenet_resnext(x, P, layers, kind, start_layer, cardinality=32):
 
 
 # -- CIFAR pre-activation AFF-ResNet --------------------------------------------------------
+def preact_paths(x, P, key, stride):
+    """The pre-activation basic block's two paths before they are joined: BN-ReLU-3x3 twice,
+    and the identity or AvgPool + 1x1 shortcut."""
+    out = conv(relu(bn(x, P, key + '.resfwd.0')), P[key + '.resfwd.2.weight'],
+               stride=stride, pad=1)
+    out = conv(relu(bn(out, P, key + '.resfwd.3')), P[key + '.resfwd.5.weight'], pad=1)
+    if key + '.downsample.1.weight' in P:
+        return out, conv(avgpool_ceil_nopad(x, stride), P[key + '.downsample.1.weight'])
+    return out, x
+
+
 def cifar_resnet(x, P, layers, kind, start_layer):
     x = bn(x, P, 'features.0', fix_gamma=True)   # gamma ignored, beta added
     x = conv(x, P['features.1.weight'], pad=1)
     for s, (blocks, k) in enumerate(zip(layers, stage_kinds(kind, start_layer, 3))):
         for b in range(blocks):
             key = 'features.%d.%d' % (2 + s, b)
-            stride = 2 if (s > 0 and b == 0) else 1
-            out = conv(relu(bn(x, P, key + '.resfwd.0')), P[key + '.resfwd.2.weight'],
-                       stride=stride, pad=1)
-            out = conv(relu(bn(out, P, key + '.resfwd.3')), P[key + '.resfwd.5.weight'], pad=1)
-            if key + '.downsample.1.weight' in P:
-                sc = conv(avgpool_ceil_nopad(x, stride), P[key + '.downsample.1.weight'])
-            else:
-                sc = x
+            out, sc = preact_paths(x, P, key, 2 if (s > 0 and b == 0) else 1)
             x = fuse(k, out, sc, P, key + '.attention')   # no ReLU after
     x = relu(bn(x, P, 'features.5'))
     return dense(gap(x), P, 'output')
@@ -298,15 +302,7 @@ def fpn_resnet(x, P, blocks, kind):
     c = []
     for s in range(3):
         for b in range(blocks):
-            key = 'stages.%d.%d' % (s, b)
-            stride = 2 if (s > 0 and b == 0) else 1
-            out = conv(relu(bn(h, P, key + '.resfwd.0')), P[key + '.resfwd.2.weight'],
-                       stride=stride, pad=1)
-            out = conv(relu(bn(out, P, key + '.resfwd.3')), P[key + '.resfwd.5.weight'], pad=1)
-            if key + '.downsample.1.weight' in P:
-                sc = conv(avgpool_ceil_nopad(h, stride), P[key + '.downsample.1.weight'])
-            else:
-                sc = h
+            out, sc = preact_paths(h, P, 'stages.%d.%d' % (s, b), 2 if (s > 0 and b == 0) else 1)
             h = out + sc                 # plain addition inside the bottom-up blocks
         c.append(h)
     p = conv(c[2], P['laterals.2.weight'])

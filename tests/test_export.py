@@ -61,3 +61,30 @@ def test_export_errors_and_random_weights(tmp_path, capsys):
     assert main(['export', 'cifar_add_resnet20', '--format', 'symbol', '--out',
                  str(tmp_path), '--batch-size', '4']) == 0
     assert 'input "data" 4x3x32x32' in capsys.readouterr().out
+
+
+BEYOND_THE_FOUR = [
+    ('cifar_afi_resnet32', dict(blocks=2), 32),                 # concatenation (A)
+    ('cifar_afi_mobilenetv2_b', dict(config=[(1, 8, 1, 1), (6, 12, 3, 1)]), 32),  # interleave
+    ('cifar_afi_shufflenetv2', dict(net_size=0.5), 32),         # split, shuffle
+    ('afi_resnet50_b', dict(classes=10, layers=[1, 2, 1, 1]), 32),  # bottlenecks
+    ('cifar_inception_concat_b1', dict(channel_times=1), 32),   # the concat fusion
+    ('fpn_resnet20_iaff_b1', {}, 30),                           # upsampling "like", odd sizes
+] + [('cifar_add_resnet20', dict(blocks=1, channel_times=1, fusion=f), 32)
+     for f in ('concat_aff', 'recursive_aff', 'global_global', 'sk')]
+
+
+@pytest.mark.parametrize('name,kwargs,size', BEYOND_THE_FOUR,
+                         ids=[c[0] + ('-' + c[1]['fusion'] if 'fusion' in c[1] else '')
+                              for c in BEYOND_THE_FOUR])
+def test_onnx_and_optimize_beyond_the_four_families(name, kwargs, size, tmp_path):
+    """ONNX export (run by ONNX Runtime) and the optimised MXNet form compute what the
+    network computes, for the AFI, Inception and FPN networks and the ablation variants."""
+    from gluon_aff.deploy import export_onnx, optimize
+    net = randomize(get_model(name, **kwargs), seed=11)
+    x = np.random.RandomState(12).uniform(-1, 1, (1, 3, size, size)).astype(np.float32)
+    expected = net(mx.nd.array(x)).asnumpy()
+    scale = np.abs(expected).max()
+    path = export_onnx(net, str(tmp_path / 'net.onnx'), x.shape)
+    assert np.abs(run_onnx(path, x) - expected).max() <= 1e-4 * scale
+    assert np.abs(optimize(net)(mx.nd.array(x)).asnumpy() - expected).max() <= 1e-4 * scale

@@ -101,6 +101,86 @@ def test_eval_on_digits_and_on_a_tiny_rec(trained_digits, tmp_path, capsys):
     assert measured == pytest.approx(run['acc'], abs=0.05)      # JPEG costs little
 
 
+def _photo_crops():
+    """Nine crops of real photographs (matplotlib's and scikit-learn's sample images)."""
+    import matplotlib
+    import sklearn.datasets
+    from PIL import Image
+    files = [os.path.join(matplotlib.get_data_path(), 'sample_data', 'grace_hopper.jpg')]
+    files += [os.path.join(os.path.dirname(sklearn.datasets.__file__), 'images', f)
+              for f in ('china.jpg', 'flower.jpg')]
+    crops = []
+    for f in files:
+        img = np.asarray(Image.open(f).convert('RGB'))
+        h, w = img.shape[:2]
+        for k, (top, left, side) in enumerate(((0, 0, 300), (h - 350, w - 300, 300),
+                                               (h // 4, w // 5, 280))):
+            crops.append(np.ascontiguousarray(img[top:top + side, left:left + side + 40 * k]))
+    return crops
+
+
+def _labels_six_of_nine(net, info, images):
+    """The network's own predictions on the zoo's evaluation preprocessing, every third one
+    replaced by another class: evaluated as the zoo evaluates, top-1 is exactly 6/9."""
+    from gluon_aff.transforms import eval_transform
+    pred = [int(net(eval_transform(info, mx.nd.array(im, dtype='uint8'))).argmax(axis=1)
+                .asscalar()) for im in images]
+    return [(p + 1) % 3 if i % 3 == 0 else p for i, p in enumerate(pred)]
+
+
+def test_eval_an_imagenet_network_on_an_image_folder_and_a_rec(tmp_path, capsys):
+    from PIL import Image
+    from gluon_aff.model_zoo import get_model_info
+    from conftest import randomize
+    info = get_model_info('resnet50_add')
+    net = randomize(get_model('resnet50_add', layers=[1, 1, 1, 1], classes=3), seed=8)
+    params = str(tmp_path / 'r50.params')
+    net.save_parameters(params)
+    args = ['eval', 'resnet50_add', '--params', params, '--arg', 'layers=[1, 1, 1, 1]', '-j',
+            '0', '--progress', 'off']
+    images = _photo_crops()
+    labels = _labels_six_of_nine(net, info, images)
+    for c in range(3):
+        (tmp_path / 'data' / 'val' / ('c%d' % c)).mkdir(parents=True)
+    for i, (img, label) in enumerate(zip(images, labels)):
+        Image.fromarray(img).save(str(tmp_path / 'data' / 'val' / ('c%d' % label) / ('%d.png' % i)))
+    assert main(args + ['--data-dir', str(tmp_path / 'data')]) == 0
+    assert 'top-1 accuracy 0.6667' in capsys.readouterr().out
+    # a .rec holds JPEGs: the labels follow the decoded pixels, which the iterator sees
+    rec, idx = pack_arrays(images, labels, str(tmp_path / 'val'))
+    decoded = mx.gluon.data.vision.ImageRecordDataset(rec)
+    decoded = [decoded[i][0].asnumpy() for i in range(len(decoded))]
+    rec, idx = pack_arrays(images, _labels_six_of_nine(net, info, decoded), str(tmp_path / 'val'))
+    assert main(args + ['--rec-val', rec, '--rec-val-idx', idx]) == 0
+    assert 'top-1 accuracy 0.6667' in capsys.readouterr().out
+
+
+def test_eval_coarse_labels(tmp_path, capsys, monkeypatch):
+    from conftest import randomize
+    from gluon_aff.data.digits import digits_arrays
+    calls = []
+    images, labels = digits_arrays()
+
+    class FakeCIFAR100(object):
+        def __init__(self, root, train=True, fine_label=None, **kwargs):
+            calls.append(fine_label)
+            self._data = mx.nd.array(images[:40], dtype='uint8')
+            self._label = labels[:40] % 20 if not fine_label else labels[:40]
+    monkeypatch.setattr(mx.gluon.data.vision, 'CIFAR100', FakeCIFAR100)
+    net = randomize(get_model('cifar_aff_resnet20', blocks=1, channel_times=1), seed=9)
+    params = str(tmp_path / 'c.params')
+    net.save_parameters(params)
+    assert main(['eval', 'cifar_aff_resnet20', '--params', params, '--arg', 'blocks=1',
+                 '--arg', 'channel_times=1', '--dataset', 'cifar100', '--coarse-label',
+                 '--progress', 'off']) == 0
+    out = capsys.readouterr().out
+    assert calls == [False] and 'on cifar100 (coarse labels)' in out
+    from gluon_aff.data.pipelines import CIFAR_MEAN, CIFAR_STD
+    x = ((images[:40] / 255.0 - CIFAR_MEAN) / CIFAR_STD).transpose(0, 3, 1, 2)
+    expected = (net(mx.nd.array(x)).argmax(axis=1).asnumpy() == labels[:40] % 20).mean()
+    assert 'top-1 accuracy %.4f' % expected in out
+
+
 @pytest.mark.xdist_group('digits')
 def test_eval_errors(trained_digits, capsys, tmp_path):
     run = trained_digits['aff']
@@ -172,6 +252,7 @@ def square_net(tmp_path_factory):
 GRADCAM_HITS = 13
 
 
+@pytest.mark.xdist_group('squares')        # one trained network for both
 def test_gradcam_peaks_on_the_object(square_net):
     """The network learned the task; the Grad-CAM of 'square' (last stage, the default)
     peaks on the square in (nearly) every image; earlier stages give maps of the input's
@@ -191,6 +272,7 @@ def test_gradcam_peaks_on_the_object(square_net):
     assert cam.shape == (32, 32) and 0 <= cam.min() and cam.max() <= 1
 
 
+@pytest.mark.xdist_group('squares')
 def test_gradcam_command_writes_pictures(square_net, tmp_path, capsys):
     """gluon-aff gradcam on a PNG with a square: the returned heat map has the model's input
     size and peaks on the square; the pictures are written; bad input is named."""

@@ -165,9 +165,11 @@ RESUME_ARGS = ['--model', 'resnet', '--askc-type', 'aff', '--dataset', 'digits',
 def test_resume_equals_an_uninterrupted_run(tmp_path):
     """As a user runs it: the script in its own process (NaiveEngine on the CPU)."""
     def args(sub, epochs):
-        return RESUME_ARGS + ['--num-epochs', str(epochs), '--save-dir', str(tmp_path / sub),
+        return RESUME_ARGS + ['--num-epochs', str(epochs), '--test-max-batches', '6',
+                              '--save-dir', str(tmp_path / sub),
                               '--logging-dir', str(tmp_path / sub), '--save-plot-dir', str(tmp_path / sub)]
     # the uninterrupted run also saves after epoch 0; the resumed run starts from that file
+    # (the first 6 of 22 batches per epoch: resuming is what is under test, not learning)
     run_script('train_cifar.py', _override(args('straight', 2), {'--save-period': '1'}))
     first = str(tmp_path / 'straight' / 'digits-ASKCFuse-resnet-8-c-1-s-1-0.params')
     assert json.load(open(first[:-7] + '.json')) == {'next_epoch': 1}
@@ -218,22 +220,29 @@ def _assert_resumed_from(seen, params_file, epoch):
     assert seen['start_epoch'] == epoch
 
 
-def test_ctrl_c_saves_and_resumes(tmp_path, monkeypatch):
+def _interrupt_then_resume(script, argv, saved, resume_flag, monkeypatch, tmp_path):
+    """Ctrl-C during the first epoch's validation: exit 130 and the interrupted files;
+    then the run resumed from them starts from exactly what was saved, at epoch 0."""
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
-    argv = RESUME_ARGS + ['--num-epochs', '1', '--save-dir', str(tmp_path), '--logging-dir',
-                          str(tmp_path), '--save-plot-dir', str(tmp_path),
-                          '--test-max-batches', '3']
     monkeypatch.setattr(loop, 'evaluate', interrupted)
-    assert train_cifar.main(argv) == 130
-    saved = str(tmp_path / 'digits-ASKCFuse-resnet-8-c-1-s-1-interrupted.params')
+    assert script.main(argv) == 130
     assert os.path.exists(saved) and os.path.exists(saved[:-7] + '.states')
     assert json.load(open(saved[:-7] + '.json')) == {'next_epoch': 0}
     monkeypatch.undo()
-    seen = _restored(monkeypatch, train_cifar)
+    seen = _restored(monkeypatch, script)
     seen['dir'] = str(tmp_path)
-    assert train_cifar.main(argv + ['--resume-from', saved]) == 0
+    assert script.main(argv + [resume_flag, saved]) == 0
     _assert_resumed_from(seen, saved, 0)
+
+
+def test_ctrl_c_saves_and_resumes(tmp_path, monkeypatch):
+    argv = RESUME_ARGS + ['--num-epochs', '1', '--save-dir', str(tmp_path), '--logging-dir',
+                          str(tmp_path), '--save-plot-dir', str(tmp_path),
+                          '--test-max-batches', '3']
+    _interrupt_then_resume(train_cifar, argv,
+                           str(tmp_path / 'digits-ASKCFuse-resnet-8-c-1-s-1-interrupted.params'),
+                           '--resume-from', monkeypatch, tmp_path)
 
 
 IMAGENET_RESUME = ['--model', 'resnet', '--askc-type', 'aff', '--use-rec', '--auto_aug',
@@ -270,18 +279,10 @@ def test_imagenet_resume_equals_an_uninterrupted_run(tiny_rec, tmp_path):
 
 
 def test_imagenet_ctrl_c_saves_and_resumes(tiny_rec, tmp_path, monkeypatch):
-    def interrupted(*args, **kwargs):
-        raise KeyboardInterrupt
-    monkeypatch.setattr(loop, 'evaluate', interrupted)
-    argv = _imagenet_args(tiny_rec, tmp_path, 1)
-    assert train_imagenet.main(argv) == 130
-    saved = str(tmp_path / 'imagenet-ImageNet-ASKCFuse-resnet--50-s-3-interrupted.params')
-    assert json.load(open(saved[:-7] + '.json')) == {'next_epoch': 0}
-    monkeypatch.undo()
-    seen = _restored(monkeypatch, train_imagenet)
-    seen['dir'] = str(tmp_path)
-    assert train_imagenet.main(argv + ['--resume-params', saved]) == 0
-    _assert_resumed_from(seen, saved, 0)
+    _interrupt_then_resume(
+        train_imagenet, _imagenet_args(tiny_rec, tmp_path, 1),
+        str(tmp_path / 'imagenet-ImageNet-ASKCFuse-resnet--50-s-3-interrupted.params'),
+        '--resume-params', monkeypatch, tmp_path)
 
 
 # -- the original's defects, fixed --------------------------------------------------------------

@@ -3,7 +3,7 @@
 Importing the package registers every zoo name in gluoncv's model table, so
 ``gluoncv.model_zoo.get_model('iaff_resnet50')`` works after ``import gluon_aff``.
 """
-__version__ = '0.1.0'
+__version__ = '0.2.0'
 
 import os as _os
 import sys as _sys

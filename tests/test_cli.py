@@ -1,5 +1,6 @@
 """The gluon-aff command: list, demo, help, errors."""
 import json
+import os
 import subprocess
 import sys
 
@@ -36,16 +37,10 @@ def test_list_no_match(capsys):
     assert 'no model matches' in capsys.readouterr().out
 
 
-def test_demo_says_weights_are_random(capsys, tmp_path):
-    assert main(['demo', '--root', str(tmp_path)]) == 0
-    out = capsys.readouterr().out
-    assert 'iaff_resnet50' in out and '35,170,120' in out
-    assert 'RANDOM' in out and 'is not under %s' % tmp_path in out
-    assert 'grace_hopper.jpg' in out
-    assert out.count('  1. ') == 1 and '  5. ' in out
-
-
-def test_demo_uses_a_released_file_found_under_root(capsys, tmp_path, monkeypatch):
+@pytest.fixture
+def released_cifar(tmp_path, monkeypatch):
+    """A small network registered as cifar_aff_resnet20's released file (in the released
+    format: a .params file under its own name), and its bytes."""
     net = randomize(get_model('cifar_aff_resnet20'), seed=0)
     path = tmp_path / 'released-like.params'
     net.save_parameters(str(path))
@@ -54,24 +49,73 @@ def test_demo_uses_a_released_file_found_under_root(capsys, tmp_path, monkeypatc
                         head_classes=100, label_classes=100, metric='accuracy', value=0.5,
                         input_size=32, paper=None)
     monkeypatch.setattr(P, 'CHECKPOINTS', P.CHECKPOINTS + [ckpt])
-    assert main(['demo', '--model', 'cifar_aff_resnet20', '--root', str(tmp_path)]) == 0
+    return ckpt, path.read_bytes(), net
+
+
+def test_demo_downloads_the_released_file_and_classifies(released_cifar, http_server, tmp_path,
+                                                         monkeypatch, capsys):
+    ckpt, body, net = released_cifar
+    base, server = http_server
+    server.files['/params/' + ckpt.path] = body
+    monkeypatch.setenv(P.BASE_URL_ENV, base + '/params/')
+    root = tmp_path / 'models'
+    assert main(['demo', '--model', 'cifar_aff_resnet20', '--root', str(root)]) == 0
+    assert os.listdir(str(root)) == [ckpt.file]               # downloaded, verified, cached
     out = capsys.readouterr().out
-    assert 'RELEASED checkpoint released-like.params' in out and 'RANDOM' not in out
-    assert '  1. class ' in out
+    assert 'released checkpoint released-like.params' in out and 'grace_hopper.jpg:' in out
+    ranks = [l.split()[0] for l in out.splitlines() if l.startswith('  ')]
+    assert ranks == ['1.', '2.', '3.', '4.', '5.']
+    # the top class is the network's own top class on the demo's preprocessing
+    from gluon_aff.cli.demo import sample_image
+    from gluon_aff.model_zoo import get_model_info
+    from gluon_aff.transforms import eval_transform, load_image
+    x = eval_transform(get_model_info('cifar_aff_resnet20'), load_image(sample_image()))
+    top = int(net(x).asnumpy().argmax())
+    assert out.splitlines()[2].split()[1:3] == ['class', str(top)]
+    server.files.clear()                                        # cached: no server needed
+    assert main(['demo', '--model', 'cifar_aff_resnet20', '--root', str(root)]) == 0
 
 
-def test_demo_errors(capsys, tmp_path):
+def test_demo_offline_says_which_file_to_put_where(released_cifar, tmp_path, monkeypatch,
+                                                    capsys):
+    ckpt, _, _ = released_cifar
+    monkeypatch.setenv(P.BASE_URL_ENV, 'http://127.0.0.1:1/params/')   # nothing listens
+    root = tmp_path / 'models'
+    assert main(['demo', '--model', 'cifar_aff_resnet20', '--root', str(root)]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith('offline: cannot reach 127.0.0.1:1')
+    assert ckpt.file in out[0] and str(root) in out[0] and ckpt.path in out[0]
+    assert not root.exists() or os.listdir(str(root)) == []     # nothing half-written
+
+
+def test_demo_errors(capsys, tmp_path, released_cifar):
     assert main(['demo', '--model', 'iaff_resnet5']) == 2
     err = capsys.readouterr().err
     assert "unknown model 'iaff_resnet5'" in err and 'iaff_resnet50' in err
+    assert main(['demo', '--model', 'cifar_add_resnet20']) == 2
+    assert 'no released checkpoint' in capsys.readouterr().err
+    ckpt, body, _ = released_cifar
+    root = tmp_path / 'models'
+    root.mkdir()
+    (root / ckpt.file).write_bytes(body)
     bad = tmp_path / 'not-an-image.jpg'
     bad.write_text('hello')
-    assert main(['demo', '--model', 'cifar_add_resnet20', '--image', str(bad)]) == 2
+    assert main(['demo', '--model', 'cifar_aff_resnet20', '--root', str(root), '--image',
+                 str(bad)]) == 2
     assert 'cannot decode' in capsys.readouterr().err
 
 
+def test_version(capsys):
+    from gluon_aff import __version__
+    with pytest.raises(SystemExit):
+        main(['--version'])
+    assert capsys.readouterr().out.strip() == 'gluon-aff %s' % __version__
+    assert open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                             'CHANGELOG.md')).read().count('## %s' % __version__) == 1
+
+
 @pytest.mark.parametrize('command', ['list', 'demo', 'pack-rec', 'summary', 'eval', 'gradcam',
-                                     'export'])
+                                     'export', 'predict', 'bench', 'ablate', 'check-cpu'])
 def test_help_has_an_example(command, capsys):
     with pytest.raises(SystemExit):
         main([command, '--help'])

@@ -43,6 +43,8 @@ def build_parser():
         prog='gluon-aff',
         description='Attentional Feature Fusion model zoo for MXNet/Gluon.')
     parser.add_argument('-v', '--verbose', action='store_true', help='log more')
+    from .. import __version__
+    parser.add_argument('--version', action='version', version='gluon-aff %s' % __version__)
     sub = parser.add_subparsers(dest='command', metavar='COMMAND')
     for name, (help_text, configure, run, example) in _COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text,

@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import tempfile
 from collections import namedtuple
 
@@ -53,7 +54,8 @@ class ChecksumError(CheckpointError):
 
 
 class DownloadError(CheckpointError, IOError):
-    """The download failed or was cut short."""
+    """The download failed or was cut short; ``offline`` when the host was unreachable."""
+    offline = False
 
 
 def checkpoints_for(model):
@@ -114,14 +116,18 @@ def download(url, dest, git_blob=None, progress=True, timeout=60):
                 with requests.get(url, stream=True, timeout=timeout) as resp:
                     resp.raise_for_status()
                     total = int(resp.headers.get('content-length') or 0) or None
-                    with tqdm(total=total, unit='B', unit_scale=True, disable=not progress,
+                    with tqdm(total=total, unit='B', unit_scale=True,
+                              disable=not (progress and sys.stderr.isatty()),
                               desc=os.path.basename(dest)[:40]) as bar:
                         for chunk in resp.iter_content(chunk_size=1 << 20):
                             out.write(chunk)
                             bar.update(len(chunk))
             except requests.RequestException as e:
-                raise DownloadError('download of %s failed: %s. Nothing was kept; try again, '
-                                    'or put the file in %s yourself.' % (url, e, folder))
+                error = DownloadError('download of %s failed: %s. Nothing was kept; try again, '
+                                      'or put the file in %s yourself.' % (url, e, folder))
+                # no route to the host (no network, DNS, refused, timeout), not an HTTP error
+                error.offline = isinstance(e, (requests.ConnectionError, requests.Timeout))
+                raise error
         size = os.path.getsize(tmp)
         if total is not None and size != total:
             raise DownloadError('download of %s stopped after %d of %d bytes. Nothing was '

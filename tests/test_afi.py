@@ -1,6 +1,5 @@
 """AFINets: the AFI module, the AFI networks' parameter counts, forward/hybridize/export/
 training step for every entry, and a small AFI ResNet trained on the digits set."""
-import json
 import os
 
 import mxnet as mx

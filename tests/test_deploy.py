@@ -1,6 +1,5 @@
 """The optimised inference form (gluon_aff.deploy.optimize) and `gluon-aff bench`."""
 import json
-import os
 
 import mxnet as mx
 import numpy as np
@@ -110,7 +109,7 @@ def test_bench_json_and_table(capsys):
 
 
 def test_bench_table_and_errors(capsys):
-    from gluon_aff.tools.bench import add_ratios, format_table
+    from gluon_aff.tools.bench import format_table
     assert main(['bench', 'cifar_aff_resnet20', 'cifar_add_resnet20', '--arg', 'blocks=1',
                  '--iters', '1', '--warmup', '0', '--paths', 'hybridized', 'optimized',
                  '--baseline', 'cifar_add_resnet20', '--json']) == 0

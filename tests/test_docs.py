@@ -134,9 +134,8 @@ def test_python_snippets_run(tmp_path):
     assert len(pages) >= 4
     spec = tmp_path / 'snippets.json'
     spec.write_text(json.dumps(pages))
-    import matplotlib          # the pages' 'photo.jpg'
-    shutil.copy(os.path.join(matplotlib.get_data_path(), 'sample_data', 'grace_hopper.jpg'),
-                str(tmp_path / 'photo.jpg'))
+    from gluon_aff.data.photos import sample_photos      # the pages' 'photo.jpg'
+    shutil.copy(sample_photos()[0], str(tmp_path / 'photo.jpg'))
     env = dict(os.environ, MXNET_HOME=str(tmp_path / 'mxnet_home'), MPLBACKEND='Agg')
     env.pop('MXNET_ENGINE_TYPE', None)
     out = subprocess.run([sys.executable, '-c', RUNNER, str(spec)], cwd=str(tmp_path),

@@ -1,7 +1,5 @@
 """gluon-aff export: symbol/params and ONNX (run by ONNX Runtime), one small network per
 family."""
-import os
-
 import mxnet as mx
 import numpy as np
 import pytest

@@ -2,21 +2,20 @@
 evaluation preprocessing, AutoAugment's place, the ImageNet training and validation
 transforms (224 and 320 px)."""
 import math
-import os
 
-import matplotlib
 import mxnet as mx
 import numpy as np
 from PIL import Image
 
 from gluon_aff.data import autoaugment as aa
 from gluon_aff.data.digits import digits_arrays
+from gluon_aff.data.photos import sample_photos
 from gluon_aff.data.pipelines import (IMAGENET_MEAN, IMAGENET_STD, ArrayBatches,
                                       imagenet_train_transform, imagenet_val_transform)
 from gluon_aff.model_zoo import get_model_info
 from gluon_aff.transforms import eval_transform, load_image
 
-PHOTO = os.path.join(matplotlib.get_data_path(), 'sample_data', 'grace_hopper.jpg')
+PHOTO = sample_photos()[0]        # Grace Hopper
 
 
 def _linear_resize(img, new_h, new_w):

@@ -4,18 +4,18 @@ import json
 import os
 import sys
 
-import matplotlib
 import mxnet as mx
 import numpy as np
 import pytest
 
 from conftest import randomize
 from gluon_aff.cli import main
+from gluon_aff.data.photos import sample_photos
 from gluon_aff.deploy import runtimes
 from gluon_aff.model_zoo import get_model, get_model_info
 from gluon_aff.transforms import eval_transform, load_image
 
-PHOTO = os.path.join(matplotlib.get_data_path(), 'sample_data', 'grace_hopper.jpg')
+PHOTO = sample_photos()[0]        # Grace Hopper
 SMALL = dict(blocks=1, channel_times=1)
 
 

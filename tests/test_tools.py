@@ -1,6 +1,4 @@
 """gluon-aff summary (graph counts), eval and gradcam."""
-import os
-
 import mxnet as mx
 import numpy as np
 import pytest
@@ -103,14 +101,10 @@ def test_eval_on_digits_and_on_a_tiny_rec(trained_digits, tmp_path, capsys):
 
 def _photo_crops():
     """Nine crops of real photographs (matplotlib's and scikit-learn's sample images)."""
-    import matplotlib
-    import sklearn.datasets
     from PIL import Image
-    files = [os.path.join(matplotlib.get_data_path(), 'sample_data', 'grace_hopper.jpg')]
-    files += [os.path.join(os.path.dirname(sklearn.datasets.__file__), 'images', f)
-              for f in ('china.jpg', 'flower.jpg')]
+    from gluon_aff.data.photos import sample_photos
     crops = []
-    for f in files:
+    for f in sample_photos():
         img = np.asarray(Image.open(f).convert('RGB'))
         h, w = img.shape[:2]
         for k, (top, left, side) in enumerate(((0, 0, 300), (h - 350, w - 300, 300),

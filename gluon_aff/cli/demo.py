@@ -4,6 +4,7 @@ import os
 import mxnet as mx
 
 from . import register_command
+from ..data.photos import sample_photos
 from ..model_zoo import get_model, get_model_info, list_models
 from ..model_zoo.pretrained import (BASE_URL_ENV, DEFAULT_BASE_URL, DownloadError, model_root,
                                     select_checkpoint)
@@ -13,8 +14,7 @@ from ..transforms import eval_transform, load_image
 
 def sample_image():
     """matplotlib's bundled photograph of Grace Hopper."""
-    import matplotlib
-    return os.path.join(matplotlib.get_data_path(), 'sample_data', 'grace_hopper.jpg')
+    return sample_photos()[0]
 
 
 def class_names(info):

@@ -67,13 +67,9 @@ def available_paths():
 
 # -- inputs -----------------------------------------------------------------------------
 def _photos():
-    import matplotlib
-    import sklearn.datasets
     from PIL import Image
-    files = [os.path.join(matplotlib.get_data_path(), 'sample_data', 'grace_hopper.jpg')]
-    images = os.path.join(os.path.dirname(sklearn.datasets.__file__), 'images')
-    files += [os.path.join(images, f) for f in ('china.jpg', 'flower.jpg')]
-    return [np.asarray(Image.open(f).convert('RGB')) for f in files]
+    from ..data.photos import sample_photos
+    return [np.asarray(Image.open(f).convert('RGB')) for f in sample_photos()]
 
 
 def real_images(info, count, seed=0):

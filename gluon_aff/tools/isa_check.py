@@ -9,7 +9,6 @@ worker process. A worker that dies is restarted after the network it was running
 one crash names its network and level and hides nothing else.
 """
 import argparse
-import json
 import os
 import signal
 import subprocess

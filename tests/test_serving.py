@@ -53,9 +53,7 @@ def test_exact_paths_match_mxnet(exported):
 def test_preprocessing_without_mxnet_equals_the_zoo_evaluation():
     for name in ('iaff_resnet50', 'cifar_aff_resnet32'):
         info = get_model_info(name)
-        meta = dict(input_size=info.input_size, crop_ratio=info.crop_ratio,
-                    interpolation=info.interpolation, mean=info.mean, std=info.std)
-        ours = runtimes.preprocess(PHOTO, meta)
+        ours = runtimes.preprocess(PHOTO, info.preprocessing())
         zoo = eval_transform(info, load_image(PHOTO)).asnumpy()
         assert ours.shape == zoo.shape == (1, 3, info.input_size, info.input_size)
         # the same OpenCV resize; one grey level of rounding at most, in normalised units

@@ -17,13 +17,6 @@ def sample_image():
     return sample_photos()[0]
 
 
-def class_names(info):
-    if info.classes == 1000 and info.family.startswith('imagenet'):
-        from gluoncv.data import ImageNet1kAttr
-        return ImageNet1kAttr().classes
-    return None
-
-
 def configure(p):
     released = sorted({n for n in list_models() if get_model_info(n).checkpoints})
     p.add_argument('--model', default='iaff_resnet50',
@@ -54,7 +47,7 @@ def run(args):
     x = eval_transform(info, load_image(image))
     net.hybridize()
     prob = mx.nd.softmax(net(x))[0].asnumpy()
-    names = class_names(info)
+    names = info.class_names
     print('%s (%s, fusion %s, %s trainable parameters), released checkpoint %s'
           % (info.name, info.family, info.fusion, format(count_parameters(net), ','), ckpt.file))
     print('%s:' % image)

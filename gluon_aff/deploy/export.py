@@ -100,12 +100,9 @@ def export_onnx(net, path, input_shape, fast_fusion=True):
 def write_meta(info, model_path):
     """Write ``<stem>.json`` beside ``model_path``: the zoo entry's name, input size,
     crop ratio, interpolation, mean/std, classes and (ImageNet) class names."""
-    meta = dict(model=info.name, input_size=info.input_size, crop_ratio=info.crop_ratio,
-                interpolation=info.interpolation, mean=list(info.mean), std=list(info.std),
-                classes=info.classes)
-    if info.classes == 1000 and info.family.startswith('imagenet'):
-        from gluoncv.data import ImageNet1kAttr
-        meta['class_names'] = list(ImageNet1kAttr().classes)
+    meta = dict(model=info.name, classes=info.classes, **info.preprocessing())
+    if info.class_names:
+        meta['class_names'] = info.class_names
     path = os.path.splitext(model_path)[0] + '.json'
     with open(path, 'w') as f:
         json.dump(meta, f)
@@ -122,8 +119,7 @@ def calibration_batch(folder, info, limit=300):
                    if f.lower().endswith(('.jpg', '.jpeg', '.png', '.bmp')))[:limit]
     if not files:
         raise IOError("calibration folder '%s' holds no .jpg/.png/.bmp images" % folder)
-    meta = dict(input_size=info.input_size, crop_ratio=info.crop_ratio,
-                interpolation=info.interpolation, mean=info.mean, std=info.std)
+    meta = info.preprocessing()
     return np.concatenate([preprocess(f, meta) for f in files])
 
 

@@ -24,7 +24,8 @@ class ModelInfo(object):
     ``cifar_resnet``, ``cifar_resnext``), ``fusion`` (canonical fusion name),
     ``input_size``, ``mean``/``std`` (RGB, on [0, 1] pixels), ``crop_ratio``
     and ``interpolation`` of the evaluation resize, ``classes`` (default
-    head), ``constructor`` and, via ``checkpoints``, the released files.
+    head), ``constructor`` and, via ``checkpoints``, the released files;
+    ``preprocessing()`` and ``class_names`` for serving.
     """
 
     def __init__(self, name, constructor, family, fusion, input_size, mean, std,
@@ -46,6 +47,22 @@ class ModelInfo(object):
         """Released checkpoints of this network (``gluon_aff.model_zoo.pretrained``)."""
         from .pretrained import checkpoints_for
         return checkpoints_for(self.name)
+
+    def preprocessing(self):
+        """The evaluation preprocessing as plain data (what exports write beside the model
+        and ``deploy.runtimes.preprocess`` reads): input size, crop ratio, interpolation,
+        mean and std."""
+        return dict(input_size=self.input_size, crop_ratio=self.crop_ratio,
+                    interpolation=self.interpolation, mean=list(self.mean), std=list(self.std))
+
+    @property
+    def class_names(self):
+        """ImageNet's 1,000 class names for the ImageNet networks with the full head, else
+        None."""
+        if self.classes == 1000 and self.family.startswith('imagenet'):
+            from gluoncv.data import ImageNet1kAttr
+            return list(ImageNet1kAttr().classes)
+        return None
 
     def as_dict(self):
         return OrderedDict(

@@ -34,7 +34,7 @@ import numpy as np
 
 __all__ = ['RUNTIMES', 'PRECISIONS', 'PrecisionUnavailable', 'available_precisions',
            'onnx_session', 'run_onnx', 'Runner', 'Classifier', 'preprocess', 'read_meta',
-           'timings', 'peak_rss_mb']
+           'in_batches', 'timings', 'peak_rss_mb']
 
 RUNTIMES = ('onnxruntime', 'openvino')
 PRECISIONS = {'onnxruntime': ('f32',), 'openvino': ('f32', 'bf16', 'int8')}
@@ -235,6 +235,12 @@ class Classifier(object):
 
 
 # -- timings (gluon-aff bench) --------------------------------------------------------------
+def in_batches(run, x, batch):
+    """``run`` (one batch in, one array out) over ``x`` in slices of ``batch``, concatenated
+    (models exported with a fixed batch size see only that size)."""
+    return np.concatenate([np.asarray(run(x[i:i + batch])) for i in range(0, len(x), batch)])
+
+
 def peak_rss_mb():
     """This process's peak resident memory in MB. VmHWM, not ru_maxrss: Linux carries
     the parent's peak across fork+exec into ru_maxrss, VmHWM starts anew at exec."""
@@ -287,8 +293,7 @@ def main(argv=None):
         np.save(args.output, out)
     if args.extra:
         extra = np.load(args.extra).astype(np.float32)
-        np.save(args.extra_output, np.concatenate(
-            [runner(extra[i:i + x.shape[0]]) for i in range(0, len(extra), x.shape[0])]))
+        np.save(args.extra_output, in_batches(runner, extra, x.shape[0]))
     result = {}
     if args.iters:
         result = timings(lambda: runner(x), x.shape[0], args.iters, args.warmup)

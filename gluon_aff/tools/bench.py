@@ -60,8 +60,9 @@ def available_paths():
         reasons['mkldnn'] = 'this MXNet build has no MKLDNN backend'
     if importlib.util.find_spec('onnxruntime') is None:
         reasons['onnxruntime'] = 'onnxruntime is not installed (pip install onnxruntime)'
+    openvino = available_precisions('openvino')
     for path, precision in OPENVINO.items():
-        reasons[path] = available_precisions('openvino')[precision]
+        reasons[path] = openvino[precision]
     return reasons
 
 
@@ -130,6 +131,8 @@ def _prepare(model, kwargs, batch, size, folder, seed, paths, reasons, params=No
     """Write weights, input, extra inputs and the exported files the paths need; return
     their paths and the imperative reference outputs (on the input and on ``real``)."""
     import mxnet as mx
+    from ..deploy.export import export_onnx, export_openvino
+    from ..deploy.runtimes import in_batches
     from ..model_zoo import get_model
     from .random_weights import randomize
     net = get_model(model, **kwargs)
@@ -148,17 +151,13 @@ def _prepare(model, kwargs, batch, size, folder, seed, paths, reasons, params=No
         real = np.concatenate([real, real[:pad]]) if pad else real
         files['extra'] = os.path.join(folder, 'real.npy')
         np.save(files['extra'], real)
-        real_reference = np.concatenate([net(mx.nd.array(real[i:i + batch])).asnumpy()
-                                         for i in range(0, len(real), batch)])
+        real_reference = in_batches(lambda b: net(mx.nd.array(b)).asnumpy(), real, batch)
     wanted = [p for p in paths if not reasons.get(p)]
     if 'onnxruntime' in wanted:
-        from ..deploy import export_onnx
         files['onnx'] = export_onnx(net, os.path.join(folder, 'net.onnx'), x.shape)
     if any(p in wanted for p in ('openvino', 'openvino-bf16')):
-        from ..deploy.export import export_openvino
         files['openvino'] = export_openvino(net, os.path.join(folder, 'net.xml'), x.shape)
     if 'openvino-int8' in wanted:
-        from ..deploy.export import export_openvino
         files['openvino-int8'] = export_openvino(net, os.path.join(folder, 'int8.xml'),
                                                  x.shape, 'int8', calibration, validation,
                                                  max_drop=0.003)
@@ -387,7 +386,7 @@ def worker_main(argv):
         os.environ.setdefault('MXNET_ENGINE_TYPE', 'NaiveEngine')   # as training on the CPU
     import gluon_aff  # noqa: F401  (numpy/distutils shims before mxnet)
     import mxnet as mx
-    from ..deploy.runtimes import peak_rss_mb, timings
+    from ..deploy.runtimes import in_batches, peak_rss_mb, timings
     net = _build(spec)
     x = mx.nd.array(np.load(spec['input']))
     if spec['path'] == 'train':
@@ -395,10 +394,8 @@ def worker_main(argv):
     else:
         np.save(spec['output'], net(x).asnumpy())
         if spec.get('extra'):
-            extra = np.load(spec['extra'])
-            np.save(spec['extra_output'], np.concatenate(
-                [net(mx.nd.array(extra[i:i + x.shape[0]])).asnumpy()
-                 for i in range(0, len(extra), x.shape[0])]))
+            np.save(spec['extra_output'], in_batches(lambda b: net(mx.nd.array(b)).asnumpy(),
+                                                     np.load(spec['extra']), x.shape[0]))
         run = lambda: net(x).wait_to_read()  # noqa: E731
     result = timings(run, x.shape[0], args.iters, args.warmup)
     result['peak_rss_mb'] = peak_rss_mb()

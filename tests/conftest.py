@@ -110,14 +110,15 @@ DIGITS_ARGS = ['--dataset', 'digits', '--gpus', '', '-j', '0', '--blocks', '1',
                '--progress', 'off']
 
 
-def run_script(script, argv, timeout=900):
+def run_script(script, argv, timeout=900, env=None):
     """Run one of the repository's training scripts as a user would (its own process,
-    which picks NaiveEngine on the CPU); returns its combined output, failing on errors."""
+    which picks NaiveEngine on the CPU; ``env``: its environment, default this one);
+    returns its combined output, failing on errors."""
     import subprocess
     import sys
     out = subprocess.run([sys.executable, os.path.join(ROOT, script)] + list(argv),
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                         timeout=timeout, cwd=ROOT)
+                         timeout=timeout, cwd=ROOT, env=env)
     assert out.returncode == 0, '%s failed:\n%s' % (script, out.stdout[-3000:])
     return out.stdout
 

@@ -48,6 +48,11 @@ def sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
+def softmax(x, axis=-1):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
 def maxpool3s2p1(x):
     n, c, h, w = x.shape
     xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
@@ -318,8 +323,7 @@ def afi(features, P, key):
     """softmax_i(W2 ReLU(W1 GAP(X_i))) per channel, the weighted sum of the X_i."""
     scores = np.stack([relu(gap(f)[:, :, 0, 0] @ P[key + '.fc1.weight'].T)
                        @ P[key + '.fc2.weight'].T for f in features], axis=1)
-    a = np.exp(scores - scores.max(axis=1, keepdims=True))
-    a /= a.sum(axis=1, keepdims=True)
+    a = softmax(scores, axis=1)
     return sum(a[:, i, :, None, None] * f for i, f in enumerate(features))
 
 

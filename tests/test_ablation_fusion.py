@@ -16,10 +16,6 @@ ALL = ['add', 'concat', 'global_global', 'local_local', 'ms_gau', 'ms_se', 'ms_s
        'iaff', 'half_aff', 'concat_aff', 'recursive_aff', 'se', 'sk', 'gau']
 
 
-def _sig(v):
-    return 1 / (1 + np.exp(-v))
-
-
 def _inputs():
     rng = np.random.RandomState(0)
     return (mx.nd.array(rng.normal(0, 1, (2, C, 3, 3))),
@@ -91,8 +87,8 @@ def test_multi_aff_two_inputs_is_soft_selection():
     multi = _multi_with_zero_second_head()
     y, x = _inputs()
     s = (x + y)
-    m = _sig((multi.local_heads[0](multi.local_trunk(s))
-              + multi.global_heads[0](multi.global_trunk(s))).asnumpy())
+    m = npref.sigmoid((multi.local_heads[0](multi.local_trunk(s))
+                       + multi.global_heads[0](multi.global_trunk(s))).asnumpy())
     expected = m * x.asnumpy() + (1 - m) * y.asnumpy()
     assert np.abs(multi(x, y).asnumpy() - expected).max() < 1e-5
 

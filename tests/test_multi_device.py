@@ -3,7 +3,6 @@ for GPUs (mx.cpu(0), mx.cpu(1)), and the distillation loss by hand."""
 import os
 import pickle
 import re
-import sys
 
 import mxnet as mx
 import numpy as np
@@ -12,7 +11,9 @@ from mxnet import gluon
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
+from conftest import run_script
 from gluon_aff.train.loop import fit
+from npref import softmax
 
 TWO = [mx.cpu(0), mx.cpu(1)]
 RNG = np.random.RandomState(0)
@@ -94,12 +95,6 @@ class _Float16Net(HybridBlock):
         return F.sum(F.broadcast_mul(F.expand_dims(h, 2), F.expand_dims(w, 0)), axis=1)
 
 
-def _softmax(z, axis=-1):
-    z = z - z.max(axis=axis, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=axis, keepdims=True)
-
-
 def test_float16_distillation_on_two_devices_and_the_loss_by_hand(tmp_path):
     mx.random.seed(0)
     net, teacher = _Float16Net(prefix='student_'), _Float16Net(prefix='teacher_')
@@ -116,8 +111,8 @@ def test_float16_distillation_on_two_devices_and_the_loss_by_hand(tmp_path):
     student = net(x16).asnumpy().astype(np.float64)
     soft = mx.nd.softmax(teacher(x16) / T).asnumpy().astype(np.float64)
     onehot = np.eye(3)[Y.astype(int)] * (1 - 0.1) + 0.1 / 3
-    logp_t = np.log(_softmax(student / T))
-    logp = np.log(_softmax(student))
+    logp_t = np.log(softmax(student / T))
+    logp = np.log(softmax(student))
     expected = np.mean((1 - hard) * T ** 2 * -(soft * logp_t).sum(1) + hard * -(onehot * logp).sum(1))
     stats = []
     fit(net, trainer, TWO, _batches(), _batches(), 3, 1, label_smoothing=True, teacher=teacher,
@@ -145,17 +140,12 @@ def test_float16_distillation_on_two_devices_and_the_loss_by_hand(tmp_path):
 
 
 def test_train_cifar_on_two_stand_in_gpus(tmp_path):
-    import subprocess
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ, GLUON_AFF_GPUS_AS_CPUS='1')
-    out = subprocess.run(
-        [sys.executable, os.path.join(root, 'train_cifar.py'), '--model', 'resnet',
-         '--askc-type', 'aff', '--dataset', 'digits', '--gpus', '0,1', '-j', '0', '--blocks',
-         '1', '--channel-times', '1', '--batch-size', '16', '--num-epochs', '1', '--mixup',
-         '--label-smoothing', '--progress', 'off', '--save-dir', str(tmp_path / 'p'),
-         '--logging-dir', str(tmp_path / 'l'), '--save-plot-dir', str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300, env=env)
-    assert out.returncode == 0, out.stdout[-2000:]
-    assert 'devices: [cpu(0), cpu(1)]' in out.stdout
+    out = run_script('train_cifar.py', [
+        '--model', 'resnet', '--askc-type', 'aff', '--dataset', 'digits', '--gpus', '0,1', '-j',
+        '0', '--blocks', '1', '--channel-times', '1', '--batch-size', '16', '--num-epochs', '1',
+        '--mixup', '--label-smoothing', '--progress', 'off', '--save-dir', str(tmp_path / 'p'),
+        '--logging-dir', str(tmp_path / 'l'), '--save-plot-dir', str(tmp_path)],
+        timeout=300, env=dict(os.environ, GLUON_AFF_GPUS_AS_CPUS='1'))
+    assert 'devices: [cpu(0), cpu(1)]' in out
     # 1,437 digits in global batches of 2 x 16: 44 steps
-    assert re.search(r'\[Epoch 0\] .*\| 1408 samples', out.stdout)
+    assert re.search(r'\[Epoch 0\] .*\| 1408 samples', out)

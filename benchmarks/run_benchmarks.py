@@ -21,21 +21,10 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 from gluon_aff.tools.bench import (INFERENCE_PATHS, PATHS, REDUCED_PATHS, add_ratios,  # noqa
                                    benchmark, format_table)
-from gluon_aff.tools.isa_check import cpu_flags  # noqa: E402
+from gluon_aff.tools.isa_check import cpu_flags, cpu_model  # noqa: E402
 
 IMAGENET = ['resnet50_add', 'aff_resnet50', 'iaff_resnet50']
 CIFAR = ['cifar_add_resnet32', 'cifar_aff_resnet32']
-
-
-def cpu_model():
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or 'unknown CPU'
 
 
 def profile(model, optimized, iters=10):

@@ -27,10 +27,6 @@ SHUFFLENETV2_WIDTHS = {0.5: (48, 96, 192, 1024), 1: (116, 232, 464, 1024),
                        1.5: (176, 352, 704, 1024), 2: (224, 488, 976, 2048)}
 
 
-def _shuffle(F, x):
-    return channel_shuffle(F, x, 2)
-
-
 class ShuffleDownUnit(HybridBlock):
     """Stride-2 unit: [dw3x3 s2 -> 1x1] || [1x1 -> dw3x3 s2 -> 1x1], concat, shuffle."""
 
@@ -50,7 +46,7 @@ class ShuffleDownUnit(HybridBlock):
         h = F.relu(self.right_pw1(x))
         feature = contribution(F, h, self.feature_width, self.mid, 2)
         right = F.relu(self.right_pw2(self.right_dw(h)))
-        return _shuffle(F, concat_channels(F, left, right)), feature
+        return channel_shuffle(F, concat_channels(F, left, right)), feature
 
 
 class AFIShuffleUnit(HybridBlock):
@@ -80,7 +76,7 @@ class AFIShuffleUnit(HybridBlock):
             # depthwise 3x3, which has one channel per group)
             h = group_concat(F, h, self.afi(*features), self.width)
         out = F.relu(self.pw2(self.dw(h)))
-        return _shuffle(F, concat_channels(F, keep, out)), feature
+        return channel_shuffle(F, concat_channels(F, keep, out)), feature
 
 
 class AFIShuffleNetV2(AFIClassifier):

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 
-__all__ = ['ISA_LEVELS', 'CHECKS', 'cpu_flags', 'isa_levels', 'check_levels', 'format_matrix']
+__all__ = ['ISA_LEVELS', 'CHECKS', 'cpu_flags', 'cpu_model', 'isa_levels', 'check_levels', 'format_matrix']
 
 # oneDNN level -> CPU flags (/proc/cpuinfo) it needs; 'default' = no cap
 ISA_LEVELS = (('SSE41', ('sse4_1',)), ('AVX2', ('avx2',)),
@@ -53,16 +53,28 @@ CHECKS = (
 )
 
 
-def cpu_flags():
-    """The CPU's feature flags from /proc/cpuinfo (a set), or None where unreadable."""
+def _cpuinfo(field):
+    """The value of the first ``field`` line of /proc/cpuinfo, or None where unreadable."""
     try:
         with open('/proc/cpuinfo') as f:
             for line in f:
-                if line.startswith('flags'):
-                    return set(line.split(':', 1)[1].split())
+                if line.startswith(field):
+                    return line.split(':', 1)[1].strip()
     except OSError:
         pass
     return None
+
+
+def cpu_flags():
+    """The CPU's feature flags from /proc/cpuinfo (a set), or None where unreadable."""
+    flags = _cpuinfo('flags')
+    return None if flags is None else set(flags.split())
+
+
+def cpu_model():
+    """The CPU's model name (/proc/cpuinfo, else what ``platform`` knows)."""
+    import platform
+    return _cpuinfo('model name') or platform.processor() or 'unknown CPU'
 
 
 def isa_levels(flags=None):

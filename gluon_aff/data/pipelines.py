@@ -83,7 +83,8 @@ class ArrayBatches(object):
     Training: shuffle (``np.random``), AutoAugment (if given, per image, on the whole
     image: the original's first transform), zero-pad by ``pad`` and crop back at random,
     horizontal flip with probability 1/2 (if ``flip``); then scale to [0, 1], normalise
-    with ``mean``/``std`` and return NCHW float32. Calling the object starts an epoch; training drops the last partial batch.
+    with ``mean``/``std`` and return NCHW float32. Calling the object starts an epoch;
+    training drops the last partial batch.
     With ``num_parts`` > 1 training yields only the slice ``part_index`` of each epoch's
     permutation (equal sizes, so that synchronous workers take the same number of steps).
     """

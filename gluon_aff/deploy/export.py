@@ -64,9 +64,10 @@ def _exporter_opset(version):
 
 def export_onnx(net, path, input_shape, fast_fusion=True):
     """Write an ONNX model (opset ``ONNX_OPSET``) whose graph inputs are only 'data': the
-    weights are initializers, not inputs, so runtimes can fold them as constants. With ``fast_fusion`` the fusion blocks are written in
-    their inference form ``X + (Y - X) * W`` (same outputs, fewer element-wise nodes;
-    5-10% faster in ONNX Runtime for iaff_resnet50 here). Returns ``path``."""
+    weights are initializers, not inputs, so runtimes can fold them as constants. With
+    ``fast_fusion`` the fusion blocks are written in their inference form
+    ``X + (Y - X) * W`` (same outputs, fewer element-wise nodes; 5-10% faster in ONNX
+    Runtime for iaff_resnet50 here). Returns ``path``."""
     try:
         import onnx
     except ImportError:

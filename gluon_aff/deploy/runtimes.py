@@ -116,7 +116,7 @@ class Runner(object):
                               precision == 'f32' else 'openvino')
         if runtime not in RUNTIMES:
             raise ValueError('runtime must be one of %s, got %r' % (', '.join(RUNTIMES), runtime))
-        _require(runtime, 'Running a model with %s' % runtime)     # ImportError if absent
+        module = _require(runtime, 'Running a model with %s' % runtime)   # ImportError if absent
         if precision not in PRECISIONS[runtime]:
             raise PrecisionUnavailable(
                 "%s runs precision %s; %r needs %s" % (
@@ -132,8 +132,7 @@ class Runner(object):
             self._session = onnx_session(path, threads)
             self._input = self._session.get_inputs()[0].name
         else:
-            ov = _require('openvino', 'OpenVINO')
-            self._core = ov.Core()
+            self._core = module.Core()
             self._model = self._core.read_model(path)
             if precision == 'int8' and not _quantized(self._model):
                 raise PrecisionUnavailable(

@@ -183,14 +183,24 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
     assert 'continuing at epoch 1' in log and '[Epoch 0]' not in log
 
 
+def _spy_on_fit(monkeypatch, module, record):
+    """Call ``record(net, trainer, fit's keyword arguments)`` when ``module``'s training
+    loop starts, then train as usual."""
+    original = module.fit
+
+    def spying_fit(net, trainer, *args, **kwargs):
+        record(net, trainer, kwargs)
+        return original(net, trainer, *args, **kwargs)
+    monkeypatch.setattr(module, 'fit', spying_fit)
+
+
 def _restored(monkeypatch, module):
     """Make ``module.fit`` record what a resumed run starts from: the network's parameters,
     the trainer's states (saved and reloaded as arrays) and the start epoch."""
     import pickle
     seen = {}
-    original = module.fit
 
-    def recording_fit(net, trainer, *args, **kwargs):
+    def record(net, trainer, kwargs):
         seen['params'] = {k: p.data().asnumpy().copy()
                           for k, p in net._collect_params_with_prefix().items()}
         path = os.path.join(seen['dir'], 'restored.states')
@@ -198,8 +208,7 @@ def _restored(monkeypatch, module):
         with open(path, 'rb') as f:
             seen['states'], seen['optimizer'] = pickle.load(f)
         seen['start_epoch'] = kwargs['start_epoch']
-        return original(net, trainer, *args, **kwargs)
-    monkeypatch.setattr(module, 'fit', recording_fit)
+    _spy_on_fit(monkeypatch, module, record)
     return seen
 
 
@@ -452,12 +461,7 @@ def test_distillation_options_reach_the_loop(tiny_rec, tmp_path, monkeypatch):
     teacher.initialize(mx.init.Xavier())
     teacher.save_parameters(teacher_file)
     seen = {}
-    original = train_imagenet.fit
-
-    def recording_fit(*args, **kwargs):
-        seen.update(kwargs)
-        return original(*args, **kwargs)
-    monkeypatch.setattr(train_imagenet, 'fit', recording_fit)
+    _spy_on_fit(monkeypatch, train_imagenet, lambda net, trainer, kwargs: seen.update(kwargs))
     argv = ['--model', 'resnet', '--askc-type', 'aff', '--use-rec', '--num-epochs', '1',
             '--num-gpus', '0', '-j', '0', '--dtype', 'float32', '--batch-size', '8',
             '--input-size', '32', '--test-layers', '1', '--teacher', 'resnet50_add',

@@ -10,6 +10,7 @@ import pytest
 from mxnet import gluon
 
 from gluon_aff.data.pipelines import imagenet_rec_loaders
+from gluon_aff.data.recordio import pack_arrays
 from gluon_aff.train.loop import fit
 from gluon_aff.train.schedule import cifar_schedule, imagenet_schedule
 
@@ -73,19 +74,12 @@ def test_imagenet_prints_the_originals_rates(caplog):
 
 @pytest.fixture(scope='module')
 def tiny_rec(tmp_path_factory):
-    from mxnet import recordio
+    """10 training and 3 validation records (12x12 grey images) packed with the project's
+    tool."""
     folder = tmp_path_factory.mktemp('rec')
-    paths = {}
-    for split, n in (('train', 10), ('val', 3)):
-        rec, idx = str(folder / (split + '.rec')), str(folder / (split + '.idx'))
-        writer = recordio.MXIndexedRecordIO(idx, rec, 'w')
-        for i in range(n):
-            img = np.full((12, 12, 3), 20 * i, np.uint8)
-            writer.write_idx(i, recordio.pack_img(recordio.IRHeader(0, float(i), i, 0), img,
-                                                  img_fmt='.png'))
-        writer.close()
-        paths[split] = (rec, idx)
-    return paths
+    return {split: pack_arrays([np.full((12, 12, 3), 20 * i, np.uint8) for i in range(n)],
+                               list(range(n)), str(folder / split))
+            for split, n in (('train', 10), ('val', 3))}
 
 
 @pytest.mark.parametrize('auto_aug', [False, True], ids=['ImageRecordIter', 'AutoAugment'])

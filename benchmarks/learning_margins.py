@@ -80,7 +80,7 @@ def table(rows, levels, seeds):
 
 
 def main():
-    from gluon_aff.tools.isa_check import cpu_flags, isa_levels
+    from gluon_aff.tools.isa_check import cpu_flags, cpu_model, isa_levels
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--levels', nargs='+', default=None, choices=list(LEVELS),
@@ -107,7 +107,7 @@ def main():
         'Measured %s by `benchmarks/learning_margins.py` on %s, %d cores (flags: %s), Python %s, '
         'run as the suite runs them (pytest-xdist workers, one OpenMP thread each). '
         '"default" is oneDNN at the best level the CPU has, "off" is MXNET_MKLDNN_ENABLED=0.'
-        % (datetime.date.today().isoformat(), platform.processor() or platform.machine(),
+        % (datetime.date.today().isoformat(), cpu_model(),
            len(os.sched_getaffinity(0)),
            ', '.join(f for f in ('avx512f', 'avx2', 'sse4_1', 'amx_tile') if f in flags) or '?',
            platform.python_version()), '',

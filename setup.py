@@ -12,12 +12,15 @@ def _version():
         return re.search(r"__version__ = '([^']+)'", f.read()).group(1)
 
 
-# Compatible ranges of the direct dependencies (requirements.txt pins the tested set).
-# MXNet 1.9.1 is the last 1.x; it runs on numpy 1.x >= 1.24 and Python 3.12 only through
-# gluon_aff/mxnet_compat.py, and numpy 2 is untested (see the README).
-REQUIRES = ['mxnet>=1.9.1,<2', 'numpy>=1.21,<2', 'gluoncv>=0.10.5,<0.11',
-            'opencv-python>=4.5', 'matplotlib>=3.5', 'pandas>=1.3', 'scipy>=1.7',
-            'Pillow>=9', 'scikit-learn>=1.0', 'tqdm>=4.60', 'requests>=2.25',
+# Compatible ranges of the direct dependencies (requirements.txt pins the tested sets).
+# MXNet is not among them, as in gluoncv: users pick their build (mxnet, or a CUDA variant
+# such as mxnet-cu112), and mxnet 1.9.1's metadata pins numpy<2, which would downgrade numpy
+# under every other package. Install it with `pip install --no-deps -r
+# requirements-mxnet.txt`; gluon_aff/mxnet_compat.py makes it run on numpy 2 and on Python
+# 3.12+. MXNet's own two dependencies (graphviz, requests) are listed here.
+REQUIRES = ['numpy>=1.21,<3', 'gluoncv>=0.10.5,<0.11', 'graphviz>=0.8.1,<0.9',
+            'requests>=2.20,<3', 'opencv-python>=4.5', 'matplotlib>=3.5', 'pandas>=1.3',
+            'scipy>=1.7', 'Pillow>=9', 'scikit-learn>=1.0', 'tqdm>=4.60',
             'pycocotools>=2.0.6', 'onnx>=1.14', 'setuptools>=60; python_version >= "3.12"']
 EXTRAS = {
     'test': ['pytest>=8', 'pytest-xdist>=3.5', 'pytest-timeout>=2.2'],

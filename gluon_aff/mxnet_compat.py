@@ -1,48 +1,147 @@
-"""What MXNet 1.9.1 needs from numpy, Python and onnx that their newer releases removed.
+"""What MXNet 1.9.1 and gluoncv 0.10.5 need from numpy, Python and onnx that newer
+releases removed.
 
-MXNet 1.9.1 (the last 1.x release) was written against numpy < 1.24, Python < 3.12 and
-onnx < 1.16. This module puts back exactly what it uses, and nothing else:
+MXNet 1.9.1 (the last 1.x release) was written against numpy 1.x before 1.24, Python
+before 3.12 and onnx before 1.16; its metadata says ``numpy<2``. It runs on numpy 2 and
+Python 3.13 once the few names it still touches are back. This module puts back exactly
+those, each where numpy lacks it (on numpy 1.26 most of them still exist and are left
+alone), and nothing else. ``import gluon_aff`` applies it before it imports mxnet.
 
-- the numpy aliases ``np.bool``, ``np.int``, ``np.float``, ``np.complex``, ``np.object``,
-  ``np.str`` (removed in numpy 1.24; MXNet reads them while it is imported). They are set
-  to the Python builtins they always were, and only where numpy lacks them: numpy 2
-  has ``np.bool`` again (as ``np.bool_``) and keeps it.
+Names MXNet reads while it is imported (``import mxnet`` fails without them):
+
+- ``PZERO NZERO PINF NINF NAN NaN``: ``mxnet/numpy/utils.py`` copies them; ``Inf``:
+  default arguments in ``mxnet/gluon/contrib/estimator/event_handler.py``.
+- ``alltrue in1d msort trapz`` and numpy 1.x's stubs of the financial functions
+  ``mirr npv pmt ppmt pv rate`` (which raised when called since numpy 1.20):
+  ``mxnet/numpy/fallback.py`` binds them as ``mx.np`` functions.
+- ``sometrue round_ product``: ``mxnet/numpy_dispatch_protocol.py`` registers its
+  ``mx.np`` operators for numpy's functions by looking these names up with ``getattr``
+  (a search for ``np.NAME`` does not find them). Each gets a function of its own, so that
+  ``np.any``, ``np.round`` and ``np.prod`` keep their own registration.
+- ``bool`` (numpy 1.24-1.26 only; numpy 2 has ``np.bool`` again): ``mxnet/numpy/utils.py``.
+
+Names read only when the code using them runs:
+
+- ``int``, ``float`` (the builtins, as before numpy 1.24): gluoncv's anchor generators,
+  COCO metric and HRNet, and ``mxnet.test_utils``.
+- ``compat.basestring``: ``mx.np.pad`` and ``mx.sym.np.pad`` (``numpy.compat`` is gone in
+  numpy 2).
+
+Behaviour rather than names (patched in mxnet once it is imported):
+
+- ``ndarray.tostring()``, removed in numpy 2.3: ``mxnet.recordio.pack`` and ``pack_img``
+  call it, so packing a ``.rec`` failed; both are replaced by equals that call
+  ``tobytes()`` (the same bytes).
+- numpy 2 prints scalars as ``np.int64(8)`` inside containers (NEP 51), and MXNet hands
+  operator arguments to its C++ parser as ``str(value)``: ``shape=(np.int64(8), -1)``
+  became ``"(np.int64(8), -1)"``, "Invalid Parameter format for shape". MXNet's two
+  call sites (the generated ``mx.nd``/``mx.sym`` operator functions) now convert numpy
+  scalars inside argument values to Python numbers first. numpy's print options are not
+  touched.
+
+Python and onnx:
+
 - ``distutils`` (removed in Python 3.12; MXNet and gluoncv import ``distutils.version``):
-  setuptools provides it (the environment installs setuptools); this module only checks
-  that it is importable and says what to install when it is not.
+  setuptools provides it; this module checks that it is importable and says what to
+  install when it is not.
 - ``onnx.mapping`` (removed in onnx 1.16; MXNet's ONNX exporter reads its two dtype
   tables), rebuilt from ``onnx.helper`` when the exporter is used.
 
-``import gluon_aff`` applies the numpy and distutils parts before it imports mxnet. A
-program that imports mxnet itself must import gluon_aff (or this module) first::
+A program that imports mxnet itself must import gluon_aff first::
 
-    import gluon_aff          # or: import gluon_aff.mxnet_compat
+    import gluon_aff
     import mxnet as mx
 
-Importing mxnet first fails on numpy >= 1.24 with ``AttributeError: module 'numpy' has
-no attribute 'bool'``; there is nothing to repair afterwards, the import must be redone
-in a new process.
+Importing mxnet first fails with an ``AttributeError`` naming one of the numpy names above;
+the import must then be redone in a new process.
 """
 import builtins
 import importlib
+import importlib.util
+import math
+import struct
 import sys
 import types
 
-__all__ = ['apply', 'patch_onnx_mapping', 'NUMPY_ALIASES']
+__all__ = ['apply', 'patch_mxnet', 'patch_onnx_mapping', 'mxnet_installed', 'require_mxnet',
+           'missing_mxnet_message', 'MXNET_INSTALL']
 
-# alias -> the builtin it named before numpy 1.24
-NUMPY_ALIASES = {'bool': 'bool', 'int': 'int', 'float': 'float', 'complex': 'complex',
-                 'object': 'object', 'str': 'str'}
+# the command that installs the MXNet gluon-aff is tested with: MXNet's metadata pins
+# numpy<2, so it goes in without its dependencies, and these are the two it really has
+MXNET_INSTALL = ("pip install --no-deps mxnet==1.9.1 && "
+                 "pip install 'graphviz>=0.8.1,<0.9' 'requests>=2.20,<3'")
 
 
-def _restore_numpy_aliases():
+def mxnet_installed():
+    """Whether ``import mxnet`` can find MXNet (without importing it)."""
+    try:
+        return importlib.util.find_spec('mxnet') is not None
+    except ValueError:      # sys.modules['mxnet'] is None: made absent on purpose
+        return False
+
+
+def missing_mxnet_message(what):
+    return '%s needs MXNet, which is not installed: %s' % (what, MXNET_INSTALL)
+
+
+def require_mxnet(what):
+    """Raise ModuleNotFoundError with the install command when MXNet is missing."""
+    if not mxnet_installed():
+        raise ModuleNotFoundError(missing_mxnet_message(what), name='mxnet')
+
+
+def _financial_stub(name):
+    def stub(*args, **kwargs):
+        raise RuntimeError('numpy.%s was removed in numpy 1.20; the numpy_financial '
+                           'package has it' % name)
+    stub.__name__ = name
+    return stub
+
+
+def _numpy_names(np):
+    """name -> value for every name above, built on this numpy."""
+    def alltrue(a, axis=None, out=None, keepdims=False):
+        return np.all(a, axis=axis, out=out, keepdims=keepdims)
+
+    def sometrue(a, axis=None, out=None, keepdims=False):
+        return np.any(a, axis=axis, out=out, keepdims=keepdims)
+
+    def round_(a, decimals=0, out=None):
+        return np.round(a, decimals=decimals, out=out)
+
+    def product(a, axis=None, dtype=None, out=None, keepdims=False):
+        return np.prod(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+    def in1d(ar1, ar2, assume_unique=False, invert=False):
+        return np.isin(ar1, ar2, assume_unique=assume_unique, invert=invert).ravel()
+
+    def msort(a):
+        return np.sort(a, axis=0)
+
+    def trapz(y, x=None, dx=1.0, axis=-1):
+        return np.trapezoid(y, x=x, dx=dx, axis=axis)
+
+    compat = types.ModuleType('numpy.compat', 'numpy 1.x compat names MXNet reads')
+    compat.basestring = str
+    names = {'PZERO': 0.0, 'NZERO': -0.0, 'PINF': math.inf, 'NINF': -math.inf,
+             'NAN': math.nan, 'NaN': math.nan, 'Inf': math.inf,
+             'alltrue': alltrue, 'sometrue': sometrue, 'round_': round_,
+             'product': product, 'in1d': in1d, 'msort': msort, 'trapz': trapz,
+             'bool': builtins.bool, 'int': builtins.int, 'float': builtins.float,
+             'compat': compat}
+    for name in ('mirr', 'npv', 'pmt', 'ppmt', 'pv', 'rate'):
+        names[name] = _financial_stub(name)
+    return names
+
+
+def _restore_numpy_names():
     import numpy as np
     restored = []
-    for alias, builtin in NUMPY_ALIASES.items():
-        # look in the module's own names: getattr would trigger numpy's FutureWarning
-        if alias not in vars(np):
-            setattr(np, alias, getattr(builtins, builtin))
-            restored.append(alias)
+    for name, value in _numpy_names(np).items():
+        # numpy's own names first (vars: getattr would raise or warn for removed ones)
+        if name not in vars(np):
+            setattr(np, name, value)
+            restored.append(name)
     return restored
 
 
@@ -56,10 +155,82 @@ def _check_distutils():
             'provides it' % sys.version_info[:2])
 
 
+def _plain(value):
+    """numpy scalars inside an operator argument as Python numbers, so that str() gives
+    what MXNet's parser reads ('(8, -1)', not '(np.int64(8), np.int64(-1))')."""
+    import numpy as np
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _plain_arguments(invoke, vals_index):
+    def wrapper(*args, **kwargs):
+        args = list(args)
+        args[vals_index] = [_plain(v) for v in args[vals_index]]
+        return invoke(*args, **kwargs)
+    wrapper.__wrapped__ = invoke
+    wrapper.__name__ = invoke.__name__
+    return wrapper
+
+
+def _pack(header, s):
+    """``mxnet.recordio.pack`` with ``tobytes`` (numpy 2.3 removed ``tostring``)."""
+    import numbers
+
+    import numpy as np
+    from mxnet import recordio
+    header = recordio.IRHeader(*header)
+    if isinstance(header.label, numbers.Number):
+        header = header._replace(flag=0)
+    else:
+        label = np.asarray(header.label, dtype=np.float32)
+        header = header._replace(flag=label.size, label=0)
+        s = label.tobytes() + s
+    return struct.pack(recordio._IR_FORMAT, *header) + s
+
+
+def _pack_img(header, img, quality=95, img_fmt='.jpg'):
+    """``mxnet.recordio.pack_img`` with ``tobytes`` (numpy 2.3 removed ``tostring``)."""
+    import cv2
+    fmt = img_fmt.upper()
+    if fmt in ('.JPG', '.JPEG'):
+        params = [cv2.IMWRITE_JPEG_QUALITY, quality]
+    elif fmt == '.PNG':
+        params = [cv2.IMWRITE_PNG_COMPRESSION, quality]
+    else:
+        params = None
+    ok, buf = cv2.imencode(img_fmt, img, params)
+    if not ok:
+        raise ValueError('OpenCV could not encode the image as %s' % img_fmt)
+    return _pack(header, buf.tobytes())
+
+
+def patch_mxnet():
+    """Import mxnet and mend the behaviour numpy 2 changed under it (record packing,
+    numpy scalars in operator arguments); safe to call repeatedly."""
+    import mxnet
+    from mxnet import recordio
+    from mxnet.ndarray import register as nd_register
+    from mxnet.symbol import register as sym_register
+    recordio.pack, recordio.pack_img = _pack, _pack_img
+    # the generated operator functions look these names up in their module's globals
+    for module, name, vals_index in ((nd_register, '_imperative_invoke', 3),
+                                     (sym_register, '_symbol_creator', 4)):
+        invoke = getattr(module, name)
+        if not hasattr(invoke, '__wrapped__'):
+            setattr(module, name, _plain_arguments(invoke, vals_index))
+    return mxnet
+
+
 def apply():
     """Make ``import mxnet`` work on this numpy and Python; safe to call repeatedly.
-    Returns the numpy aliases it had to restore."""
-    restored = _restore_numpy_aliases()
+    Returns the numpy names it had to put back."""
+    restored = _restore_numpy_names()
     _check_distutils()
     return restored
 

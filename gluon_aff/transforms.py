@@ -2,7 +2,10 @@
 import math
 import os
 
-import mxnet as mx
+from .mxnet_compat import require_mxnet
+
+require_mxnet('gluon_aff.transforms')
+import mxnet as mx  # noqa: E402
 
 __all__ = ['load_image', 'eval_crop', 'eval_transform']
 

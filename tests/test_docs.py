@@ -98,7 +98,7 @@ def test_shell_snippets_name_real_commands_and_flags(page, capsys):
 
 RUNNER = r'''
 import json, sys, traceback
-from gluon_aff.model_zoo import pretrained      # (gluon_aff first: numpy 1.26's shims)
+from gluon_aff.model_zoo import pretrained      # (gluon_aff first: it makes MXNet run on numpy 2)
 import mxnet as mx
 
 download = pretrained.load_pretrained

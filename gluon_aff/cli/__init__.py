@@ -1,7 +1,9 @@
 """The ``gluon-aff`` command and its subcommand registry.
 
-A subcommand is a module that calls ``register_command`` at import time; its
-module path is listed in ``COMMAND_MODULES`` (later subcommands add a line).
+A subcommand is a module that calls ``register_command`` at import time; its name and
+module path are listed in ``COMMAND_MODULES`` (later subcommands add a line). Without
+MXNet, the commands that need it are listed and answer with the command installing it;
+``predict`` (serving exported files) works.
 """
 import argparse
 import importlib
@@ -9,21 +11,23 @@ import logging
 import sys
 from collections import OrderedDict
 
+from ..mxnet_compat import missing_mxnet_message
+
 __all__ = ['register_command', 'main', 'COMMAND_MODULES']
 
-COMMAND_MODULES = [
-    'gluon_aff.cli.list_cmd',
-    'gluon_aff.cli.demo',
-    'gluon_aff.cli.pack_rec',
-    'gluon_aff.cli.summary',
-    'gluon_aff.cli.eval_cmd',
-    'gluon_aff.cli.gradcam',
-    'gluon_aff.cli.export',
-    'gluon_aff.cli.predict',
-    'gluon_aff.cli.bench',
-    'gluon_aff.cli.ablate',
-    'gluon_aff.cli.check_cpu',
-]
+COMMAND_MODULES = OrderedDict([
+    ('list', 'gluon_aff.cli.list_cmd'),
+    ('demo', 'gluon_aff.cli.demo'),
+    ('pack-rec', 'gluon_aff.cli.pack_rec'),
+    ('summary', 'gluon_aff.cli.summary'),
+    ('eval', 'gluon_aff.cli.eval_cmd'),
+    ('gradcam', 'gluon_aff.cli.gradcam'),
+    ('export', 'gluon_aff.cli.export'),
+    ('predict', 'gluon_aff.cli.predict'),
+    ('bench', 'gluon_aff.cli.bench'),
+    ('ablate', 'gluon_aff.cli.ablate'),
+    ('check-cpu', 'gluon_aff.cli.check_cpu'),
+])
 
 _COMMANDS = OrderedDict()
 
@@ -36,9 +40,28 @@ def register_command(name, help, configure, run, example=None):
     _COMMANDS[name] = (help, configure, run, example)
 
 
+def _needs_mxnet(name):
+    message = missing_mxnet_message('gluon-aff ' + name)
+
+    def configure(p):
+        p.add_argument('args', nargs=argparse.REMAINDER)
+
+    def run(args):
+        print(message, file=sys.stderr)
+        return 2
+    register_command(name, '(needs MXNet) ' + message, configure, run)
+
+
 def build_parser():
-    for module in COMMAND_MODULES:
-        importlib.import_module(module)
+    for name, module in COMMAND_MODULES.items():
+        if name in _COMMANDS:
+            continue
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name != 'mxnet':
+                raise
+            _needs_mxnet(name)
     parser = argparse.ArgumentParser(
         prog='gluon-aff',
         description='Attentional Feature Fusion model zoo for MXNet/Gluon.')

@@ -5,6 +5,9 @@ the AFF paper's Inception (same-layer) and FPN (long-skip, segmentation) hosts.
 ``get_model(name, pretrained=False, ...)`` builds a network, ``list_models('*aff*')``
 lists names, ``get_model_info(name)`` gives its metadata and released checkpoints.
 """
+from ..mxnet_compat import require_mxnet
+
+require_mxnet('gluon_aff.model_zoo')
 from .registry import (ModelInfo, get_model, get_model_info, list_models, register_model,
                        IMAGENET_PREPROCESS, CIFAR_PREPROCESS)
 from .base import ZooNet

@@ -1,5 +1,8 @@
 """Attention and fusion blocks: MS-CAM, addition, AFF, iAFF, their registry, and the
 AFINets AFI module."""
+from ..mxnet_compat import require_mxnet
+
+require_mxnet('gluon_aff.nn')
 from .mscam import MSCAM, local_context, global_context, mscam_weight
 from .fusion import Add, AFF, IAFF
 from .afi import AFI

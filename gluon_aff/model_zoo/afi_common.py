@@ -21,10 +21,9 @@ from mxnet.gluon.block import HybridBlock
 
 from ..nn.channels import concat_channels, interleave_groups
 from .base import ZooNet
-from .registry import build_model, make_constructor, register_model
 
 __all__ = ['AFI_SETTINGS', 'afi_widths', 'AFIStage', 'AFIClassifier', 'contribution',
-           'group_concat', 'register_settings', 'conv_bn', 'conv_bn_relu']
+           'group_concat', 'conv_bn', 'conv_bn_relu']
 
 # setting -> reduction ratio of the AFI scorer (the AFINets paper, section 3.3)
 AFI_SETTINGS = {'A': 4, 'B': 16}
@@ -64,24 +63,6 @@ def group_concat(F, h, fused, groups):
     if groups == 1:
         return concat_channels(F, h, fused)
     return interleave_groups(F, h, fused, groups)
-
-
-SETTING_TEXT = {None: 'plain (the baseline)', 'A': 'AFI setting A (r=4)',
-                'B': 'AFI setting B (r=16)'}
-
-
-def register_settings(names, family, cls, args, doc, preprocess):
-    """Register one zoo entry per AFI setting: ``names`` maps None/'A'/'B' to a zoo name,
-    each builds ``cls(setting=..., **args)``; ``doc`` has one %s for the setting.
-    Returns {name: constructor} for the family module's namespace."""
-    def build(name, pretrained, ctx, root, setting, **kwargs):
-        return build_model(name, cls, dict(args, setting=setting), pretrained, ctx, root,
-                           **kwargs)
-    made = {}
-    for setting, name in names.items():
-        made[name] = register_model(family, 'afi' if setting else 'add', preprocess)(
-            make_constructor(name, build, doc % SETTING_TEXT[setting], setting=setting))
-    return made
 
 
 def conv_bn(channels, kernel, stride, in_channels, groups=1):

@@ -5,13 +5,13 @@ post-addition ReLU (gluoncv's ``cifar_resnet*_v1`` layout, which has the paper's
 baseline counts). ImageNet: ResNet-50/152 v1 with bottleneck blocks (stride on the
 3x3 convolution). The AFI settings are described in ``afi_common``.
 """
+from mxnet import cpu
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
-from .afi_common import (SETTING_TEXT, AFIClassifier, AFIStage, afi_widths, contribution,
+from .afi_common import (AFIClassifier, AFIStage, afi_widths, contribution,
                          conv_bn, group_concat)
-from .registry import (CIFAR_PREPROCESS, IMAGENET_PREPROCESS, build_model, make_constructor,
-                       register_model)
+from .registry import CIFAR_PREPROCESS, IMAGENET_PREPROCESS, build_model, register_model
 from ..nn.afi import AFI
 
 __all__ = ['AFIBasicBlock', 'AFIBottleneck', 'AFIResNet']
@@ -142,36 +142,75 @@ class AFIResNet(AFIClassifier):
         self.feature_channels = tuple(channels[1:])
 
 
-def _cifar_afi_resnet(name, pretrained, ctx, root, setting, depth, blocks=None, **kwargs):
-    n = blocks or (depth - 2) // 6
-    args = dict(block=AFIBasicBlock, layers=[n] * 3, channels=[16, 16, 32, 64],
-                setting=setting, cifar=True)
+# -- zoo entries: cifar_{,afi_}resnet{32,110}{,_b}, afi_resnet{50,50_b,152} ------------------
+def _cifar_afi_resnet(name, setting, blocks, pretrained, ctx, root, kwargs):
+    args = dict(block=AFIBasicBlock, layers=[kwargs.pop('blocks', None) or blocks] * 3,
+                channels=[16, 16, 32, 64], setting=setting, cifar=True)
     return build_model(name, AFIResNet, args, pretrained, ctx, root, **kwargs)
 
 
-def _afi_resnet(name, pretrained, ctx, root, setting, layers, **kwargs):
-    args = dict(block=AFIBottleneck, layers=layers, channels=[64, 256, 512, 1024, 2048],
+def _afi_resnet(name, setting, layers, pretrained, ctx, root, kwargs):
+    args = dict(block=AFIBottleneck, layers=kwargs.pop('layers', layers),
+                channels=[64, 256, 512, 1024, 2048],
                 setting=setting, cifar=False)
     return build_model(name, AFIResNet, args, pretrained, ctx, root, **kwargs)
 
 
-for _depth in (32, 110):
-    for _setting, _pattern in ((None, 'cifar_resnet%d'), ('A', 'cifar_afi_resnet%d'),
-                               ('B', 'cifar_afi_resnet%d_b')):
-        _name = _pattern % _depth
-        _doc = ('CIFAR ResNet-%d v1 (16/32/64 channels), %s. Accepts blocks= (per stage), '
-                'classes=.'
-                % (_depth, SETTING_TEXT[_setting]))
-        globals()[_name] = register_model('cifar_afi_resnet', 'afi' if _setting else 'add',
-                                          CIFAR_PREPROCESS)(
-            make_constructor(_name, _cifar_afi_resnet, _doc, setting=_setting, depth=_depth))
-        __all__.append(_name)
+@register_model('cifar_afi_resnet', 'add', CIFAR_PREPROCESS)
+def cifar_resnet32(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """CIFAR ResNet-32 v1 (16/32/64 channels), plain (the baseline). Accepts blocks=
+    (per stage), classes=."""
+    return _cifar_afi_resnet('cifar_resnet32', None, 5, pretrained, ctx, root, kwargs)
 
-for _name, _setting, _layers in (('afi_resnet50', 'A', [3, 4, 6, 3]),
-                                 ('afi_resnet50_b', 'B', [3, 4, 6, 3]),
-                                 ('afi_resnet152', 'A', [3, 8, 36, 3])):
-    _doc = 'ImageNet ResNet-%d v1 with %s. Accepts classes=.' % (
-        sum(_layers) * 3 + 2, SETTING_TEXT[_setting])
-    globals()[_name] = register_model('imagenet_afi_resnet', 'afi', IMAGENET_PREPROCESS)(
-        make_constructor(_name, _afi_resnet, _doc, setting=_setting, layers=_layers))
-    __all__.append(_name)
+
+@register_model('cifar_afi_resnet', 'afi', CIFAR_PREPROCESS)
+def cifar_afi_resnet32(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """CIFAR ResNet-32 v1 (16/32/64 channels), AFI setting A (r=4). Accepts blocks= (per
+    stage), classes=."""
+    return _cifar_afi_resnet('cifar_afi_resnet32', 'A', 5, pretrained, ctx, root, kwargs)
+
+
+@register_model('cifar_afi_resnet', 'afi', CIFAR_PREPROCESS)
+def cifar_afi_resnet32_b(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """CIFAR ResNet-32 v1 (16/32/64 channels), AFI setting B (r=16). Accepts blocks=
+    (per stage), classes=."""
+    return _cifar_afi_resnet('cifar_afi_resnet32_b', 'B', 5, pretrained, ctx, root, kwargs)
+
+
+@register_model('cifar_afi_resnet', 'add', CIFAR_PREPROCESS)
+def cifar_resnet110(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """CIFAR ResNet-110 v1 (16/32/64 channels), plain (the baseline). Accepts blocks=
+    (per stage), classes=."""
+    return _cifar_afi_resnet('cifar_resnet110', None, 18, pretrained, ctx, root, kwargs)
+
+
+@register_model('cifar_afi_resnet', 'afi', CIFAR_PREPROCESS)
+def cifar_afi_resnet110(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """CIFAR ResNet-110 v1 (16/32/64 channels), AFI setting A (r=4). Accepts blocks=
+    (per stage), classes=."""
+    return _cifar_afi_resnet('cifar_afi_resnet110', 'A', 18, pretrained, ctx, root, kwargs)
+
+
+@register_model('cifar_afi_resnet', 'afi', CIFAR_PREPROCESS)
+def cifar_afi_resnet110_b(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """CIFAR ResNet-110 v1 (16/32/64 channels), AFI setting B (r=16). Accepts blocks=
+    (per stage), classes=."""
+    return _cifar_afi_resnet('cifar_afi_resnet110_b', 'B', 18, pretrained, ctx, root, kwargs)
+
+
+@register_model('imagenet_afi_resnet', 'afi', IMAGENET_PREPROCESS)
+def afi_resnet50(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """ImageNet ResNet-50 v1 with AFI setting A (r=4). Accepts layers=, classes=."""
+    return _afi_resnet('afi_resnet50', 'A', [3, 4, 6, 3], pretrained, ctx, root, kwargs)
+
+
+@register_model('imagenet_afi_resnet', 'afi', IMAGENET_PREPROCESS)
+def afi_resnet50_b(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """ImageNet ResNet-50 v1 with AFI setting B (r=16). Accepts layers=, classes=."""
+    return _afi_resnet('afi_resnet50_b', 'B', [3, 4, 6, 3], pretrained, ctx, root, kwargs)
+
+
+@register_model('imagenet_afi_resnet', 'afi', IMAGENET_PREPROCESS)
+def afi_resnet152(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """ImageNet ResNet-152 v1 with AFI setting A (r=4). Accepts layers=, classes=."""
+    return _afi_resnet('afi_resnet152', 'A', [3, 8, 36, 3], pretrained, ctx, root, kwargs)

@@ -46,17 +46,26 @@ def _accepts_in_channels(layer):
 
 
 class ZooNet(HybridBlock):
-    """Base of the zoo's networks.
+    """Base of the zoo's networks: the contract every zoo entry keeps.
 
-    Subclasses build their layers and implement ``_stem(F, x)``,
-    ``_stages()`` (the stage blocks, in order) and ``_head(F, x)``; they set
-    ``classifier_name`` (the attribute holding the final Dense, ``fc`` or
-    ``output`` as in the original checkpoints), ``feature_channels`` (one
-    entry per stage) and ``total_stride``.
+    A family subclasses it and provides
 
-    With ``out_stages`` (1-based stage indices) the network returns those
-    stages' feature maps instead of logits; the classifier stays in place so
-    that released checkpoints still load.
+    - ``_stem(F, x)``, ``_stages()`` (the stage blocks, in order: what ``features_only``
+      returns the outputs of) and ``_head(F, x)`` (pooling and classifier on the last
+      stage's output);
+    - ``feature_channels``: the output channels of each stage, one entry per stage;
+    - ``total_stride``: the smallest input side the network takes;
+    - ``classifier_name``: the attribute holding the classifier (``fc`` or ``output`` as
+      in the original checkpoints; FPN's ``head``, whose last layer is the classifier).
+
+    Every zoo network then offers ``feature_info`` (per stage: channels, reduction, module
+    name, as timm's), ``forward_features``, ``forward_head``, ``classes``, ``classifier``,
+    ``reset_classifier`` and ``set_out_stages``. ``check_contract`` verifies a family keeps
+    it; ``build_model`` calls it for every entry.
+
+    With ``out_stages`` (1-based stage indices) the network returns those stages' feature
+    maps instead of logits; the classifier stays in place so that released checkpoints
+    still load.
     """
     classifier_name = 'fc'
     input_channels = 3
@@ -89,9 +98,71 @@ class ZooNet(HybridBlock):
         """The logits from ``head_map``'s output."""
         return self._head(F, m)
 
+    # -- the contract -------------------------------------------------------------------
+    @property
+    def num_stages(self):
+        return len(self._stages())
+
+    def set_out_stages(self, stages):
+        """Return these stages' feature maps (1-based; ``'all'``: every stage) instead of
+        logits; None: logits again."""
+        if stages == 'all':
+            stages = range(1, self.num_stages + 1)
+        self._out_stages = self._check_out_stages(tuple(stages)) if stages else None
+        self._clear_cached_op()
+        return self
+
+    @property
+    def out_stages(self):
+        return self._out_stages
+
+    def check_contract(self):
+        """Raise TypeError naming what a family leaves out of the ZooNet contract."""
+        problems = []
+        n = self.num_stages
+        if n < 1:
+            problems.append('_stages() returns no stage')
+        if len(self.feature_channels) != n:
+            problems.append('feature_channels has %d entries for %d stages'
+                            % (len(self.feature_channels), n))
+        if self.total_stride < 1:
+            problems.append('total_stride is not set')
+        weight = getattr(self.classifier, 'weight', None)
+        if weight is None or not weight.shape or not weight.shape[0]:
+            problems.append('classifier %r has no weight with a class axis'
+                            % self.classifier_name)
+        if problems:
+            raise TypeError('%s (%s) breaks the ZooNet contract: %s'
+                            % (self.zoo_name, type(self).__name__, '; '.join(problems)))
+
+    @property
+    def feature_info(self):
+        """One dict per stage, as timm's ``feature_info``: ``num_chs`` (channels),
+        ``reduction`` (input side / stage output side, at the training input size) and
+        ``module`` (the stage's attribute path, e.g. ``layer3`` or ``features.4``)."""
+        if getattr(self, '_feature_info', None) is None:
+            names = {id(block): name for name, block in _named_blocks(self)}
+            size = max(self.train_size, self.total_stride)
+            shapes = self._stage_shapes(size)
+            self._feature_info = [
+                dict(num_chs=c, reduction=size // shape[2], module=names.get(id(stage), ''),
+                     index=i + 1)
+                for i, (c, shape, stage) in enumerate(zip(self.feature_channels, shapes,
+                                                          self._stages()))]
+        return [dict(info) for info in self._feature_info]
+
+    def _stage_shapes(self, size):
+        """Output shapes of every stage for one input of size x size, by shape inference
+        (no parameters needed)."""
+        data = mx.sym.var('data')
+        outs = self._stage_outputs(mx.sym, data, self.num_stages)
+        _, shapes, _ = mx.sym.Group(outs).infer_shape_partial(
+            data=(1, self.input_channels, size, size))
+        return shapes
+
     # -- forward --------------------------------------------------------------------------
     def _check_out_stages(self, stages):
-        n = len(self._stages())
+        n = self.num_stages
         bad = [s for s in stages if not isinstance(s, int) or not 1 <= s <= n]
         if bad or not stages:
             raise ValueError('out_stages must be stage numbers between 1 and %d, got %r'
@@ -139,6 +210,11 @@ class ZooNet(HybridBlock):
         outs = self._stage_outputs(mx.nd, x, max(stages))
         return [outs[i - 1] for i in stages]
 
+    def forward_head(self, x):
+        """Logits from the last stage's feature map (what ``forward_features`` returns
+        last)."""
+        return self._head(mx.nd, x)
+
     def check_input(self, x):
         """Raise ValueError for a batch this network cannot take (NDArray input only)."""
         if not isinstance(x, mx.nd.NDArray):
@@ -166,7 +242,11 @@ class ZooNet(HybridBlock):
     # -- classifier -----------------------------------------------------------------------
     @property
     def classifier(self):
-        return getattr(self, self.classifier_name)
+        """The layer producing the logits (a Dense; FPN's last 1x1 convolution)."""
+        layer = getattr(self, self.classifier_name)
+        if isinstance(layer, (nn.HybridSequential, nn.Sequential)):
+            layer = layer[len(layer) - 1]
+        return layer
 
     @property
     def classes(self):
@@ -177,21 +257,35 @@ class ZooNet(HybridBlock):
         return ['%s.weight' % self.classifier_name, '%s.bias' % self.classifier_name]
 
     def reset_classifier(self, classes, init=None, ctx=None):
-        """Replace the final Dense layer by a fresh one with ``classes`` outputs.
+        """Replace the classifier by a fresh one with ``classes`` outputs (same kind: a
+        Dense, or FPN's 1x1 convolution; same checkpoint keys).
 
         It is initialised with ``init`` (default Xavier) when ``ctx`` is given
         or the rest of the network is initialised.
         """
-        in_units = self.classifier.weight.shape[1]
+        old = self.classifier
+        in_units = old.weight.shape[1]
         with self.name_scope():
-            dense = nn.Dense(classes, in_units=in_units)
-        setattr(self, self.classifier_name, dense)
+            new = (nn.Conv2D(classes, 1, in_channels=in_units) if isinstance(old, nn.Conv2D)
+                   else nn.Dense(classes, in_units=in_units))
+        holder = getattr(self, self.classifier_name)
+        if holder is old:
+            setattr(self, self.classifier_name, new)
+        else:       # the last layer of a sequential head keeps its index (and its key)
+            holder._children[list(holder._children)[-1]] = new
         self._clear_cached_op()
         if ctx is None:
             ctx = _initialised_ctx(self)
         if ctx is not None:
-            dense.initialize(init or mx.init.Xavier(), ctx=ctx)
-        return dense
+            new.initialize(init or mx.init.Xavier(), ctx=ctx)
+        return new
+
+
+def _named_blocks(block, prefix=''):
+    for name, child in block._children.items():
+        path = prefix + name
+        yield path, child
+        yield from _named_blocks(child, path + '.')
 
 
 def _initialised_ctx(block):

@@ -1,11 +1,12 @@
 """CIFAR AFF-ResNet: pre-activation basic blocks, depth 6b+2 (b blocks per stage)."""
+from mxnet import cpu
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 from mxnet.gluon.nn import BatchNorm
 
 from ..nn import create_fusion, resolve_fusion
 from .base import ZooNet, deep_stem_layers, make_norm
-from .registry import CIFAR_PREPROCESS, build_model, make_constructor, register_model
+from .registry import CIFAR_PREPROCESS, build_model, register_model
 
 __all__ = ['AFFPreActBlock', 'CIFARAFFResNet']
 
@@ -147,23 +148,113 @@ class CIFARAFFResNet(ZooNet):
 
 
 # -- zoo entries: cifar_{aff,iaff,add}_resnet{20,32,44,56,110} -------------------------------
-CIFAR_RESNET_BLOCKS = {20: 3, 32: 5, 44: 7, 56: 9, 110: 18}
-
-
-def _cifar_resnet(name, pretrained, ctx, root, fusion, default_blocks, channel_times=4,
-                  **kwargs):
-    blocks = kwargs.pop('blocks', default_blocks)
-    args = dict(fusion=fusion, start_layer=1, layers=[blocks] * 3,
+def _cifar_resnet(name, fusion, blocks, pretrained, ctx, root, kwargs):
+    channel_times = kwargs.pop('channel_times', 4)
+    args = dict(fusion=fusion, start_layer=1, layers=[kwargs.pop('blocks', blocks)] * 3,
                 channels=[c * channel_times for c in (16, 16, 32, 64)])
     return build_model(name, CIFARAFFResNet, args, pretrained, ctx, root, **kwargs)
 
 
-for _fusion in ('aff', 'iaff', 'add'):
-    for _depth, _blocks in CIFAR_RESNET_BLOCKS.items():
-        _name = 'cifar_%s_resnet%d' % (_fusion, _depth)
-        _doc = ('CIFAR pre-activation ResNet-%d (%d blocks per stage, channel_times 4) fused by '
-                '%s in every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=.'
-                % (_depth, _blocks, _fusion))
-        globals()[_name] = register_model('cifar_resnet', _fusion, CIFAR_PREPROCESS)(
-            make_constructor(_name, _cifar_resnet, _doc, fusion=_fusion, default_blocks=_blocks))
-        __all__.append(_name)
+@register_model('cifar_resnet', 'aff', CIFAR_PREPROCESS)
+def cifar_aff_resnet20(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """CIFAR pre-activation ResNet-20 (3 blocks per stage, channel_times 4), AFF in
+    every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
+    return _cifar_resnet('cifar_aff_resnet20', 'aff', 3, pretrained, ctx, root, kwargs)
+
+
+@register_model('cifar_resnet', 'aff', CIFAR_PREPROCESS)
+def cifar_aff_resnet32(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """CIFAR pre-activation ResNet-32 (5 blocks per stage, channel_times 4), AFF in
+    every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
+    return _cifar_resnet('cifar_aff_resnet32', 'aff', 5, pretrained, ctx, root, kwargs)
+
+
+@register_model('cifar_resnet', 'aff', CIFAR_PREPROCESS)
+def cifar_aff_resnet44(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """CIFAR pre-activation ResNet-44 (7 blocks per stage, channel_times 4), AFF in
+    every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
+    return _cifar_resnet('cifar_aff_resnet44', 'aff', 7, pretrained, ctx, root, kwargs)
+
+
+@register_model('cifar_resnet', 'aff', CIFAR_PREPROCESS)
+def cifar_aff_resnet56(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """CIFAR pre-activation ResNet-56 (9 blocks per stage, channel_times 4), AFF in
+    every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
+    return _cifar_resnet('cifar_aff_resnet56', 'aff', 9, pretrained, ctx, root, kwargs)
+
+
+@register_model('cifar_resnet', 'aff', CIFAR_PREPROCESS)
+def cifar_aff_resnet110(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """CIFAR pre-activation ResNet-110 (18 blocks per stage, channel_times 4), AFF in
+    every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
+    return _cifar_resnet('cifar_aff_resnet110', 'aff', 18, pretrained, ctx, root, kwargs)
+
+
+@register_model('cifar_resnet', 'iaff', CIFAR_PREPROCESS)
+def cifar_iaff_resnet20(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """CIFAR pre-activation ResNet-20 (3 blocks per stage, channel_times 4), iAFF in
+    every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
+    return _cifar_resnet('cifar_iaff_resnet20', 'iaff', 3, pretrained, ctx, root, kwargs)
+
+
+@register_model('cifar_resnet', 'iaff', CIFAR_PREPROCESS)
+def cifar_iaff_resnet32(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """CIFAR pre-activation ResNet-32 (5 blocks per stage, channel_times 4), iAFF in
+    every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
+    return _cifar_resnet('cifar_iaff_resnet32', 'iaff', 5, pretrained, ctx, root, kwargs)
+
+
+@register_model('cifar_resnet', 'iaff', CIFAR_PREPROCESS)
+def cifar_iaff_resnet44(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """CIFAR pre-activation ResNet-44 (7 blocks per stage, channel_times 4), iAFF in
+    every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
+    return _cifar_resnet('cifar_iaff_resnet44', 'iaff', 7, pretrained, ctx, root, kwargs)
+
+
+@register_model('cifar_resnet', 'iaff', CIFAR_PREPROCESS)
+def cifar_iaff_resnet56(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """CIFAR pre-activation ResNet-56 (9 blocks per stage, channel_times 4), iAFF in
+    every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
+    return _cifar_resnet('cifar_iaff_resnet56', 'iaff', 9, pretrained, ctx, root, kwargs)
+
+
+@register_model('cifar_resnet', 'iaff', CIFAR_PREPROCESS)
+def cifar_iaff_resnet110(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """CIFAR pre-activation ResNet-110 (18 blocks per stage, channel_times 4), iAFF in
+    every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
+    return _cifar_resnet('cifar_iaff_resnet110', 'iaff', 18, pretrained, ctx, root, kwargs)
+
+
+@register_model('cifar_resnet', 'add', CIFAR_PREPROCESS)
+def cifar_add_resnet20(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """CIFAR pre-activation ResNet-20 (3 blocks per stage, channel_times 4), addition in
+    every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
+    return _cifar_resnet('cifar_add_resnet20', 'add', 3, pretrained, ctx, root, kwargs)
+
+
+@register_model('cifar_resnet', 'add', CIFAR_PREPROCESS)
+def cifar_add_resnet32(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """CIFAR pre-activation ResNet-32 (5 blocks per stage, channel_times 4), addition in
+    every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
+    return _cifar_resnet('cifar_add_resnet32', 'add', 5, pretrained, ctx, root, kwargs)
+
+
+@register_model('cifar_resnet', 'add', CIFAR_PREPROCESS)
+def cifar_add_resnet44(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """CIFAR pre-activation ResNet-44 (7 blocks per stage, channel_times 4), addition in
+    every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
+    return _cifar_resnet('cifar_add_resnet44', 'add', 7, pretrained, ctx, root, kwargs)
+
+
+@register_model('cifar_resnet', 'add', CIFAR_PREPROCESS)
+def cifar_add_resnet56(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """CIFAR pre-activation ResNet-56 (9 blocks per stage, channel_times 4), addition in
+    every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
+    return _cifar_resnet('cifar_add_resnet56', 'add', 9, pretrained, ctx, root, kwargs)
+
+
+@register_model('cifar_resnet', 'add', CIFAR_PREPROCESS)
+def cifar_add_resnet110(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """CIFAR pre-activation ResNet-110 (18 blocks per stage, channel_times 4), addition
+    in every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
+    return _cifar_resnet('cifar_add_resnet110', 'add', 18, pretrained, ctx, root, kwargs)

@@ -1,10 +1,11 @@
 """CIFAR AFF-ResNeXt (32x4d): depth 9b+2, the ImageNet block on a 3x3 stem."""
+from mxnet import cpu
 from mxnet.gluon import nn
 from mxnet.gluon.nn import BatchNorm
 
 from ..nn import resolve_fusion
 from .base import ZooNet, deep_stem_layers, make_norm
-from .registry import CIFAR_PREPROCESS, build_model, make_constructor, register_model
+from .registry import CIFAR_PREPROCESS, build_model, register_model
 from .resnext import AFFResNeXtBlock
 
 __all__ = ['CIFARAFFResNeXt']
@@ -102,23 +103,50 @@ class CIFARAFFResNeXt(ZooNet):
 
 
 # -- zoo entries: cifar_{aff,iaff,add}_resnext{38,47}_32x4d ----------------------------------
-CIFAR_RESNEXT_BLOCKS = {38: 4, 47: 5}
-
-
-def _cifar_resnext(name, pretrained, ctx, root, fusion, default_blocks, channel_times=4,
-                   **kwargs):
-    blocks = kwargs.pop('blocks', default_blocks)
-    args = dict(fusion=fusion, start_layer=1, layers=[blocks] * 3, channels=16 * channel_times,
-                cardinality=32, bottleneck_width=4)
+def _cifar_resnext(name, fusion, blocks, pretrained, ctx, root, kwargs):
+    args = dict(fusion=fusion, start_layer=1, layers=[kwargs.pop('blocks', blocks)] * 3,
+                channels=16 * kwargs.pop('channel_times', 4), cardinality=32,
+                bottleneck_width=4)
     return build_model(name, CIFARAFFResNeXt, args, pretrained, ctx, root, **kwargs)
 
 
-for _fusion in ('aff', 'iaff', 'add'):
-    for _depth, _blocks in CIFAR_RESNEXT_BLOCKS.items():
-        _name = 'cifar_%s_resnext%d_32x4d' % (_fusion, _depth)
-        _doc = ('CIFAR ResNeXt-%d-32x4d (%d blocks per stage, base width 64) fused by %s in '
-                'every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=.'
-                % (_depth, _blocks, _fusion))
-        globals()[_name] = register_model('cifar_resnext', _fusion, CIFAR_PREPROCESS)(
-            make_constructor(_name, _cifar_resnext, _doc, fusion=_fusion, default_blocks=_blocks))
-        __all__.append(_name)
+@register_model('cifar_resnext', 'aff', CIFAR_PREPROCESS)
+def cifar_aff_resnext38_32x4d(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """CIFAR ResNeXt-38-32x4d (4 blocks per stage, base width 64), AFF in every stage.
+    Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
+    return _cifar_resnext('cifar_aff_resnext38_32x4d', 'aff', 4, pretrained, ctx, root, kwargs)
+
+
+@register_model('cifar_resnext', 'aff', CIFAR_PREPROCESS)
+def cifar_aff_resnext47_32x4d(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """CIFAR ResNeXt-47-32x4d (5 blocks per stage, base width 64), AFF in every stage.
+    Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
+    return _cifar_resnext('cifar_aff_resnext47_32x4d', 'aff', 5, pretrained, ctx, root, kwargs)
+
+
+@register_model('cifar_resnext', 'iaff', CIFAR_PREPROCESS)
+def cifar_iaff_resnext38_32x4d(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """CIFAR ResNeXt-38-32x4d (4 blocks per stage, base width 64), iAFF in every stage.
+    Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
+    return _cifar_resnext('cifar_iaff_resnext38_32x4d', 'iaff', 4, pretrained, ctx, root, kwargs)
+
+
+@register_model('cifar_resnext', 'iaff', CIFAR_PREPROCESS)
+def cifar_iaff_resnext47_32x4d(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """CIFAR ResNeXt-47-32x4d (5 blocks per stage, base width 64), iAFF in every stage.
+    Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
+    return _cifar_resnext('cifar_iaff_resnext47_32x4d', 'iaff', 5, pretrained, ctx, root, kwargs)
+
+
+@register_model('cifar_resnext', 'add', CIFAR_PREPROCESS)
+def cifar_add_resnext38_32x4d(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """CIFAR ResNeXt-38-32x4d (4 blocks per stage, base width 64), addition in every
+    stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
+    return _cifar_resnext('cifar_add_resnext38_32x4d', 'add', 4, pretrained, ctx, root, kwargs)
+
+
+@register_model('cifar_resnext', 'add', CIFAR_PREPROCESS)
+def cifar_add_resnext47_32x4d(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """CIFAR ResNeXt-47-32x4d (5 blocks per stage, base width 64), addition in every
+    stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
+    return _cifar_resnext('cifar_add_resnext47_32x4d', 'add', 5, pretrained, ctx, root, kwargs)

@@ -10,13 +10,14 @@ on P1, so the logits are at the input's resolution: (N, classes, H, W).
 """
 import contextlib
 
+from mxnet import cpu
 from mxnet.gluon import nn
 from mxnet.gluon.nn import BatchNorm
 
 from ..nn import create_fusion, resolve_fusion
 from .base import ZooNet
 from .cifar_resnet import AFFPreActBlock
-from .registry import build_model, make_constructor, register_model
+from .registry import build_model, register_model
 
 __all__ = ['FPNResNet', 'SEGMENTATION_PREPROCESS']
 
@@ -38,6 +39,8 @@ class FPNResNet(ZooNet):
     channel_times : int, default 1
     classes : int, default 2
     r : int, default 4
+    out_stages : tuple of int, optional
+        Return these bottom-up stages' maps (C1..C3) instead of the segmentation logits.
     """
     classifier_name = 'head'
     train_size = 128
@@ -45,7 +48,7 @@ class FPNResNet(ZooNet):
 
     def __init__(self, fusion, blocks, channel_times=1, classes=2, r=4, out_stages=None,
                  **kwargs):
-        super(FPNResNet, self).__init__(out_stages=None, **kwargs)
+        super(FPNResNet, self).__init__(out_stages=out_stages, **kwargs)
         self.fusion = resolve_fusion(fusion)
         widths = [c * channel_times for c in (16, 16, 32, 64)]
         width = widths[1]
@@ -80,7 +83,13 @@ class FPNResNet(ZooNet):
     def _stages(self):
         return list(self.stages)
 
+    def _head(self, F, x):
+        raise NotImplementedError('the FPN head merges the maps of every stage, not the last '
+                                  "one alone: call the network itself for the logits")
+
     def hybrid_forward(self, F, x):
+        if self._out_stages:            # the bottom-up stages' maps, as every zoo backbone
+            return super(FPNResNet, self).hybrid_forward(F, x)
         c = []
         h = self.stem(x)
         for stage in self.stages:
@@ -112,18 +121,119 @@ class FPNResNet(ZooNet):
             self._clear_cached_op()
 
 
-def _fpn_resnet20(name, pretrained, ctx, root, fusion, default_blocks, **kwargs):
-    blocks = kwargs.pop('blocks', default_blocks)
-    return build_model(name, FPNResNet, dict(fusion=fusion, blocks=blocks), pretrained, ctx,
-                       root, **kwargs)
+# -- zoo entries: fpn_resnet20_{aff,iaff,gau,add}_b{1,2,3,4} ---------------------------------
+def _fpn_resnet20(name, fusion, blocks, pretrained, ctx, root, kwargs):
+    args = dict(fusion=fusion, blocks=kwargs.pop('blocks', blocks))
+    return build_model(name, FPNResNet, args, pretrained, ctx, root, **kwargs)
 
 
-for _fusion in ('aff', 'iaff', 'gau', 'add'):
-    for _b in (1, 2, 3, 4):
-        _name = 'fpn_resnet20_%s_b%d' % (_fusion, _b)
-        _doc = ('ResNet-20-%d + FPN for segmentation (logits at input resolution), top-down '
-                'merges fused by %s. Accepts blocks=, channel_times=, fusion=, r=, classes=.'
-                % (_b, _fusion))
-        globals()[_name] = register_model('fpn_resnet', _fusion, SEGMENTATION_PREPROCESS)(
-            make_constructor(_name, _fpn_resnet20, _doc, fusion=_fusion, default_blocks=_b))
-        __all__.append(_name)
+@register_model('fpn_resnet', 'aff', SEGMENTATION_PREPROCESS)
+def fpn_resnet20_aff_b1(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """ResNet-20-1 + FPN for segmentation (logits at input resolution), top-down merges
+    fused by AFF. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
+    return _fpn_resnet20('fpn_resnet20_aff_b1', 'aff', 1, pretrained, ctx, root, kwargs)
+
+
+@register_model('fpn_resnet', 'aff', SEGMENTATION_PREPROCESS)
+def fpn_resnet20_aff_b2(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """ResNet-20-2 + FPN for segmentation (logits at input resolution), top-down merges
+    fused by AFF. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
+    return _fpn_resnet20('fpn_resnet20_aff_b2', 'aff', 2, pretrained, ctx, root, kwargs)
+
+
+@register_model('fpn_resnet', 'aff', SEGMENTATION_PREPROCESS)
+def fpn_resnet20_aff_b3(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """ResNet-20-3 + FPN for segmentation (logits at input resolution), top-down merges
+    fused by AFF. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
+    return _fpn_resnet20('fpn_resnet20_aff_b3', 'aff', 3, pretrained, ctx, root, kwargs)
+
+
+@register_model('fpn_resnet', 'aff', SEGMENTATION_PREPROCESS)
+def fpn_resnet20_aff_b4(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """ResNet-20-4 + FPN for segmentation (logits at input resolution), top-down merges
+    fused by AFF. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
+    return _fpn_resnet20('fpn_resnet20_aff_b4', 'aff', 4, pretrained, ctx, root, kwargs)
+
+
+@register_model('fpn_resnet', 'iaff', SEGMENTATION_PREPROCESS)
+def fpn_resnet20_iaff_b1(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """ResNet-20-1 + FPN for segmentation (logits at input resolution), top-down merges
+    fused by iAFF. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
+    return _fpn_resnet20('fpn_resnet20_iaff_b1', 'iaff', 1, pretrained, ctx, root, kwargs)
+
+
+@register_model('fpn_resnet', 'iaff', SEGMENTATION_PREPROCESS)
+def fpn_resnet20_iaff_b2(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """ResNet-20-2 + FPN for segmentation (logits at input resolution), top-down merges
+    fused by iAFF. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
+    return _fpn_resnet20('fpn_resnet20_iaff_b2', 'iaff', 2, pretrained, ctx, root, kwargs)
+
+
+@register_model('fpn_resnet', 'iaff', SEGMENTATION_PREPROCESS)
+def fpn_resnet20_iaff_b3(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """ResNet-20-3 + FPN for segmentation (logits at input resolution), top-down merges
+    fused by iAFF. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
+    return _fpn_resnet20('fpn_resnet20_iaff_b3', 'iaff', 3, pretrained, ctx, root, kwargs)
+
+
+@register_model('fpn_resnet', 'iaff', SEGMENTATION_PREPROCESS)
+def fpn_resnet20_iaff_b4(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """ResNet-20-4 + FPN for segmentation (logits at input resolution), top-down merges
+    fused by iAFF. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
+    return _fpn_resnet20('fpn_resnet20_iaff_b4', 'iaff', 4, pretrained, ctx, root, kwargs)
+
+
+@register_model('fpn_resnet', 'gau', SEGMENTATION_PREPROCESS)
+def fpn_resnet20_gau_b1(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """ResNet-20-1 + FPN for segmentation (logits at input resolution), top-down merges
+    fused by GAU. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
+    return _fpn_resnet20('fpn_resnet20_gau_b1', 'gau', 1, pretrained, ctx, root, kwargs)
+
+
+@register_model('fpn_resnet', 'gau', SEGMENTATION_PREPROCESS)
+def fpn_resnet20_gau_b2(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """ResNet-20-2 + FPN for segmentation (logits at input resolution), top-down merges
+    fused by GAU. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
+    return _fpn_resnet20('fpn_resnet20_gau_b2', 'gau', 2, pretrained, ctx, root, kwargs)
+
+
+@register_model('fpn_resnet', 'gau', SEGMENTATION_PREPROCESS)
+def fpn_resnet20_gau_b3(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """ResNet-20-3 + FPN for segmentation (logits at input resolution), top-down merges
+    fused by GAU. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
+    return _fpn_resnet20('fpn_resnet20_gau_b3', 'gau', 3, pretrained, ctx, root, kwargs)
+
+
+@register_model('fpn_resnet', 'gau', SEGMENTATION_PREPROCESS)
+def fpn_resnet20_gau_b4(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """ResNet-20-4 + FPN for segmentation (logits at input resolution), top-down merges
+    fused by GAU. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
+    return _fpn_resnet20('fpn_resnet20_gau_b4', 'gau', 4, pretrained, ctx, root, kwargs)
+
+
+@register_model('fpn_resnet', 'add', SEGMENTATION_PREPROCESS)
+def fpn_resnet20_add_b1(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """ResNet-20-1 + FPN for segmentation (logits at input resolution), top-down merges
+    fused by addition. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
+    return _fpn_resnet20('fpn_resnet20_add_b1', 'add', 1, pretrained, ctx, root, kwargs)
+
+
+@register_model('fpn_resnet', 'add', SEGMENTATION_PREPROCESS)
+def fpn_resnet20_add_b2(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """ResNet-20-2 + FPN for segmentation (logits at input resolution), top-down merges
+    fused by addition. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
+    return _fpn_resnet20('fpn_resnet20_add_b2', 'add', 2, pretrained, ctx, root, kwargs)
+
+
+@register_model('fpn_resnet', 'add', SEGMENTATION_PREPROCESS)
+def fpn_resnet20_add_b3(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """ResNet-20-3 + FPN for segmentation (logits at input resolution), top-down merges
+    fused by addition. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
+    return _fpn_resnet20('fpn_resnet20_add_b3', 'add', 3, pretrained, ctx, root, kwargs)
+
+
+@register_model('fpn_resnet', 'add', SEGMENTATION_PREPROCESS)
+def fpn_resnet20_add_b4(pretrained=False, ctx=cpu(), root=None, **kwargs):
+    """ResNet-20-4 + FPN for segmentation (logits at input resolution), top-down merges
+    fused by addition. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
+    return _fpn_resnet20('fpn_resnet20_add_b4', 'add', 4, pretrained, ctx, root, kwargs)

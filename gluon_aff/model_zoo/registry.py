@@ -1,4 +1,10 @@
-"""The one table of zoo names: ``register_model``, ``get_model``, ``list_models``."""
+"""The one table of zoo names: ``register_model``, ``get_model``, ``list_models``.
+
+Every zoo name is an entry function in its family's module, decorated with
+``@register_model`` (as timm's): the function's name is the zoo name, its body calls the
+family's builder with the configuration, and ``build_model`` is the one path from there
+to a network (arguments, the ZooNet contract, features, attention BatchNorms, weights).
+"""
 import difflib
 import fnmatch
 from collections import OrderedDict
@@ -6,7 +12,7 @@ from collections import OrderedDict
 from mxnet import cpu
 
 __all__ = ['ModelInfo', 'register_model', 'get_model', 'list_models', 'get_model_info',
-           'build_model', 'make_constructor', 'IMAGENET_PREPROCESS', 'CIFAR_PREPROCESS']
+           'build_model', 'GLUONCV_ALIASES', 'IMAGENET_PREPROCESS', 'CIFAR_PREPROCESS']
 
 # Preprocessing the released networks were trained and evaluated with.
 IMAGENET_PREPROCESS = dict(input_size=224, mean=(0.485, 0.456, 0.406),
@@ -80,11 +86,12 @@ class ModelInfo(object):
 _MODELS = OrderedDict()
 
 
-def register_model(family, fusion, preprocess, name=None, description=''):
-    """Decorator: add a constructor ``fn(pretrained=False, ctx=cpu(), root=None,
-    **kwargs)`` to the zoo under ``name`` (default: the function's name)."""
+def register_model(family, fusion, preprocess, description=''):
+    """Decorator: add the entry function ``fn(pretrained=False, ctx=cpu(), root=None,
+    **kwargs)`` to the zoo under its own name, with its family, fusion and the
+    preprocessing its weights were trained with."""
     def decorate(fn):
-        key = name or fn.__name__
+        key = fn.__name__
         if key in _MODELS:
             raise ValueError('zoo name %s is registered twice' % key)
         _MODELS[key] = ModelInfo(key, fn, family, fusion, description=description,
@@ -94,25 +101,22 @@ def register_model(family, fusion, preprocess, name=None, description=''):
     return decorate
 
 
-def make_constructor(name, build, doc, **fixed):
-    """A zoo constructor ``name(pretrained=False, ctx=cpu(), root=None, **kwargs)`` that
-    calls ``build(name, pretrained, ctx, root, **fixed, **kwargs)``; for families whose
-    entries are generated from a table."""
-    def constructor(pretrained=False, ctx=cpu(), root=None, **kwargs):
-        return build(name, pretrained, ctx, root, **dict(fixed, **kwargs))
-    constructor.__name__ = constructor.__qualname__ = name
-    constructor.__doc__ = doc
-    return constructor
+# zoo name -> the name it has in gluoncv's table, where gluoncv has a network of its own
+# under the zoo name (gluoncv's is kept under that name)
+GLUONCV_ALIASES = OrderedDict()
 
 
 def _register_in_gluoncv(name, fn):
-    """Make ``gluoncv.model_zoo.get_model(name)`` build the same network."""
+    """Make ``gluoncv.model_zoo.get_model(name)`` build the same network; a name gluoncv
+    already uses for its own network is registered as ``gluon_aff_NAME``
+    (``GLUONCV_ALIASES``)."""
     try:
         from gluoncv.model_zoo import model_zoo as gcv_zoo
     except ImportError:  # gluoncv is optional for the zoo itself
         return
-    if name in gcv_zoo._models:
-        return      # gluoncv's own network of that name (cifar_resnext29_32x4d) stays
+    if name in gcv_zoo._models and gcv_zoo._models[name] is not fn:
+        GLUONCV_ALIASES[name] = 'gluon_aff_' + name
+        name = GLUONCV_ALIASES[name]
     gcv_zoo._models[name] = fn
 
 
@@ -181,18 +185,20 @@ def get_model(name, pretrained=False, ctx=cpu(), root=None, classes=None, **kwar
 
 def build_model(name, cls, args, pretrained=False, ctx=cpu(), root=None,
                 features_only=False, out_stages=None, attention_norm='batch', **kwargs):
-    """Shared body of the zoo constructors: merge arguments, build, load weights, set how
-    the attention BatchNorms run (``gluon_aff.nn.set_attention_norm``)."""
+    """The one path from an entry function to a network: merge the entry's arguments
+    with the caller's, build, check the ZooNet contract, pick the feature stages (all of
+    the network's own for ``features_only``), set how the attention BatchNorms run
+    (``gluon_aff.nn.set_attention_norm``), load weights."""
     info = get_model_info(name)
     args = dict(args)
     args.update(kwargs)
     args.setdefault('classes', info.classes)
-    if features_only and not out_stages:
-        out_stages = tuple(range(1, 5 if info.family.startswith('imagenet') else 4))
-    args['out_stages'] = out_stages
     net = cls(**args)
     net.zoo_name = name
     net.train_size = info.input_size
+    net.check_contract()
+    if features_only or out_stages:
+        net.set_out_stages(out_stages or 'all')
     from ..nn.attention_norm import set_attention_norm
     set_attention_norm(net, attention_norm)
     if pretrained:

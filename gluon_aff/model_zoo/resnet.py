@@ -13,8 +13,7 @@ from ..nn import create_fusion, resolve_fusion
 from .base import ZooNet, deep_stem_layers, make_norm
 from .registry import IMAGENET_PREPROCESS, build_model, register_model
 
-__all__ = ['AFFBottleneck', 'AFFResNet', 'RESNET_LAYERS', 'aff_resnet50', 'iaff_resnet50',
-           'resnet50_add', 'aff_resnet101', 'iaff_resnet101', 'aff_resnet152', 'iaff_resnet152']
+__all__ = ['AFFBottleneck', 'AFFResNet', 'RESNET_LAYERS']
 
 # The original uses [3, 4, 36, 3] for 152 (the usual one is [3, 8, 36, 3]).
 RESNET_LAYERS = {50: [3, 4, 6, 3], 101: [3, 4, 23, 3], 152: [3, 4, 36, 3]}

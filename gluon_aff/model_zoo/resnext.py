@@ -10,8 +10,7 @@ from ..nn import create_fusion, resolve_fusion
 from .base import ZooNet, deep_stem_layers, make_norm
 from .registry import IMAGENET_PREPROCESS, build_model, register_model
 
-__all__ = ['AFFResNeXtBlock', 'AFFResNeXt', 'RESNEXT_LAYERS', 'aff_resnext50_32x4d',
-           'iaff_resnext50_32x4d', 'aff_resnext101_32x4d', 'iaff_resnext101_32x4d']
+__all__ = ['AFFResNeXtBlock', 'AFFResNeXt', 'RESNEXT_LAYERS']
 
 RESNEXT_LAYERS = {50: [3, 4, 6, 3], 101: [3, 4, 23, 3]}
 

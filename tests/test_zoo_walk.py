@@ -1,0 +1,106 @@
+"""Every name in the zoo keeps the zoo's contract. A new entry is walked without anyone
+writing a test for it.
+
+Each name builds at its own configuration (classes, stages, declared channels). It then
+runs at its input size in its smallest configuration (the depth its entry takes as
+``blocks=`` or ``layers=``, where it takes one; a new family without an entry in
+``SMALLEST`` runs as registered): logits of the right shape, per-stage features with the
+declared channels at the declared reductions, the same outputs hybridized, and, for every
+CIFAR-size name and the ImageNet names in ``IMAGENET_ONNX``, the same outputs from its
+ONNX export in ONNX Runtime.
+"""
+import mxnet as mx
+import numpy as np
+import pytest
+
+from conftest import randomize
+from gluon_aff.deploy import export_onnx, run_onnx
+from gluon_aff.model_zoo import GLUONCV_ALIASES, get_model, get_model_info, list_models
+
+# family -> the entry arguments of its smallest network (one block per stage)
+SMALLEST = {
+    'imagenet_resnet': dict(layers=[1, 1, 1, 1], stem_width=8),
+    'imagenet_resnext': dict(layers=[1, 1, 1, 1], stem_width=16),
+    'imagenet_afi_resnet': dict(layers=[1, 2, 1, 1]),
+    'cifar_resnet': dict(blocks=1, channel_times=1),
+    'cifar_resnext': dict(blocks=1, channel_times=1),
+    'cifar_inception': dict(blocks=1, channel_times=1),
+    'cifar_afi_resnet': dict(blocks=1),
+    'fpn_resnet': dict(blocks=1),
+}
+# a representative ImageNet set: one per host family and fusion kind (each export of a
+# 224-pixel network costs seconds)
+IMAGENET_ONNX = ('iaff_resnet50', 'aff_resnext50_32x4d', 'afi_resnet50_b')
+NAMES = list_models()
+
+
+def _smallest(name):
+    return SMALLEST.get(get_model_info(name).family, {})
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_every_name_keeps_the_contract(name, tmp_path):
+    info = get_model_info(name)
+    full = get_model(name)
+    assert full.classes == info.classes
+    assert len(full.feature_info) == full.num_stages == len(full.feature_channels)
+    assert [f['num_chs'] for f in full.feature_info] == list(full.feature_channels)
+
+    kwargs = _smallest(name)
+    net = randomize(get_model(name, **kwargs), seed=5)
+    size = info.input_size
+    x = mx.nd.array(np.random.RandomState(6).uniform(-1, 1, (1, 3, size, size)))
+    logits = net(x).asnumpy()
+    segmentation = info.family == 'fpn_resnet'
+    assert logits.shape == ((1, info.classes, size, size) if segmentation
+                            else (1, info.classes))
+    assert np.isfinite(logits).all()
+
+    path = str(tmp_path / 'net.params')
+    net.save_parameters(path)
+    features = get_model(name, features_only=True, pretrained=path, **kwargs)
+    maps = features(x)
+    maps = list(maps) if isinstance(maps, (list, tuple)) else [maps]
+    assert [m.shape for m in maps] == [
+        (1, f['num_chs'], size // f['reduction'], size // f['reduction'])
+        for f in net.feature_info]
+    assert len(maps) == net.num_stages
+
+    scale = np.abs(logits).max()
+    net.hybridize()
+    assert np.abs(net(x).asnumpy() - logits).max() <= 1e-4 * scale
+
+    if size <= 128 or name in IMAGENET_ONNX:
+        onnx_path = export_onnx(net, str(tmp_path / 'net.onnx'), x.shape)
+        assert np.abs(run_onnx(onnx_path, x.asnumpy()) - logits).max() <= 1e-4 * scale
+
+    net.reset_classifier(3)
+    assert net.classes == 3 and net(x).shape[:2] == (1, 3)
+    assert sorted(net._collect_params_with_prefix()) == sorted(
+        get_model(name, **kwargs)._collect_params_with_prefix())      # the same keys
+
+
+def test_the_walk_covers_every_family():
+    families = {get_model_info(n).family for n in NAMES}
+    assert set(SMALLEST) <= families
+    assert set(IMAGENET_ONNX) <= set(NAMES)
+
+
+def test_every_name_is_in_gluoncvs_table():
+    import gluoncv
+    from gluoncv.model_zoo import model_zoo as table
+    for name in NAMES:
+        assert table._models[GLUONCV_ALIASES.get(name, name)] is \
+            get_model_info(name).constructor
+    # gluoncv's own network of that name stays; ours is there under the alias
+    assert dict(GLUONCV_ALIASES) == {'cifar_resnext29_32x4d': 'gluon_aff_cifar_resnext29_32x4d'}
+    assert type(gluoncv.model_zoo.get_model('cifar_resnext29_32x4d')).__module__.startswith(
+        'gluoncv.')
+    assert type(gluoncv.model_zoo.get_model('gluon_aff_cifar_resnext29_32x4d')) is \
+        type(get_model('cifar_resnext29_32x4d'))
+
+
+def test_features_only_refuses_stages_the_network_lacks():
+    with pytest.raises(ValueError, match='between 1 and 7'):
+        get_model('cifar_mobilenetv2', out_stages=(8,))
+    assert get_model('cifar_mobilenetv2', features_only=True).out_stages == tuple(range(1, 8))

@@ -154,3 +154,27 @@ def test_int8_export_from_folders(exported, tmp_path, capsys):
         capsys.readouterr().err
     assert main(args[:-4] + ['--validation', str(tmp_path / 'val')]) == 2
     assert '--validation controls the accuracy of int8' in capsys.readouterr().err
+
+
+def test_int8_accuracy_control_sees_every_class(tmp_path):
+    """The labelled subset int8 export validates on is stratified: an unbalanced folder
+    (30, 2 and 5 images) limited to 9 gives 4, 2 and 3, spread over the large class."""
+    from PIL import Image
+    from gluon_aff.deploy.export import labelled_batch, stratified_quotas
+    assert stratified_quotas([30, 2, 5], 9) == [4, 2, 3]
+    assert stratified_quotas([1000, 1000, 1000], 1000) == [333, 333, 334]
+    assert stratified_quotas([5, 7], 100) == [5, 7]
+    for folder, count in (('a_big', 30), ('b_small', 2), ('c_mid', 5)):
+        os.makedirs(str(tmp_path / folder))
+        for i in range(count):
+            Image.new('RGB', (36, 36), (8 * i, 8 * i, 8 * i)).save(
+                str(tmp_path / folder / ('%02d.png' % i)))
+    info = get_model_info('cifar_iaff_resnet20')
+    x, y = labelled_batch(str(tmp_path), info, limit=9)
+    assert y.tolist() == [0, 0, 0, 0, 1, 1, 2, 2, 2]
+    # a_big: files 0, 10, 19, 29 of 30 (evenly spread), told apart by their gray level
+    grays = np.array([0, 10, 19, 29]) * 8 / 255.0
+    np.testing.assert_allclose(x[:4, 0, 0, 0], (grays - info.mean[0]) / info.std[0], rtol=1e-5,
+                               atol=1e-5)
+    with pytest.raises(ValueError, match='one image of each of the 3 classes'):
+        labelled_batch(str(tmp_path), info, limit=2)

@@ -13,7 +13,7 @@ import numpy as np
 from .optimize import inference_form
 
 __all__ = ['export_symbol', 'export_onnx', 'export_openvino', 'write_meta',
-           'calibration_batch', 'labelled_batch', 'ONNX_OPSET']
+           'calibration_batch', 'labelled_batch', 'stratified_quotas', 'ONNX_OPSET']
 
 # MXNet 1.9.1's exporter stamps the newest opset the installed onnx knows, but its
 # converters predate opset 20; 19 is what they were tested against (here with onnx 1.14
@@ -110,34 +110,67 @@ def write_meta(info, model_path):
     return path
 
 
-def calibration_batch(folder, info, limit=300):
-    """Preprocessed images (N x 3 x S x S float32) of the image files under ``folder``, for
-    int8 calibration; at most ``limit``, in sorted order."""
+def _image_files(folder):
+    return sorted(os.path.join(root, f) for root, _, names in os.walk(folder) for f in names
+                  if f.lower().endswith(('.jpg', '.jpeg', '.png', '.bmp')))
+
+
+def _preprocessed(files, info):
     from .runtimes import preprocess
-    if not os.path.isdir(folder):
-        raise IOError("calibration folder '%s' does not exist" % folder)
-    files = sorted(os.path.join(root, f) for root, _, names in os.walk(folder) for f in names
-                   if f.lower().endswith(('.jpg', '.jpeg', '.png', '.bmp')))[:limit]
-    if not files:
-        raise IOError("calibration folder '%s' holds no .jpg/.png/.bmp images" % folder)
     meta = info.preprocessing()
     return np.concatenate([preprocess(f, meta) for f in files])
 
 
+def calibration_batch(folder, info, limit=300):
+    """Preprocessed images (N x 3 x S x S float32) of the image files under ``folder``, for
+    int8 calibration; at most ``limit``, in sorted order."""
+    if not os.path.isdir(folder):
+        raise IOError("calibration folder '%s' does not exist" % folder)
+    files = _image_files(folder)[:limit]
+    if not files:
+        raise IOError("calibration folder '%s' holds no .jpg/.png/.bmp images" % folder)
+    return _preprocessed(files, info)
+
+
+def stratified_quotas(counts, limit):
+    """How many images to take of each class (``counts`` images each) for at most
+    ``limit`` in all: every class as many as an equal share allows, the share of classes
+    with fewer images passed on to the others."""
+    quotas = [0] * len(counts)
+    left, open_ = limit, sorted(range(len(counts)), key=lambda i: counts[i])
+    while open_ and left > 0:
+        share = max(left // len(open_), 1)
+        i = open_.pop(0)
+        quotas[i] = min(counts[i], share)
+        left -= quotas[i]
+    return quotas
+
+
 def labelled_batch(folder, info, limit=1000):
     """(inputs, labels) of an image folder with one sub-folder per class (labels in sorted
-    folder order, as ImageFolderDataset), preprocessed as in evaluation."""
+    folder order, as ImageFolderDataset), preprocessed as in evaluation: at most ``limit``
+    images, stratified (every class gets an equal share where it has the images, spread
+    evenly over its sorted files), so that the accuracy checked is every class's."""
     if not os.path.isdir(folder):
         raise IOError("validation folder '%s' does not exist" % folder)
     classes = sorted(d for d in os.listdir(folder) if os.path.isdir(os.path.join(folder, d)))
     if not classes:
         raise IOError("validation folder '%s' has no class sub-folders" % folder)
-    x, y = [], []
-    for label, name in enumerate(classes):
-        batch = calibration_batch(os.path.join(folder, name), info, limit)
-        x.append(batch)
-        y += [label] * len(batch)
-    return np.concatenate(x)[:limit], np.asarray(y)[:limit]
+    files = [_image_files(os.path.join(folder, name)) for name in classes]
+    empty = [name for name, f in zip(classes, files) if not f]
+    if empty:
+        raise IOError("validation folder '%s': class folder(s) %s hold no .jpg/.png/.bmp "
+                      "images" % (folder, ', '.join(empty)))
+    if limit < len(classes):
+        raise ValueError('a validation subset of %d images cannot hold one image of each of '
+                         'the %d classes in %s' % (limit, len(classes), folder))
+    picked, labels = [], []
+    for label, (class_files, quota) in enumerate(zip(files, stratified_quotas(
+            [len(f) for f in files], limit))):
+        index = np.linspace(0, len(class_files) - 1, quota).round().astype(int)
+        picked += [class_files[i] for i in index]
+        labels += [label] * quota
+    return _preprocessed(picked, info), np.asarray(labels)
 
 
 def export_openvino(net, path, input_shape, precision='f32', calibration=None,

@@ -3,7 +3,7 @@
 Reruns the tests whose assertions depend on a training outcome, as the suite runs them
 (same pytest options), once per (oneDNN level, seed), with GLUON_AFF_TEST_SEED and
 DNNL_MAX_CPU_ISA / MXNET_MKLDNN_ENABLED set, and collects what they record
-(tests/conftest.py: record_metric). Writes benchmarks/learning_margins.md.
+(tests/helpers.py: record_metric). Writes benchmarks/learning_margins.md.
 
     .venv/bin/python benchmarks/learning_margins.py [--seeds 0 1 2] [--levels default SSE41 off]
         [--only gradcam]
@@ -28,10 +28,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
-TESTS = ['tests/test_train_runs.py::test_digits_learning',
-         'tests/test_afi.py::test_small_afi_resnet_learns_digits',
-         'tests/test_train_seg.py::test_train_seg_learns_generated_stop_signs',
-         'tests/test_tools.py::test_gradcam_peaks_on_the_object']
+TESTS = ['tests/train/test_training_scripts.py::test_digits_learning',
+         'tests/model_zoo/test_afinets.py::test_small_afi_resnet_learns_digits',
+         'tests/train/test_segmentation.py::test_train_seg_learns_generated_stop_signs',
+         'tests/tools/test_summary_eval_gradcam.py::test_gradcam_peaks_on_the_object']
 
 # level name -> environment
 LEVELS = {'default': {}, 'SSE41': {'DNNL_MAX_CPU_ISA': 'SSE41'},

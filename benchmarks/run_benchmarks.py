@@ -34,7 +34,7 @@ def profile(model, optimized, iters=10):
 import json, sys, numpy as np
 import gluon_aff, mxnet as mx
 from gluon_aff.model_zoo import get_model
-from gluon_aff.tools.random_weights import randomize
+from gluon_aff.utils.random_weights import randomize
 from gluon_aff.deploy import optimize
 net = randomize(get_model(sys.argv[1]))
 if sys.argv[2] == '1':

@@ -14,7 +14,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from helpers import ROOT
 from gluon_aff import mxnet_compat
 
 SITE = os.path.dirname(os.path.dirname(mx.__file__))

@@ -1,7 +1,7 @@
 """``gluon-aff summary NAME``: per-layer shapes, parameters, multiply-adds, attention share."""
 from . import register_command
 from ..model_zoo import get_model, get_model_info
-from ..tools.flops import count_graph, format_table
+from ..utils.flops import count_graph, format_table
 
 
 def configure(p):

@@ -15,6 +15,7 @@ from mxnet.gluon.data import DataLoader
 from mxnet.gluon.data.vision import transforms
 from PIL import Image
 
+from ..model_zoo.registry import CIFAR_PREPROCESS, IMAGENET_PREPROCESS
 from .autoaugment import AutoAugment
 from .digits import digits_dataset
 
@@ -25,9 +26,10 @@ __all__ = ['CIFAR_MEAN', 'CIFAR_STD', 'IMAGENET_MEAN', 'IMAGENET_STD', 'classifi
 
 logger = logging.getLogger('gluon_aff')
 
-CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-# ImageRecordIter works on 0..255 pixels
+# the zoo's preprocessing constants (model_zoo/registry.py), defined there once
+CIFAR_MEAN, CIFAR_STD = CIFAR_PREPROCESS['mean'], CIFAR_PREPROCESS['std']
+IMAGENET_MEAN, IMAGENET_STD = IMAGENET_PREPROCESS['mean'], IMAGENET_PREPROCESS['std']
+# ImageRecordIter works on 0..255 pixels: the original's own values for it
 IMAGENET_MEAN_RGB, IMAGENET_STD_RGB = (123.68, 116.779, 103.939), (58.393, 57.12, 57.375)
 DATASET_CLASSES = {'cifar10': 10, 'cifar100': 100, 'digits': 10}
 

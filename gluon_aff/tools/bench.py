@@ -134,7 +134,7 @@ def _prepare(model, kwargs, batch, size, folder, seed, paths, reasons, params=No
     from ..deploy.export import export_onnx, export_openvino
     from ..deploy.runtimes import in_batches
     from ..model_zoo import get_model
-    from .random_weights import randomize
+    from ..utils.random_weights import randomize
     net = get_model(model, **kwargs)
     if params:
         net.load_parameters(params, ctx=mx.cpu())

@@ -7,10 +7,12 @@ classifier pools (``ZooNet.head_map``: after the pre-activation CIFAR ResNet's f
 BN-ReLU, which its raw stage output has not been through; with raw residual sums the
 weighted sum can be negative everywhere and the map empty).
 """
+import os
+
 import mxnet as mx
 from mxnet import autograd
 
-__all__ = ['grad_cam']
+__all__ = ['grad_cam', 'draw']
 
 
 def grad_cam(net, x, class_index=None, stage=None):
@@ -44,3 +46,46 @@ def grad_cam(net, x, class_index=None, stage=None):
     cam = cam - cam.min()
     cam = cam / cam.max() if cam.max() > 0 else cam
     return cam, mx.nd.softmax(logits)[0].asnumpy(), k
+
+
+def draw(models, images, class_index, layer, out):
+    """Heat maps of every (image, model) over the evaluation crop: writes one PNG per pair
+    and a grid ``gradcam.png`` under ``out``; returns [dict(image, model, cam (S x S in
+    [0, 1]), class_index, prob, png)]."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from ..transforms import eval_crop, eval_transform
+    os.makedirs(out, exist_ok=True)
+    fig, axes = plt.subplots(len(images), len(models), squeeze=False,
+                             figsize=(4 * len(models), 5.2 * len(images)))
+    written = []
+    for row, (path, img) in enumerate(images):
+        stem = os.path.splitext(os.path.basename(path))[0]
+        for col, (info, net) in enumerate(models):
+            x = eval_transform(info, img)
+            cam, prob, k = grad_cam(net, x, class_index, layer)
+            names = (info.class_names if len(prob) == 1000 else None) or \
+                ['class %d' % i for i in range(len(prob))]
+            top5 = prob.argsort()[::-1][:5]
+            text = '\n'.join('%s %.3f' % (names[i][:24], prob[i]) for i in top5)
+            shown = eval_crop(info, img).asnumpy()
+            single, ax1 = plt.subplots(figsize=(4, 5.2))
+            for ax in (axes[row][col], ax1):
+                ax.imshow(shown)
+                ax.imshow(cam, cmap='jet', alpha=0.45, extent=(-0.5, shown.shape[1] - 0.5,
+                                                                 shown.shape[0] - 0.5, -0.5))
+                ax.set_title('%s: %s' % (info.name, names[k][:24]), fontsize=9)
+                ax.set_xlabel(text, fontsize=8, loc='left')
+                ax.set_xticks([])
+                ax.set_yticks([])
+            single.tight_layout()
+            png = os.path.join(out, '%s_%s.png' % (stem, info.name))
+            single.savefig(png, dpi=90)
+            plt.close(single)
+            written.append(dict(image=path, model=info.name, cam=cam, class_index=k,
+                                prob=prob, png=png))
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, 'gradcam.png'), dpi=90)
+    plt.close(fig)
+    return written

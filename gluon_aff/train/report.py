@@ -19,7 +19,7 @@ def count_parameters(net):
 def print_summary(net, shape, ctx=None):
     """The graph count of ``gluon-aff summary`` (per-layer output shapes, parameters,
     multiply-adds, attention share) and the trainable total."""
-    from ..tools.flops import count_graph, format_table
+    from ..utils.flops import count_graph, format_table
     print(format_table(count_graph(net, shape)))
     print('trainable parameters: %s' % format(count_parameters(net), ','))
 

@@ -7,7 +7,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from conftest import randomize
+from helpers import randomize
 from gluon_aff.model_zoo import get_model, pretrained as P
 
 SMALL = dict(blocks=1, channel_times=1)

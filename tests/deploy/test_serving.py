@@ -8,7 +8,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from conftest import randomize
+from helpers import randomize
 from gluon_aff.cli import main
 from gluon_aff.data.photos import sample_photos
 from gluon_aff.deploy import runtimes

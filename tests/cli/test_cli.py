@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import randomize
+from helpers import ROOT, randomize
 from gluon_aff.cli import main
 from gluon_aff.model_zoo import get_model, pretrained as P
 
@@ -110,8 +110,7 @@ def test_version(capsys):
     with pytest.raises(SystemExit):
         main(['--version'])
     assert capsys.readouterr().out.strip() == 'gluon-aff %s' % __version__
-    assert open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                             'CHANGELOG.md')).read().count('## %s' % __version__) == 1
+    assert open(os.path.join(ROOT, 'CHANGELOG.md')).read().count('## %s' % __version__) == 1
 
 
 @pytest.mark.parametrize('command', ['list', 'demo', 'pack-rec', 'summary', 'eval', 'gradcam',

@@ -3,12 +3,12 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from conftest import TEST_SEED, record_metric
+from helpers import TEST_SEED, record_metric
 from gluon_aff.cli import main
 from gluon_aff.data.digits import digits_dataset
 from gluon_aff.data.recordio import pack_arrays
 from gluon_aff.model_zoo import get_model
-from gluon_aff.tools.flops import count_graph
+from gluon_aff.utils.flops import count_graph
 from gluon_aff.tools.gradcam import grad_cam
 from gluon_aff.transforms import load_image
 
@@ -29,7 +29,7 @@ def test_attention_cost_of_aff_resnet50_equals_the_analytic_count():
     aff = count_graph(get_model('aff_resnet50'), (1, 3, 224, 224))
     iaff = count_graph(get_model('iaff_resnet50'), (1, 3, 224, 224))
     analytic = _pointwise_attention([(1024, 16, 14, 14)] * 6 + [(2048, 16, 7, 7)] * 3)
-    assert analytic == pytest.approx(0.2336e9, rel=1e-3)                 # the issue's 0.23 G
+    assert analytic == pytest.approx(0.2336e9, rel=1e-3)                 # 0.23 G, as reported against the original
     assert _macs(aff) - _macs(add) == pytest.approx(analytic, rel=0.01)
     assert _macs(aff, attention=True) == pytest.approx(analytic, rel=0.01)
     assert _macs(iaff) - _macs(add) == pytest.approx(2 * analytic, rel=0.01)   # two MS-CAMs
@@ -125,7 +125,7 @@ def _labels_six_of_nine(net, info, images):
 def test_eval_an_imagenet_network_on_an_image_folder_and_a_rec(tmp_path, capsys):
     from PIL import Image
     from gluon_aff.model_zoo import get_model_info
-    from conftest import randomize
+    from helpers import randomize
     info = get_model_info('resnet50_add')
     net = randomize(get_model('resnet50_add', layers=[1, 1, 1, 1], classes=3), seed=8)
     params = str(tmp_path / 'r50.params')
@@ -150,7 +150,7 @@ def test_eval_an_imagenet_network_on_an_image_folder_and_a_rec(tmp_path, capsys)
 
 
 def test_eval_coarse_labels(tmp_path, capsys, monkeypatch):
-    from conftest import randomize
+    from helpers import randomize
     from gluon_aff.data.digits import digits_arrays
     calls = []
     images, labels = digits_arrays()
@@ -272,7 +272,7 @@ def test_gradcam_command_writes_pictures(square_net, tmp_path, capsys):
     size and peaks on the square; the pictures are written; bad input is named."""
     from PIL import Image
     from gluon_aff.cli.common import load_checkpoint_network
-    from gluon_aff.cli.gradcam import draw
+    from gluon_aff.tools.gradcam import draw
     _, _, params = square_net
     images, _, boxes = _objects(2, np.random.RandomState(7), always_square=True)
     files = []

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import TEST_SEED, record_metric, run_script
+from helpers import TEST_SEED, record_metric, run_script
 from gluon_aff.data.stopsign import make_synthetic_stopsign as make_coco
 from gluon_aff.train.seg import confusion, main, scores
 # benchmarks/learning_margins.md: 3 seeds x oneDNN levels; at least 3 points under the worst

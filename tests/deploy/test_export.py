@@ -4,7 +4,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from conftest import randomize
+from helpers import randomize
 from gluon_aff.cli import main
 from gluon_aff.deploy import run_onnx
 from gluon_aff.model_zoo import get_model

@@ -10,7 +10,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from conftest import record_metric, run_script
+from helpers import ROOT, record_metric, run_script
 from gluon_aff.data.digits import digits_arrays
 from gluon_aff.data.pipelines import cifar_loaders
 from gluon_aff.data.recordio import pack_arrays
@@ -19,7 +19,6 @@ from gluon_aff.train import cifar as train_cifar
 from gluon_aff.train import imagenet as train_imagenet
 from gluon_aff.train import loop
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # benchmarks/learning_margins.md: 3 seeds x oneDNN levels; at least 3 points under the worst
 DIGITS_THRESHOLD = 0.85
 
@@ -454,7 +453,7 @@ def test_flags_the_original_ignored(tmp_path, monkeypatch):
 
 def test_distillation_options_reach_the_loop(tiny_rec, tmp_path, monkeypatch):
     """train_imagenet.py --teacher: the teacher with its file's weights, the temperature and
-    the hard weight reach the loop (whose loss tests/test_multi_device.py checks by hand,
+    the hard weight reach the loop (whose loss tests/train/test_multi_device.py checks by hand,
     float16 teacher included), and the run completes."""
     teacher_file = str(tmp_path / 'teacher.params')
     teacher = get_model('resnet50_add')

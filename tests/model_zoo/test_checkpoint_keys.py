@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import COMPAT_DIR
+from helpers import COMPAT_DIR
 import mxnet as mx
 
 from gluon_aff.model_zoo import get_model

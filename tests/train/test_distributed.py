@@ -8,9 +8,10 @@ import time
 
 import pytest
 
+from helpers import ROOT
+
 from gluon_aff.launch import plan
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRAIN = [sys.executable, os.path.join(ROOT, 'train_cifar.py'), '--model', 'resnet',
          '--askc-type', 'add', '--dataset', 'digits', '--gpus', '', '-j', '0', '--blocks', '1',
          '--channel-times', '1', '--batch-size', '32', '--kvstore', 'dist_sync',

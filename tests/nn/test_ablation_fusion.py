@@ -7,7 +7,7 @@ import pytest
 from mxnet import autograd, gluon
 
 import npref
-from conftest import numpy_params, randomize
+from helpers import numpy_params, randomize
 from gluon_aff.model_zoo import get_model
 from gluon_aff.nn import MultiAFF, create_fusion, list_fusions
 

@@ -11,7 +11,7 @@ from mxnet import gluon
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
-from conftest import run_script
+from helpers import run_script
 from gluon_aff.train.loop import fit
 from npref import softmax
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from mxnet import autograd, gluon
 
-from conftest import COMPAT_DIR, randomize
+from helpers import COMPAT_DIR, randomize
 from gluon_aff.model_zoo import get_model
 from gluon_aff.nn import attention_batchnorms, set_attention_norm
 from gluon_aff.train.options import cifar_parser

@@ -1,5 +1,5 @@
 """Every zoo family trains one step at every oneDNN instruction-set level this CPU offers
-(issue: SIGFPE in AFI-ResNet setting A on AVX-512 CPUs)."""
+(oneDNN once died with SIGFPE in AFI-ResNet setting A on AVX-512 CPUs)."""
 import numpy as np
 import mxnet as mx
 from mxnet import autograd

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import gluon_aff
-from conftest import randomize
+from helpers import randomize
 from gluon_aff.model_zoo import get_model, get_model_info, list_models
 
-ISSUE_NAMES = (
+HOST_NAMES = (
     ['aff_resnet50', 'iaff_resnet50', 'aff_resnet101', 'iaff_resnet101', 'aff_resnet152',
      'iaff_resnet152', 'aff_resnext50_32x4d', 'iaff_resnext50_32x4d', 'aff_resnext101_32x4d',
      'iaff_resnext101_32x4d', 'resnet50_add']
@@ -42,10 +42,10 @@ def batch(size, n=2, seed=0):
 FOUNDATION_FAMILIES = ('imagenet_resnet', 'imagenet_resnext', 'cifar_resnet', 'cifar_resnext')
 
 
-def test_every_issue_name_is_in_the_zoo():
+def test_the_aff_host_families_hold_exactly_these_names():
     from gluon_aff.model_zoo import get_model_info
     foundation = [n for n in list_models() if get_model_info(n).family in FOUNDATION_FAMILIES]
-    assert sorted(ISSUE_NAMES) == foundation
+    assert sorted(HOST_NAMES) == foundation
 
 
 def test_list_models_wildcards():

@@ -13,7 +13,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from conftest import randomize
+from helpers import randomize
 from gluon_aff.deploy import export_onnx, run_onnx
 from gluon_aff.model_zoo import GLUONCV_ALIASES, get_model, get_model_info, list_models
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import npref
-from conftest import numpy_params, randomize
+from helpers import numpy_params, randomize
 from gluon_aff.model_zoo import get_model
 
 CASES = [

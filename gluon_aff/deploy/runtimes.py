@@ -20,7 +20,8 @@ As a script (what ``gluon-aff bench`` runs)::
     python gluon_aff/deploy/runtimes.py MODEL --runtime openvino --precision f32 \\
         --input x.npy --output y.npy --iters 30
 
-prints one JSON object: img_per_s, p50_ms, p90_ms, peak_rss_mb (when --iters > 0).
+reports one result (``gluon_aff.workers``): img_per_s, p50_ms, p90_ms, peak_rss_mb (when
+--iters > 0).
 """
 import argparse
 import json
@@ -267,6 +268,21 @@ def timings(run, batch, iters, warmup):
                 p90_ms=float(np.percentile(times, 90) * 1e3))
 
 
+def _workers():
+    """gluon_aff.workers; loaded by its path when this file runs as a script, so that the
+    process imports neither the package nor MXNet."""
+    if __package__:
+        from .. import workers
+        return workers
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        'workers.py')
+    spec = importlib.util.spec_from_file_location('gluon_aff_workers', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('model', help='.onnx or OpenVINO .xml file')
@@ -297,7 +313,7 @@ def main(argv=None):
     if args.iters:
         result = timings(lambda: runner(x), x.shape[0], args.iters, args.warmup)
         result['peak_rss_mb'] = peak_rss_mb()
-    print(json.dumps(result))
+    _workers().report('result', **result)
     return 0
 
 

@@ -29,11 +29,12 @@ import argparse
 import json
 import logging
 import os
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
+
+from ..workers import report, run_worker
 
 __all__ = ['PATHS', 'INFERENCE_PATHS', 'REDUCED_PATHS', 'benchmark', 'format_table',
            'available_paths', 'add_ratios', 'real_images', 'DIGITS_MODEL']
@@ -164,14 +165,6 @@ def _prepare(model, kwargs, batch, size, folder, seed, paths, reasons, params=No
     return files, reference, real_reference
 
 
-def _run(cmd):
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if proc.returncode != 0:
-        lines = [l for l in proc.stderr.strip().splitlines() if l.strip()]
-        raise RuntimeError(lines[-1] if lines else 'exit code %d' % proc.returncode)
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def _measure(path, model, kwargs, files, iters, warmup):
     folder = os.path.dirname(files['input'])
     out = os.path.join(folder, path + '.npy')
@@ -190,7 +183,7 @@ def _measure(path, model, kwargs, files, iters, warmup):
                     input=files['input'], output=out, extra=files.get('extra'),
                     extra_output=extra_out)
         cmd = [sys.executable, '-m', 'gluon_aff.tools.bench', '--worker', json.dumps(spec)]
-    result = _run(cmd + ['--iters', str(iters), '--warmup', str(warmup)])
+    result = run_worker(cmd + ['--iters', str(iters), '--warmup', str(warmup)]).result()
     if path == 'train':
         return result, None, None
     return result, np.load(out), (np.load(extra_out) if os.path.exists(extra_out) else None)
@@ -399,7 +392,7 @@ def worker_main(argv):
         run = lambda: net(x).wait_to_read()  # noqa: E731
     result = timings(run, x.shape[0], args.iters, args.warmup)
     result['peak_rss_mb'] = peak_rss_mb()
-    print(json.dumps(result))
+    report('result', **result)
     return 0
 
 

@@ -10,10 +10,10 @@ one crash names its network and level and hides nothing else.
 """
 import argparse
 import os
-import signal
-import subprocess
 import sys
 import time
+
+from ..workers import report, run_worker
 
 __all__ = ['ISA_LEVELS', 'CHECKS', 'cpu_flags', 'cpu_model', 'isa_levels', 'check_levels', 'format_matrix']
 
@@ -132,27 +132,20 @@ def worker_main(labels):
     checks = {c[0]: c for c in CHECKS}
     for label in labels:
         _, name, kwargs, size = checks[label]
-        print('START ' + label, flush=True)
+        report('start', label=label)
         tic = time.time()
         try:
             train_step(name, kwargs, size)
         except Exception as e:  # a Python-level failure; native crashes end the process
-            print('FAIL %s\t%s: %s' % (label, type(e).__name__,
-                                       str(e).strip().splitlines()[-1][:300] if str(e).strip()
-                                       else ''), flush=True)
+            lines = str(e).strip().splitlines()
+            report('fail', label=label,
+                   error='%s: %s' % (type(e).__name__, lines[-1][:300] if lines else ''))
             continue
-        print('OK %s\t%.2f' % (label, time.time() - tic), flush=True)
+        report('ok', label=label, seconds=round(time.time() - tic, 2))
     return 0
 
 
 # -- parent side ------------------------------------------------------------------------
-def _signal_name(code):
-    try:
-        return signal.Signals(-code).name
-    except (ValueError, AttributeError):
-        return 'signal %d' % -code
-
-
 def _run_level(level, labels, timeout):
     env = dict(os.environ)
     env.pop('DNNL_MAX_CPU_ISA', None)
@@ -162,40 +155,25 @@ def _run_level(level, labels, timeout):
     env['PYTHONFAULTHANDLER'] = '1'
     results, todo = {}, list(labels)
     while todo:
-        cmd = [sys.executable, '-m', 'gluon_aff.tools.isa_check', '--worker'] + todo
-        try:
-            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True, env=env, timeout=timeout)
-            out, code = proc.stdout, proc.returncode
-            err = proc.stderr
-        except subprocess.TimeoutExpired as e:
-            out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or '')
-            code, err = None, ''
+        run = run_worker([sys.executable, '-m', 'gluon_aff.tools.isa_check', '--worker'] + todo,
+                         env=env, timeout=timeout)
         running = None
-        for line in out.splitlines():
-            word, _, rest = line.partition(' ')
-            label, _, detail = rest.partition('\t')
-            if word == 'START':
-                running = label
-            elif word == 'OK':
-                results[label] = ('ok', float(detail))
+        for event in run.events:
+            if event['event'] == 'start':
+                running = event['label']
+            elif event['event'] == 'ok':
+                results[event['label']] = ('ok', event['seconds'])
                 running = None
-            elif word == 'FAIL':
-                results[label] = ('error', detail)
+            elif event['event'] == 'fail':
+                results[event['label']] = ('error', event['error'])
                 running = None
-        if running is None and code == 0:
+        if running is None and run.ok:
             break
         if running is None:     # died before its first network, or after its last
-            missing = [l for l in todo if l not in results]
-            reason = 'timed out' if code is None else 'exit %s: %s' % (
-                code, (err.strip().splitlines() or [''])[-1][:200])
-            for label in missing:
-                results[label] = ('error', 'worker ' + reason)
+            for label in [l for l in todo if l not in results]:
+                results[label] = ('error', 'worker ' + run.how_it_ended(timeout))
             break
-        why = ('timed out after %ds' % timeout if code is None else
-               'crashed (%s)' % _signal_name(code) if code < 0 else
-               'crashed (exit %d)' % code)
-        results[running] = ('crash', why)
+        results[running] = ('crash', run.how_it_ended(timeout))
         todo = todo[todo.index(running) + 1:]
     return results
 

@@ -1,51 +1,13 @@
 """``gluon-aff eval NAME --params FILE ...``: top-1/top-5 of a checkpoint on a data set."""
-import math
 import os
+import sys
 
 import mxnet as mx
 
 from . import register_command
 from .common import add_arg_option, load_checkpoint_network, parse_kwargs
-from ..data.pipelines import count_records, rec_iter_batches
+from ..data.evaluation import dataset_batches, folder_batches, rec_batches
 from ..model_zoo.pretrained import CHECKPOINTS
-
-
-def _rec_batches(rec, idx, info, batch_size, workers):
-    for flag, path in (('--rec-val', rec), ('--rec-val-idx', idx)):
-        if not os.path.isfile(path):
-            raise IOError("%s '%s' does not exist" % (flag, path))
-    size = info.input_size
-    it = mx.io.ImageRecordIter(
-        path_imgrec=rec, path_imgidx=idx, preprocess_threads=max(1, workers), shuffle=False,
-        batch_size=batch_size, resize=int(math.ceil(size / info.crop_ratio)),
-        data_shape=(3, size, size), round_batch=False,
-        inter_method=2 if info.interpolation == 'bicubic' else 1,
-        mean_r=info.mean[0] * 255, mean_g=info.mean[1] * 255, mean_b=info.mean[2] * 255,
-        std_r=info.std[0] * 255, std_g=info.std[1] * 255, std_b=info.std[2] * 255)
-    return rec_iter_batches(it, count_records(idx))
-
-
-def _folder_batches(folder, info, batch_size, workers):
-    from mxnet.gluon.data.vision import ImageFolderDataset, transforms
-    if os.path.isdir(os.path.join(folder, 'val')):
-        folder = os.path.join(folder, 'val')
-    if not os.path.isdir(folder):
-        raise IOError("--data-dir '%s' does not exist" % folder)
-    size = info.input_size
-    tf = transforms.Compose([
-        transforms.Resize(int(math.ceil(size / info.crop_ratio)), keep_ratio=True,
-                          interpolation=2 if info.interpolation == 'bicubic' else 1),
-        transforms.CenterCrop(size), transforms.ToTensor(),
-        transforms.Normalize(info.mean, info.std)])
-    loader = mx.gluon.data.DataLoader(ImageFolderDataset(folder).transform_first(tf),
-                                      batch_size=batch_size, num_workers=workers)
-    return lambda: iter(loader)
-
-
-def _dataset_batches(name, coarse, data_dir, info, batch_size):
-    from ..data.pipelines import ArrayBatches, _arrays, classification_dataset
-    images, labels = _arrays(classification_dataset(name, False, data_dir, coarse))
-    return ArrayBatches(images, labels, batch_size, False, info.mean, info.std)
 
 
 def configure(p):
@@ -66,7 +28,6 @@ def configure(p):
 
 def run(args):
     from ..train.loop import evaluate
-    import sys
     sources = [bool(args.rec_val or args.rec_val_idx), bool(args.data_dir), bool(args.dataset)]
     if sum(sources) != 1:
         raise ValueError('give exactly one data source: --rec-val/--rec-val-idx, --data-dir '
@@ -74,16 +35,16 @@ def run(args):
     info, net = load_checkpoint_network(args.name, args.params, parse_kwargs(args.arg))
     net.hybridize()
     if args.rec_val or args.rec_val_idx:
-        batches = _rec_batches(os.path.expanduser(args.rec_val or ''),
+        batches = rec_batches(os.path.expanduser(args.rec_val or ''),
                                os.path.expanduser(args.rec_val_idx or ''), info,
                                args.batch_size, args.num_workers)
         source = args.rec_val
     elif args.data_dir:
-        batches = _folder_batches(os.path.expanduser(args.data_dir), info, args.batch_size,
+        batches = folder_batches(os.path.expanduser(args.data_dir), info, args.batch_size,
                                   args.num_workers)
         source = args.data_dir
     else:
-        batches = _dataset_batches(args.dataset, args.coarse_label, None, info, args.batch_size)
+        batches = dataset_batches(args.dataset, args.coarse_label, None, info, args.batch_size)
         source = args.dataset + (' (coarse labels)' if args.coarse_label else '')
     progress = {'auto': sys.stderr.isatty(), 'on': True, 'off': False}[args.progress]
     top1, top5 = evaluate(net, batches, [mx.cpu()], progress=progress)

@@ -10,6 +10,7 @@ import tempfile
 import mxnet as mx
 import numpy as np
 
+from ..atomic import atomic_path, write_atomically
 from .optimize import inference_form
 
 __all__ = ['export_symbol', 'export_onnx', 'export_openvino', 'write_meta',
@@ -94,7 +95,8 @@ def export_onnx(net, path, input_shape, fast_fusion=True):
     del model.graph.input[:]
     model.graph.input.extend(kept)
     onnx.checker.check_model(model)
-    onnx.save(model, path)
+    with atomic_path(path) as tmp:
+        onnx.save(model, tmp)
     return path
 
 
@@ -105,8 +107,7 @@ def write_meta(info, model_path):
     if info.class_names:
         meta['class_names'] = info.class_names
     path = os.path.splitext(model_path)[0] + '.json'
-    with open(path, 'w') as f:
-        json.dump(meta, f)
+    write_atomically(path, json.dumps(meta))
     return path
 
 

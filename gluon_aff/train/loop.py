@@ -10,11 +10,13 @@ import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
 
+from ..atomic import atomic_path, describe_write_error, write_atomically
+from ..params_file import read_params
 from .labels import draw_lambda, mixup_batch, smooth_targets
 
 __all__ = ['contexts', 'prefer_sync_engine_on_cpu', 'Distributed', 'parameters_digest',
            'seed_everything', 'setup_logging', 'close_logging', 'evaluate', 'fit',
-           'Checkpointer', 'sidecar', 'resume', 'resume_epoch', 'first_batches']
+           'Checkpointer', 'save_params', 'sidecar', 'resume', 'resume_epoch', 'first_batches']
 
 logger = logging.getLogger('gluon_aff')
 
@@ -153,27 +155,44 @@ def sidecar(params_path):
     return os.path.splitext(params_path)[0] + '.json'
 
 
+def save_params(net, path):
+    """``net.save_parameters(path)`` that is never half-written (see ``Checkpointer``)."""
+    with atomic_path(path) as tmp:
+        net.save_parameters(tmp)
+        read_params(tmp)        # complete: MXNet once left a cut file without raising
+    return path
+
+
 class Checkpointer(object):
     """Writes params (+ trainer states + a small JSON with the next epoch) under the
-    original names; a no-op unless ``enabled`` (only rank 0 writes in distributed runs)."""
+    original names; a no-op unless ``enabled`` (only rank 0 writes in distributed runs).
+
+    A checkpoint is never half-written: each file goes to a temporary name, is fsynced and
+    renamed into place (``gluon_aff.atomic``), the parameters are read back before they
+    take their name, and the JSON, naming the files of the set, comes last."""
 
     def __init__(self, net, trainer, save_dir, enabled=True, states=True):
         self.net, self.trainer, self.save_dir = net, trainer, save_dir
         self.enabled, self.states = enabled, states
         if enabled:
-            os.makedirs(save_dir, exist_ok=True)
+            try:
+                os.makedirs(save_dir, exist_ok=True)
+            except OSError as e:
+                raise OSError(e.errno, describe_write_error(save_dir, e)) from e
 
     def save(self, name, next_epoch, extra=None):
         path = os.path.join(self.save_dir, name + '.params')
         if not self.enabled:
             return path
-        self.net.save_parameters(path)
-        if self.states:
-            self.trainer.save_states(os.path.splitext(path)[0] + '.states')
-        info = {'next_epoch': next_epoch}
+        save_params(self.net, path)
+        states = os.path.splitext(path)[0] + '.states' if self.states else None
+        if states:
+            with atomic_path(states) as tmp:
+                self.trainer.save_states(tmp)
+        info = {'next_epoch': next_epoch, 'params': os.path.basename(path),
+                'states': os.path.basename(states) if states else None}
         info.update(extra or {})
-        with open(sidecar(path), 'w') as f:
-            json.dump(info, f)
+        write_atomically(sidecar(path), json.dumps(info))
         return path
 
 
@@ -193,7 +212,13 @@ def resume(net, trainer, params, states, epoch, ctx):
     load_params(net, params, ctx=ctx)
     states = states or (os.path.splitext(params)[0] + '.states')
     if os.path.isfile(states):
-        trainer.load_states(states)
+        try:
+            trainer.load_states(states)
+        except Exception as e:      # pickle and MXNet errors of a damaged file
+            from ..model_zoo.pretrained import CheckpointError
+            raise CheckpointError("cannot read the trainer states '%s' (%s: %s); resume from "
+                                  'an earlier checkpoint, or pass --resume-states with another '
+                                  'file' % (states, type(e).__name__, e))
         logger.info('resumed trainer states from %s', states)
     else:
         logger.warning('no trainer states at %s: momentum and schedule restart', states)

@@ -14,10 +14,12 @@ import time
 import mxnet as mx
 import numpy as np
 
+from ..atomic import write_atomically
 from ..data.stopsign import find_image_dir, load_stopsign
 from ..model_zoo import get_model, get_model_info, list_models
 from ..nn.attention_norm import ATTENTION_NORMS
-from .loop import contexts, prefer_sync_engine_on_cpu, seed_everything, setup_logging
+from .loop import (contexts, prefer_sync_engine_on_cpu, save_params, seed_everything,
+                   setup_logging)
 from .options import run_script
 
 __all__ = ['seg_parser', 'main', 'run', 'confusion', 'scores']
@@ -175,10 +177,10 @@ def run(opt, explicit=()):
         bar.set_postfix(loss='%.3f' % metrics['loss'], fg_iou='%.3f' % metrics['fg_iou'])
         if metrics['fg_iou'] > best:
             best = metrics['fg_iou']
-            net.save_parameters(os.path.join(opt.save_dir, '%s-best.params' % name))
-    net.save_parameters(os.path.join(opt.save_dir, '%s-%d.params' % (name, opt.num_epochs - 1)))
-    with open(os.path.join(opt.save_dir, '%s-history.json' % name), 'w') as f:
-        json.dump(history, f, indent=1)
+            save_params(net, os.path.join(opt.save_dir, '%s-best.params' % name))
+    save_params(net, os.path.join(opt.save_dir, '%s-%d.params' % (name, opt.num_epochs - 1)))
+    write_atomically(os.path.join(opt.save_dir, '%s-history.json' % name),
+                     json.dumps(history, indent=1))
     logger.info('best stop-sign IoU %.4f (%s)', best,
                 os.path.join(opt.save_dir, '%s-best.params' % name))
     return best

@@ -171,7 +171,7 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
     # (the first 6 of 22 batches per epoch: resuming is what is under test, not learning)
     run_script('train_cifar.py', _override(args('straight', 2), {'--save-period': '1'}))
     first = str(tmp_path / 'straight' / 'digits-ASKCFuse-resnet-8-c-1-s-1-0.params')
-    assert json.load(open(first[:-7] + '.json')) == {'next_epoch': 1}
+    assert json.load(open(first[:-7] + '.json')) == _sidecar(first, 1)
     run_script('train_cifar.py', args('second', 2) + ['--resume-from', first])
     a = mx.nd.load(str(tmp_path / 'straight' / 'digits-ASKCFuse-resnet-8-c-1-s-1-1.params'))
     b = mx.nd.load(str(tmp_path / 'second' / 'digits-ASKCFuse-resnet-8-c-1-s-1-1.params'))
@@ -228,6 +228,12 @@ def _assert_resumed_from(seen, params_file, epoch):
     assert seen['start_epoch'] == epoch
 
 
+def _sidecar(params, next_epoch):
+    """The JSON a checkpoint's set ends with: the next epoch and the set's files."""
+    name = os.path.basename(params)
+    return dict(next_epoch=next_epoch, params=name, states=name[:-len('.params')] + '.states')
+
+
 def _interrupt_then_resume(script, argv, saved, resume_flag, monkeypatch, tmp_path):
     """Ctrl-C during the first epoch's validation: exit 130 and the interrupted files;
     then the run resumed from them starts from exactly what was saved, at epoch 0."""
@@ -236,7 +242,7 @@ def _interrupt_then_resume(script, argv, saved, resume_flag, monkeypatch, tmp_pa
     monkeypatch.setattr(loop, 'evaluate', interrupted)
     assert script.main(argv) == 130
     assert os.path.exists(saved) and os.path.exists(saved[:-7] + '.states')
-    assert json.load(open(saved[:-7] + '.json')) == {'next_epoch': 0}
+    assert json.load(open(saved[:-7] + '.json')) == _sidecar(saved, 0)
     monkeypatch.undo()
     seen = _restored(monkeypatch, script)
     seen['dir'] = str(tmp_path)
@@ -274,7 +280,7 @@ def test_imagenet_resume_equals_an_uninterrupted_run(tiny_rec, tmp_path):
     run_script('train_imagenet.py', _imagenet_args(tiny_rec, tmp_path / 'straight', 2))
     run_script('train_imagenet.py', _imagenet_args(tiny_rec, tmp_path / 'first', 1))
     first = str(tmp_path / 'first' / (name % 0))
-    assert json.load(open(first[:-7] + '.json')) == {'next_epoch': 1}
+    assert json.load(open(first[:-7] + '.json')) == _sidecar(first, 1)
     run_script('train_imagenet.py', _imagenet_args(tiny_rec, tmp_path / 'second', 2) + [
         '--resume-params', first, '--resume-states', first[:-7] + '.states',
         '--resume-epoch', '1'])

@@ -1,0 +1,71 @@
+"""Files that are never half-written: written to a temporary name beside the final one,
+flushed and fsynced, then renamed into place (a rename within a folder is atomic on POSIX
+file systems), and the folder fsynced so that the rename survives a power cut. A process
+killed at any moment leaves either the previous file or the new one under the final name,
+and at most a ``.tmp-*`` file beside it. Standard library only.
+"""
+import contextlib
+import os
+import shutil
+import tempfile
+
+__all__ = ['atomic_path', 'write_atomically', 'fsync_path', 'describe_write_error']
+
+
+def fsync_path(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def describe_write_error(path, error):
+    """'cannot write PATH: REASON' with the free space of its disk for a full disk."""
+    text = 'cannot write %s: %s' % (path, error.strerror or error)
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        free = shutil.disk_usage(folder).free
+        text += ' (%.1f MB free on that disk)' % (free / 1e6)
+    except OSError:
+        pass
+    return text
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """``with atomic_path(final) as tmp: write(tmp)``: the file appears under ``final``
+    complete, or not at all; an OSError names the final path (and the free space)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix='.tmp-', suffix='-' + os.path.basename(path),
+                                   dir=folder)
+        os.close(fd)
+    except OSError as e:
+        raise OSError(e.errno, describe_write_error(path, e)) from e
+    try:
+        yield tmp
+        fsync_path(tmp)
+        os.replace(tmp, path)
+        fsync_path(folder)
+    except OSError as e:
+        _remove(tmp)
+        raise OSError(e.errno, describe_write_error(path, e)) from e
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def write_atomically(path, data):
+    """Write bytes or text to ``path`` through ``atomic_path``."""
+    with atomic_path(path) as tmp:
+        with open(tmp, 'wb' if isinstance(data, bytes) else 'w') as f:
+            f.write(data)
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass

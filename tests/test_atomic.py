@@ -1,0 +1,117 @@
+"""Files that are never half-written: checkpoints, exports and their JSON."""
+import errno
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import mxnet as mx
+import numpy as np
+import pytest
+
+from gluon_aff import atomic
+from gluon_aff.atomic import atomic_path, write_atomically
+from gluon_aff.params_file import ParamsFileError, read_params
+from helpers import randomize
+
+
+def _listing(folder):
+    return sorted(os.listdir(folder))
+
+
+def test_a_failed_write_leaves_the_previous_file_and_no_temporary(tmp_path):
+    path = str(tmp_path / 'a.json')
+    write_atomically(path, '{"old": 1}')
+    with pytest.raises(RuntimeError):
+        with atomic_path(path) as tmp:
+            with open(tmp, 'w') as f:
+                f.write('{"new": ')
+            raise RuntimeError('killed mid-write')
+    assert open(path).read() == '{"old": 1}' and _listing(tmp_path) == ['a.json']
+
+
+def test_a_full_disk_names_the_file_and_the_free_space(tmp_path):
+    path = str(tmp_path / 'net.params')
+    with pytest.raises(OSError) as err:
+        with atomic_path(path):
+            raise OSError(errno.ENOSPC, 'No space left on device')
+    assert err.value.errno == errno.ENOSPC
+    assert 'cannot write %s: No space left on device (' % path in str(err.value)
+    assert 'MB free on that disk)' in str(err.value)
+    assert _listing(tmp_path) == []
+
+
+def test_killed_at_random_moments_the_file_is_old_or_new_never_cut(tmp_path):
+    """A writer replacing a 4 MB file in a loop, SIGKILLed at random moments: the file
+    under the final name is always one whole version."""
+    path = str(tmp_path / 'big.bin')
+    code = ('import importlib.util as u, sys\n'       # the module alone: a quick start
+            's = u.spec_from_file_location("atomic", %r); atomic = u.module_from_spec(s)\n'
+            's.loader.exec_module(atomic)\n'
+            'i = 0\n'
+            'while True:\n'
+            '    i += 1; atomic.write_atomically(sys.argv[1], bytes([i %% 251]) * (4 << 20))\n'
+            % os.path.abspath(atomic.__file__))
+    rng = random.Random(0)
+    for _ in range(8):
+        proc = subprocess.Popen([sys.executable, '-c', code, path])
+        deadline = time.time() + 30
+        while not os.path.exists(path) and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0, 0.4))               # somewhere in a write
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        data = open(path, 'rb').read()
+        assert len(data) == 4 << 20 and data.count(data[:1]) == len(data)
+    stray = [f for f in _listing(tmp_path) if f != 'big.bin']
+    assert all(f.startswith('.tmp-') for f in stray)     # at most the one being written
+
+
+def _checkpointer(tmp_path):
+    from gluon_aff.model_zoo import get_model
+    from gluon_aff.train.loop import Checkpointer
+    net = randomize(get_model('cifar_aff_resnet20', blocks=1, channel_times=1, classes=10))
+    trainer = mx.gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': 0.1})
+    return net, Checkpointer(net, trainer, str(tmp_path / 'params'))
+
+
+def test_a_checkpoint_is_a_complete_set_named_by_its_json(tmp_path):
+    net, ckpt = _checkpointer(tmp_path)
+    path = ckpt.save('net-0', 1)
+    meta = json.load(open(path[:-len('.params')] + '.json'))
+    assert meta == dict(next_epoch=1, params='net-0.params', states='net-0.states')
+    assert _listing(tmp_path / 'params') == ['net-0.json', 'net-0.params', 'net-0.states']
+    assert list(read_params(path)) == list(net._collect_params_with_prefix())
+
+
+def test_a_silently_cut_parameter_file_never_takes_the_name(tmp_path, monkeypatch):
+    net, ckpt = _checkpointer(tmp_path)
+    good = ckpt.save('net-best', 1)
+    before = open(good, 'rb').read()
+    real = type(net).save_parameters
+
+    def cut(self, filename, *args, **kwargs):       # as MXNet once did on a full disk
+        real(self, filename, *args, **kwargs)
+        with open(filename, 'r+b') as f:
+            f.truncate(os.path.getsize(filename) // 2)
+    monkeypatch.setattr(type(net), 'save_parameters', cut)
+    with pytest.raises(ParamsFileError, match='truncated'):
+        ckpt.save('net-best', 2)
+    assert open(good, 'rb').read() == before
+    assert json.load(open(good[:-len('.params')] + '.json'))['next_epoch'] == 1
+    assert not [f for f in _listing(tmp_path / 'params') if f.startswith('.tmp-')]
+
+
+def test_damaged_trainer_states_are_named_on_resume(tmp_path):
+    from gluon_aff.model_zoo.pretrained import CheckpointError
+    from gluon_aff.train.loop import resume
+    net, ckpt = _checkpointer(tmp_path)
+    path = ckpt.save('net-3', 4)
+    states = path[:-len('.params')] + '.states'
+    with open(states, 'r+b') as f:
+        f.truncate(10)
+    with pytest.raises(CheckpointError, match="cannot read the trainer states '%s'" % states):
+        resume(net, ckpt.trainer, path, None, None, [mx.cpu()])

@@ -115,3 +115,35 @@ def test_damaged_trainer_states_are_named_on_resume(tmp_path):
         f.truncate(10)
     with pytest.raises(CheckpointError, match="cannot read the trainer states '%s'" % states):
         resume(net, ckpt.trainer, path, None, None, [mx.cpu()])
+
+
+def test_non_finite_weights_are_never_saved(tmp_path):
+    from gluon_aff.train.loop import TrainingDiverged
+    net, ckpt = _checkpointer(tmp_path)
+    good = ckpt.save('net-0', 1)
+    w = net.output.weight
+    w.set_data(w.data() * float('nan'))
+    with pytest.raises(TrainingDiverged) as err:
+        ckpt.save('0.9000-net-best', 2)
+    assert 'parameters hold NaN or infinite values (output.weight)' in str(err.value)
+    assert 'the last good checkpoint is %s' % good in str(err.value)
+    assert _listing(tmp_path / 'params') == ['net-0.json', 'net-0.params', 'net-0.states']
+
+
+def test_a_diverging_run_stops_with_where_and_why(tmp_path, capsys):
+    """--lr 1e6: the run stops at the first non-finite loss (exit 2) with the epoch, batch
+    and learning rate, and leaves no parameters with non-finite values."""
+    from gluon_aff.train import cifar
+    from helpers import DIGITS_ARGS
+    argv = ['--model', 'resnet', '--askc-type', 'aff'] + DIGITS_ARGS + [
+        '--lr', '1e6', '--num-epochs', '2', '--save-dir', str(tmp_path / 'params'),
+        '--logging-dir', str(tmp_path / 'logs'), '--save-plot-dir', str(tmp_path)]
+    assert cifar.main(argv) == 2
+    err = capsys.readouterr().err
+    assert 'train_cifar.py: error: the training loss became' in err
+    assert 'in epoch 0, batch' in err and 'lower --lr' in err
+    assert 'no checkpoint was saved in this run' in err
+    for path in os.listdir(str(tmp_path / 'params')):
+        if path.endswith('.params'):
+            assert all(np.isfinite(v).all() for v in read_params(
+                str(tmp_path / 'params' / path)).values())

@@ -7,8 +7,9 @@ import sys
 import mxnet as mx
 
 from ..data.pipelines import DATASET_CLASSES, cifar_loaders
-from .loop import (Checkpointer, Distributed, contexts, first_batches, fit, parameters_digest,
-                   prefer_sync_engine_on_cpu, resume, seed_everything, setup_logging)
+from .loop import (Checkpointer, Distributed, TrainingDiverged, contexts, first_batches, fit,
+                   parameters_digest, prefer_sync_engine_on_cpu, resume, seed_everything,
+                   setup_logging)
 from .network import build_cifar_network, disable_wd_on_norm_and_bias
 from .options import cifar_parser, run_script
 from .report import plot_history, print_summary
@@ -101,12 +102,15 @@ def run(opt, explicit=()):
         logger.warning('interrupted in epoch %d; saved %s (+ .states). Resume with '
                        '--resume-from %s', epoch, path, path)
 
-    fit(net, trainer, ctx, first_batches(train, opt.test_max_batches), val, classes,
-        opt.num_epochs, start_epoch=start_epoch,
-        mixup=opt.mixup, mixup_alpha=opt.mixup_alpha, mixup_off_epoch=opt.mixup_off_epoch,
-        label_smoothing=opt.label_smoothing, seed=opt.seed, iters_per_epoch=iters_per_epoch,
-        progress=opt.progress,
-        on_epoch_end=on_epoch_end, on_interrupt=on_interrupt, num_workers=dist.num_workers)
+    try:
+        fit(net, trainer, ctx, first_batches(train, opt.test_max_batches), val, classes,
+            opt.num_epochs, start_epoch=start_epoch,
+            mixup=opt.mixup, mixup_alpha=opt.mixup_alpha, mixup_off_epoch=opt.mixup_off_epoch,
+            label_smoothing=opt.label_smoothing, seed=opt.seed, iters_per_epoch=iters_per_epoch,
+            progress=opt.progress,
+            on_epoch_end=on_epoch_end, on_interrupt=on_interrupt, num_workers=dist.num_workers)
+    except TrainingDiverged as e:
+        raise TrainingDiverged('%s; %s' % (e, ckpt.last_saved())) from None
     logger.info('trainable parameters sha1 %s', parameters_digest(net))
     final = ckpt.save('%s-%d' % (model_name, opt.num_epochs - 1), opt.num_epochs)
     if not dist.writes_files:

@@ -5,9 +5,9 @@ import sys
 import mxnet as mx
 
 from ..data.pipelines import imagenet_folder_loaders, imagenet_rec_loaders
-from .loop import (Checkpointer, Distributed, contexts, first_batches, fit, parameters_digest,
-                   prefer_sync_engine_on_cpu, resume, resume_epoch, seed_everything,
-                   setup_logging)
+from .loop import (Checkpointer, Distributed, TrainingDiverged, contexts, first_batches, fit,
+                   parameters_digest, prefer_sync_engine_on_cpu, resume, resume_epoch,
+                   seed_everything, setup_logging)
 from .network import build_imagenet_network, disable_wd_on_norm_and_bias
 from .options import imagenet_parser, run_script
 from .report import print_summary
@@ -131,14 +131,17 @@ def run(opt, explicit=()):
         logger.warning('interrupted in epoch %d; saved %s (+ .states). Resume with '
                        '--resume-params %s', epoch, path, path)
 
-    fit(net, trainer, ctx, first_batches(train, opt.test_max_batches), val, net.classes,
-        opt.num_epochs, start_epoch=start_epoch,
-        mixup=opt.mixup, mixup_alpha=opt.mixup_alpha, mixup_off_epoch=opt.mixup_off_epoch,
-        label_smoothing=opt.label_smoothing, teacher=teacher, temperature=opt.temperature,
-        hard_weight=opt.hard_weight, dtype=opt.dtype, seed=opt.seed,
-        iters_per_epoch=iters_per_epoch, log_interval=opt.log_interval,
-        progress=opt.progress,
-        on_epoch_end=on_epoch_end, on_interrupt=on_interrupt, num_workers=dist.num_workers)
+    try:
+        fit(net, trainer, ctx, first_batches(train, opt.test_max_batches), val, net.classes,
+            opt.num_epochs, start_epoch=start_epoch,
+            mixup=opt.mixup, mixup_alpha=opt.mixup_alpha, mixup_off_epoch=opt.mixup_off_epoch,
+            label_smoothing=opt.label_smoothing, teacher=teacher, temperature=opt.temperature,
+            hard_weight=opt.hard_weight, dtype=opt.dtype, seed=opt.seed,
+            iters_per_epoch=iters_per_epoch, log_interval=opt.log_interval,
+            progress=opt.progress,
+            on_epoch_end=on_epoch_end, on_interrupt=on_interrupt, num_workers=dist.num_workers)
+    except TrainingDiverged as e:
+        raise TrainingDiverged('%s; %s' % (e, ckpt.last_saved())) from None
     logger.info('trainable parameters sha1 %s', parameters_digest(net))
     final = ckpt.save('imagenet-%s-%d' % (model_name, opt.num_epochs - 1), opt.num_epochs)
     logger.info('best validation top-1 error %.4f (%s); final parameters %s', best['err'],

@@ -16,7 +16,7 @@ from .labels import draw_lambda, mixup_batch, smooth_targets
 
 __all__ = ['contexts', 'prefer_sync_engine_on_cpu', 'Distributed', 'parameters_digest',
            'seed_everything', 'setup_logging', 'close_logging', 'evaluate', 'fit',
-           'Checkpointer', 'save_params', 'sidecar', 'resume', 'resume_epoch', 'first_batches']
+           'Checkpointer', 'save_params', 'TrainingDiverged', 'non_finite_parameters', 'sidecar', 'resume', 'resume_epoch', 'first_batches']
 
 logger = logging.getLogger('gluon_aff')
 
@@ -155,6 +155,16 @@ def sidecar(params_path):
     return os.path.splitext(params_path)[0] + '.json'
 
 
+class TrainingDiverged(ValueError):
+    """The loss or the weights stopped being finite: the run stops, nothing is saved."""
+
+
+def non_finite_parameters(net):
+    """Names of the parameters holding NaN or infinite values."""
+    return [name for name, p in net._collect_params_with_prefix().items()
+            if not np.isfinite(p.data().asnumpy()).all()]
+
+
 def save_params(net, path):
     """``net.save_parameters(path)`` that is never half-written (see ``Checkpointer``)."""
     with atomic_path(path) as tmp:
@@ -184,6 +194,11 @@ class Checkpointer(object):
         path = os.path.join(self.save_dir, name + '.params')
         if not self.enabled:
             return path
+        bad = non_finite_parameters(self.net)
+        if bad:
+            raise TrainingDiverged('not saving %s: %d parameters hold NaN or infinite values '
+                                   '(%s); %s' % (path, len(bad), ', '.join(bad[:3]),
+                                                 self.last_saved()))
         save_params(self.net, path)
         states = os.path.splitext(path)[0] + '.states' if self.states else None
         if states:
@@ -193,7 +208,15 @@ class Checkpointer(object):
                 'states': os.path.basename(states) if states else None}
         info.update(extra or {})
         write_atomically(sidecar(path), json.dumps(info))
+        self.last = path
         return path
+
+    last = None
+
+    def last_saved(self):
+        """Where the last good checkpoint of this run is, as a sentence part."""
+        return ('the last good checkpoint is %s' % self.last if self.last else
+                'no checkpoint was saved in this run')
 
 
 def resume_epoch(params, epoch=None):
@@ -295,8 +318,14 @@ def fit(net, trainer, ctx, train_batches, val_batches, classes, num_epochs, star
                     else:
                         losses = [loss_fn(o, t) for o, t in zip(outs, targets)]
                 autograd.backward(losses)
+                batch_loss = sum(l.sum().asscalar() for l in losses)
+                if not np.isfinite(batch_loss):     # before the update reaches the weights
+                    raise TrainingDiverged(
+                        'the training loss became %s in epoch %d, batch %d, at learning rate '
+                        '%g; lower --lr (or raise --warmup-epochs) and resume from a good '
+                        'checkpoint' % (batch_loss, epoch, i, trainer.learning_rate))
                 trainer.step(batch_size * num_workers)
-                loss_sum += sum(l.sum().asscalar() for l in losses)
+                loss_sum += batch_loss
                 seen += batch_size
                 nbatch += 1
                 if dense:

@@ -5,7 +5,9 @@ the original parsed and ignored now do what their names say. New flags are
 marked (new) in their help.
 """
 import argparse
+import signal
 import sys
+import threading
 
 from ..nn.attention_norm import ATTENTION_NORMS
 
@@ -187,20 +189,36 @@ def explicit_options(parser, argv):
     return set(vars(known))
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what schedulers send before they kill a job), handled as Ctrl-C is."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
 def run_script(parser, run, argv=None):
     """Parse ``argv`` with ``parser`` and call ``run(opt, explicit_options)``; bad input
-    prints one error line (exit code 2), Ctrl-C exits with 130 after ``run`` saved."""
+    prints one error line (exit code 2). Ctrl-C exits with 130 and SIGTERM with 143, each
+    after ``run`` saved what resuming needs."""
     from ..model_zoo.pretrained import CheckpointError
     from .loop import close_logging
     argv = sys.argv[1:] if argv is None else list(argv)
     opt = parser.parse_args(argv)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         run(opt, explicit_options(parser, argv))
     except (ValueError, IOError, CheckpointError) as e:
         print('%s: error: %s' % (parser.prog, e), file=sys.stderr)
         return 2
+    except Terminated:
+        print('%s: stopped by SIGTERM' % parser.prog, file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         return 130
     finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
         close_logging()
     return 0

@@ -22,7 +22,7 @@ from .digits import digits_dataset
 __all__ = ['CIFAR_MEAN', 'CIFAR_STD', 'IMAGENET_MEAN', 'IMAGENET_STD', 'classification_dataset',
            'ArrayBatches', 'cifar_loaders', 'rec_iter_batches', 'imagenet_rec_loaders',
            'imagenet_folder_loaders', 'imagenet_train_transform', 'imagenet_val_transform',
-           'RoundBatchSampler', 'count_records']
+           'RoundBatchSampler', 'count_records', 'check_class_folders']
 
 logger = logging.getLogger('gluon_aff')
 
@@ -339,12 +339,39 @@ def imagenet_folder_loaders(opt, batch_size, num_workers, auto_aug=False, augmen
     vision = mx.gluon.data.vision
     train_set = vision.ImageFolderDataset(os.path.join(root, 'train'))
     val_set = vision.ImageFolderDataset(os.path.join(root, 'val'))
+    check_class_folders(root, train_set, val_set)
     train_tf = imagenet_train_transform(size, auto_aug, augment)
     val_tf = imagenet_val_transform(size, opt.crop_ratio)
     train = _loader(train_set, train_tf, batch_size, True, num_workers, 'discard', num_parts,
                     part_index)
     val = _loader(val_set, val_tf, batch_size, False, num_workers, 'keep')
     return (lambda: iter(train)), (lambda: iter(val)), len(train_set) // num_parts
+
+
+def check_class_folders(root, train_set, val_set):
+    """Labels are the positions of the class folders in sorted order, so train/ and val/
+    must hold the same classes, each with images: else every label after a missing class
+    shifts silently. ValueError naming the folders, before the first epoch."""
+    problems = []
+    for split, dataset in (('train', train_set), ('val', val_set)):
+        counts = np.bincount([label for _, label in dataset.items],
+                             minlength=len(dataset.synsets))
+        empty = [name for name, n in zip(dataset.synsets, counts) if n == 0]
+        if empty:
+            problems.append('%s/ has class folders without images: %s'
+                            % (split, ', '.join(empty[:5])))
+    only_train = sorted(set(train_set.synsets) - set(val_set.synsets))
+    only_val = sorted(set(val_set.synsets) - set(train_set.synsets))
+    if only_train:
+        problems.append('val/ lacks the class folder(s) %s that train/ has'
+                        % ', '.join(only_train[:5]))
+    if only_val:
+        problems.append('val/ has class folder(s) %s that train/ lacks'
+                        % ', '.join(only_val[:5]))
+    if problems:
+        raise ValueError("--data-dir '%s': %s. Labels are the sorted class folders' "
+                         'positions: give train/ and val/ the same class folders, each with '
+                         'images' % (root, '; '.join(problems)))
 
 
 class _PIL(mx.gluon.Block):

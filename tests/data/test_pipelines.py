@@ -2,9 +2,11 @@
 evaluation preprocessing, AutoAugment's place, the ImageNet training and validation
 transforms (224 and 320 px)."""
 import math
+import os
 
 import mxnet as mx
 import numpy as np
+import pytest
 from PIL import Image
 
 from gluon_aff.data import autoaugment as aa
@@ -109,3 +111,30 @@ def test_imagenet_validation_at_320_is_efficientnets_centre_crop_bicubic():
     np.testing.assert_allclose(got, expected, atol=1e-5)
     small = imagenet_val_transform(224)(mx.nd.array(np.asarray(photo), dtype='uint8'))
     assert small.shape == (3, 224, 224)
+
+
+def test_class_folders_that_would_shift_the_labels_are_named(tmp_path):
+    """A validation class missing from training (or an extra, or an empty one) would shift
+    every label after it: a clear error before the first epoch."""
+    from mxnet.gluon.data.vision import ImageFolderDataset
+    from gluon_aff.data.pipelines import check_class_folders
+
+    def folder(split, classes):
+        for name, count in classes.items():
+            os.makedirs(str(tmp_path / split / name), exist_ok=True)
+            for i in range(count):
+                (tmp_path / split / name / ('%d.jpg' % i)).write_bytes(b'')
+        return ImageFolderDataset(str(tmp_path / split))
+
+    train = folder('train', {'ant': 2, 'bee': 1, 'cat': 2})
+    check_class_folders(str(tmp_path), train, folder('val_same', {'ant': 1, 'bee': 1,
+                                                                   'cat': 1}))
+    with pytest.raises(ValueError, match=r"val/ lacks the class folder\(s\) bee that train/ "
+                                         r'has.*same class folders'):
+        check_class_folders(str(tmp_path), train, folder('val_missing', {'ant': 1, 'cat': 1}))
+    with pytest.raises(ValueError, match=r"val/ has class folder\(s\) dog that train/ lacks"):
+        check_class_folders(str(tmp_path), train, folder('val_extra', {'ant': 1, 'bee': 1,
+                                                                        'cat': 1, 'dog': 1}))
+    with pytest.raises(ValueError, match='val/ has class folders without images: cat'):
+        check_class_folders(str(tmp_path), train, folder('val_empty', {'ant': 1, 'bee': 1,
+                                                                        'cat': 0}))

@@ -3,6 +3,7 @@ import inspect
 import warnings
 
 import mxnet as mx
+import numpy as np
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
@@ -231,6 +232,15 @@ class ZooNet(HybridBlock):
                     if shape[3] == self.input_channels else '')
             raise ValueError('%s expects %d input channels, got %d (input shape %s)%s'
                              % (self.zoo_name, self.input_channels, shape[1], shape, hint))
+        want = self._input_dtype()
+        if want is not None and np.dtype(x.dtype) != want:
+            raise ValueError('%s expects %s input (its parameters are %s), got %s; convert the '
+                             'batch with x.astype(%r)%s'
+                             % (self.zoo_name, np.dtype(want).name, np.dtype(want).name,
+                                np.dtype(x.dtype).name, np.dtype(want).name,
+                                ' after scaling uint8 pixels to [0, 1] and normalising them '
+                                '(gluon_aff.transforms.eval_transform)'
+                                if x.dtype == np.uint8 else ''))
         if min(shape[2:]) < self.total_stride:
             raise ValueError(
                 '%s needs inputs of at least %dx%d pixels (its total stride), got %dx%d; '
@@ -238,6 +248,15 @@ class ZooNet(HybridBlock):
                 'get_model_info(name).input_size)'
                 % (self.zoo_name, self.total_stride, self.total_stride, shape[2], shape[3],
                    self.train_size, self.train_size))
+
+    def _input_dtype(self):
+        """The dtype of the first weight (the input's), once initialised."""
+        if getattr(self, '_first_weight', None) is None:
+            # held in a tuple: a Parameter attribute would become one of this block's own
+            self._first_weight = (next((p for p in self.collect_params().values()
+                                        if p.name.endswith('weight')), None),)
+        first = self._first_weight[0]
+        return np.dtype(first.dtype) if first is not None and first._data is not None else None
 
     # -- classifier -----------------------------------------------------------------------
     @property

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from mxnet import cpu
 
 __all__ = ['ModelInfo', 'register_model', 'get_model', 'list_models', 'get_model_info',
-           'build_model', 'GLUONCV_ALIASES', 'IMAGENET_PREPROCESS', 'CIFAR_PREPROCESS']
+           'build_model', 'check_arguments', 'GLUONCV_ALIASES', 'IMAGENET_PREPROCESS', 'CIFAR_PREPROCESS']
 
 # Preprocessing the released networks were trained and evaluated with.
 IMAGENET_PREPROCESS = dict(input_size=224, mean=(0.485, 0.456, 0.406),
@@ -180,7 +180,36 @@ def get_model(name, pretrained=False, ctx=cpu(), root=None, classes=None, **kwar
     info = get_model_info(name)
     if classes is not None:
         kwargs['classes'] = classes
+    check_arguments(info.name, kwargs)     # before the entry function turns them into widths
     return info.constructor(pretrained=pretrained, ctx=ctx, root=root, **kwargs)
+
+
+# constructor arguments checked before the network is built: name -> (smallest, what)
+_COUNTS = {'classes': (1, 'the number of classes'), 'blocks': (1, 'blocks per stage'),
+           'channel_times': (1, 'the width multiplier'), 'r': (1, 'the reduction ratio'),
+           'start_layer': (1, 'the first stage with attention'),
+           'stem_width': (1, 'the stem width')}
+
+
+def _is_count(value):
+    import numbers
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_arguments(name, args):
+    """ValueError naming the argument, what it is and what it must be, before MXNet sees
+    it: counts are whole numbers from their smallest value, ``layers`` a list of them."""
+    for key, (smallest, what) in _COUNTS.items():
+        value = args.get(key)
+        if value is not None and (not _is_count(value) or value < smallest):
+            raise ValueError('%s: %s=%r is not valid; %s must be a whole number of at least %d'
+                             % (name, key, value, what, smallest))
+    layers = args.get('layers')
+    if layers is not None and (isinstance(layers, (str, bytes)) or
+                               not hasattr(layers, '__len__') or
+                               not all(_is_count(n) and n >= 1 for n in layers)):
+        raise ValueError('%s: layers=%r is not valid; give the blocks of each stage as a list '
+                         'of whole numbers >= 1, e.g. layers=[3, 4, 6, 3]' % (name, layers))
 
 
 def build_model(name, cls, args, pretrained=False, ctx=cpu(), root=None,
@@ -193,6 +222,7 @@ def build_model(name, cls, args, pretrained=False, ctx=cpu(), root=None,
     args = dict(args)
     args.update(kwargs)
     args.setdefault('classes', info.classes)
+    check_arguments(name, args)
     net = cls(**args)
     net.zoo_name = name
     net.train_size = info.input_size

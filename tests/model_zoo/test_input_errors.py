@@ -54,3 +54,28 @@ def test_unknown_fusion_type_through_the_zoo():
     # rejected even when no stage would use it (the original failed only then)
     with pytest.raises(ValueError, match='unknown fusion type'):
         get_model('aff_resnet50', fusion='bogus', start_layer=5)
+
+
+@pytest.mark.parametrize('name,kwargs,named', [
+    ('cifar_aff_resnet20', dict(classes='ten'), "classes='ten'"),
+    ('cifar_aff_resnet20', dict(classes=0), 'classes=0'),
+    ('cifar_aff_resnet20', dict(r=0), 'r=0'),
+    ('cifar_aff_resnet20', dict(channel_times=1.5), 'channel_times=1.5'),
+    ('cifar_aff_resnet20', dict(blocks=0), 'blocks=0'),
+    ('cifar_aff_resnet20', dict(start_layer='x'), "start_layer='x'"),
+    ('aff_resnet50', dict(layers=49), 'layers=49'),
+    ('aff_resnet50', dict(layers=[3, 0, 6, 3]), 'layers=[3, 0, 6, 3]'),
+])
+def test_constructor_arguments_are_checked_before_mxnet_sees_them(name, kwargs, named):
+    with pytest.raises(ValueError) as err:
+        get_model(name, **kwargs)
+    assert str(err.value).startswith('%s: %s is not valid; ' % (name, named))
+    assert 'must be' in str(err.value) or 'give the blocks' in str(err.value)
+
+
+@pytest.mark.parametrize('dtype', ['float64', 'uint8'])
+def test_batches_of_another_dtype(imagenet_net, dtype):
+    with pytest.raises(ValueError) as err:
+        imagenet_net(mx.nd.zeros((1, 3, 64, 64), dtype=dtype))
+    assert ('expects float32 input (its parameters are float32), got %s; convert the batch '
+            "with x.astype('float32')" % dtype) in str(err.value)

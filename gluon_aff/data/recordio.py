@@ -1,9 +1,16 @@
-"""Pack an image folder (one sub-folder per class) into MXNet .rec/.idx files."""
+"""Pack an image folder (one sub-folder per class) into MXNet .rec/.idx files.
+
+The files are written under temporary names and take their own only when every image
+went in (``gluon_aff.atomic``): a failed or interrupted packing leaves no half-written
+.rec/.idx behind to train on."""
+import contextlib
 import os
 
 import mxnet as mx
 import numpy as np
 from tqdm import tqdm
+
+from ..atomic import atomic_path
 
 __all__ = ['list_image_folder', 'pack_image_folder', 'pack_arrays', 'IMAGE_EXTENSIONS']
 
@@ -19,33 +26,42 @@ def list_image_folder(root):
     if not classes:
         raise IOError("'%s' has no class sub-folders (expected %s/<class>/<image>)"
                       % (root, root))
-    items = []
+    items, empty = [], []
     for label, name in enumerate(classes):
         folder = os.path.join(root, name)
-        for fname in sorted(os.listdir(folder)):
-            if fname.lower().endswith(IMAGE_EXTENSIONS):
-                items.append((os.path.join(folder, fname), label))
+        found = [(os.path.join(folder, f), label) for f in sorted(os.listdir(folder))
+                 if f.lower().endswith(IMAGE_EXTENSIONS)]
+        if not found:
+            empty.append(name)
+        items += found
+    if empty and len(empty) < len(classes):
+        raise IOError("'%s': class folder(s) %s hold no images (%s); labels are the sorted "
+                      'class folders\' positions, so remove the empty folders or fill them'
+                      % (root, ', '.join(empty[:5]), '/'.join(IMAGE_EXTENSIONS)))
     return items, classes
 
 
+@contextlib.contextmanager
 def _writer(prefix):
-    folder = os.path.dirname(os.path.abspath(prefix))
-    os.makedirs(folder, exist_ok=True)
-    return mx.recordio.MXIndexedRecordIO(prefix + '.idx', prefix + '.rec', 'w')
+    """An indexed record writer whose .rec and .idx appear under ``prefix`` only if the
+    block completes."""
+    with atomic_path(prefix + '.rec') as rec, atomic_path(prefix + '.idx') as idx:
+        record = mx.recordio.MXIndexedRecordIO(idx, rec, 'w')
+        try:
+            yield record
+        finally:
+            record.close()
 
 
 def pack_arrays(images, labels, prefix, quality=95, progress=False):
     """Write HWC uint8 RGB ``images`` with int ``labels`` to ``prefix``.rec/.idx (JPEG)."""
-    record = _writer(prefix)
-    try:
+    with _writer(prefix) as record:
         for i, (img, label) in enumerate(tqdm(list(zip(images, labels)), disable=not progress,
                                               desc='packing')):
             header = mx.recordio.IRHeader(0, float(label), i, 0)
             bgr = np.ascontiguousarray(np.asarray(img)[:, :, ::-1])
             record.write_idx(i, mx.recordio.pack_img(header, bgr, quality=quality,
                                                      img_fmt='.jpg'))
-    finally:
-        record.close()
     return prefix + '.rec', prefix + '.idx'
 
 
@@ -56,12 +72,12 @@ def pack_image_folder(root, prefix, resize=None, quality=95, progress=True):
     items, classes = list_image_folder(root)
     if not items:
         raise IOError("no images (%s) under '%s'" % ('/'.join(IMAGE_EXTENSIONS), root))
-    record = _writer(prefix)
-    try:
+    with _writer(prefix) as record:
         for i, (path, label) in enumerate(tqdm(items, disable=not progress, desc='packing')):
             img = cv2.imread(path, cv2.IMREAD_COLOR)
             if img is None:
-                raise IOError("cannot decode image '%s'" % path)
+                raise IOError("cannot decode image '%s' (empty, truncated or not an image); "
+                              'nothing was written: remove or replace it and pack again' % path)
             if resize:
                 h, w = img.shape[:2]
                 scale = float(resize) / min(h, w)
@@ -70,6 +86,4 @@ def pack_image_folder(root, prefix, resize=None, quality=95, progress=True):
             header = mx.recordio.IRHeader(0, float(label), i, 0)
             record.write_idx(i, mx.recordio.pack_img(header, img, quality=quality,
                                                      img_fmt='.jpg'))
-    finally:
-        record.close()
     return prefix + '.rec', prefix + '.idx', classes

@@ -510,6 +510,32 @@ def test_pack_rec_command(tmp_path):
     assert main(['pack-rec', str(tmp_path / 'nothing'), str(tmp_path / 'x')]) == 2
 
 
+def test_pack_rec_leaves_nothing_half_written(tmp_path, capsys):
+    """A corrupt image (or an empty class folder) stops packing with its path and leaves
+    neither .rec nor .idx under the final names; the set packed before stays as it was."""
+    from PIL import Image
+    from gluon_aff.cli import main
+    images, _ = digits_arrays()
+    for i in range(4):
+        folder = tmp_path / 'imgs' / ('class%d' % (i % 2))
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(images[i]).save(str(folder / ('%d.png' % i)))
+    assert main(['pack-rec', str(tmp_path / 'imgs'), str(tmp_path / 'out' / 'set')]) == 0
+    before = (tmp_path / 'out' / 'set.rec').read_bytes()
+    bad = tmp_path / 'imgs' / 'class1' / '9.jpg'
+    bad.write_bytes(b'\xff\xd8\xff\xe0 not really a JPEG')
+    assert main(['pack-rec', str(tmp_path / 'imgs'), str(tmp_path / 'out' / 'set')]) == 2
+    assert "cannot decode image '%s'" % bad in capsys.readouterr().err
+    assert (tmp_path / 'out' / 'set.rec').read_bytes() == before
+    assert sorted(os.listdir(str(tmp_path / 'out'))) == ['set.idx', 'set.rec']
+    assert main(['pack-rec', str(tmp_path / 'imgs'), str(tmp_path / 'fresh' / 'set')]) == 2
+    assert not (tmp_path / 'fresh' / 'set.rec').exists()
+    bad.unlink()
+    (tmp_path / 'imgs' / 'class2').mkdir()
+    assert main(['pack-rec', str(tmp_path / 'imgs'), str(tmp_path / 'fresh' / 'set')]) == 2
+    assert 'class folder(s) class2 hold no images' in capsys.readouterr().err
+
+
 @pytest.mark.parametrize('size,extra', [(32, ['--auto_aug']), (320, [])])
 def test_imagenet_from_an_image_folder(size, extra, tmp_path):
     """The image-folder loader; 320 px takes the EfficientNet-style crops (bicubic)."""

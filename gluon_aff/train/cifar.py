@@ -7,9 +7,9 @@ import sys
 import mxnet as mx
 
 from ..data.pipelines import DATASET_CLASSES, cifar_loaders
-from .loop import (Checkpointer, Distributed, TrainingDiverged, contexts, first_batches, fit,
-                   parameters_digest, prefer_sync_engine_on_cpu, resume, seed_everything,
-                   setup_logging)
+from .loop import (Checkpointer, Distributed, TrainingDiverged, auto_resume, contexts,
+                   first_batches, fit, parameters_digest, prefer_sync_engine_on_cpu, recipe_of,
+                   resume, seed_everything, setup_logging, warn_if_overwriting)
 from .network import build_cifar_network, disable_wd_on_norm_and_bias
 from .options import cifar_parser, run_script
 from .report import plot_history, print_summary
@@ -75,15 +75,24 @@ def run(opt, explicit=()):
         disable_wd_on_norm_and_bias(net)
     trainer = dist.trainer(net.collect_params(), 'nag', {
         'wd': opt.wd, 'momentum': opt.momentum, 'lr_scheduler': schedule})
-    start_epoch = 0
-    if opt.resume_from:
+    start_epoch, history, best = 0, [], {'top1': -1.0, 'path': None}
+    recipe = recipe_of(opt)
+    if opt.auto_resume:
+        start_epoch = auto_resume(opt, dist, net, trainer, ctx, model_name, recipe,
+                                  cifar_parser(), best, history)
+    elif opt.resume_from:
         start_epoch = resume(net, trainer, opt.resume_from, opt.resume_states,
                              opt.resume_epoch, ctx)
+    elif dist.writes_files:
+        warn_if_overwriting(opt.save_dir, model_name)
 
     ckpt = Checkpointer(net, trainer, opt.save_dir, enabled=dist.writes_files,
                         states=not dist.update_on_kvstore)
-    history = []
-    best = {'top1': -1.0, 'path': None}
+
+    def record(kind):
+        """What resuming needs beside the files: the run, the best so far, the history."""
+        return dict(kind=kind, model=model_name, recipe=recipe, best=dict(best),
+                    history=history)
 
     def on_epoch_end(epoch, stats):
         history.append(stats)
@@ -91,14 +100,17 @@ def run(opt, explicit=()):
             return
         if stats['val_top1'] > best['top1']:
             best['top1'] = stats['val_top1']
-            best['path'] = ckpt.save('%.4f-%s-best' % (stats['val_top1'], model_name), epoch + 1)
+            best['path'] = os.path.join(opt.save_dir, '%.4f-%s-best.params'
+                                        % (stats['val_top1'], model_name))
+            ckpt.save(os.path.basename(best['path'])[:-len('.params')], epoch + 1,
+                      record('epoch'))
         if opt.save_period and (epoch + 1) % opt.save_period == 0:
-            ckpt.save('%s-%d' % (model_name, epoch), epoch + 1)
+            ckpt.save('%s-%d' % (model_name, epoch), epoch + 1, record('epoch'))
         plot_history(history, os.path.join(opt.save_plot_dir, '%s_history.png' % model_name),
                      model_name)
 
     def on_interrupt(epoch):
-        path = ckpt.save('%s-interrupted' % model_name, epoch)
+        path = ckpt.save('%s-interrupted' % model_name, epoch, record('interrupted'))
         logger.warning('interrupted in epoch %d; saved %s (+ .states). Resume with '
                        '--resume-from %s', epoch, path, path)
 
@@ -112,7 +124,8 @@ def run(opt, explicit=()):
     except TrainingDiverged as e:
         raise TrainingDiverged('%s; %s' % (e, ckpt.last_saved())) from None
     logger.info('trainable parameters sha1 %s', parameters_digest(net))
-    final = ckpt.save('%s-%d' % (model_name, opt.num_epochs - 1), opt.num_epochs)
+    final = ckpt.save('%s-%d' % (model_name, opt.num_epochs - 1), opt.num_epochs,
+                      record('epoch'))
     if not dist.writes_files:
         return best
     logger.info('best validation accuracy %.4f (%s); final parameters %s', best['top1'],

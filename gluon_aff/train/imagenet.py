@@ -1,13 +1,15 @@
 """train_imagenet.py: the ImageNet recipe (.rec files or an image folder)."""
 import logging
+import os
 import sys
 
 import mxnet as mx
 
 from ..data.pipelines import imagenet_folder_loaders, imagenet_rec_loaders
 from .loop import (Checkpointer, Distributed, TrainingDiverged, contexts, first_batches, fit,
-                   parameters_digest, prefer_sync_engine_on_cpu, resume, resume_epoch,
-                   seed_everything, setup_logging)
+                   parameters_digest, prefer_sync_engine_on_cpu, recipe_of, resume,
+                   resume_epoch, seed_everything, setup_logging, check_auto_resume,
+                   find_resumable, warn_if_overwriting)
 from .network import build_imagenet_network, disable_wd_on_norm_and_bias
 from .options import imagenet_parser, run_script
 from .report import print_summary
@@ -84,7 +86,12 @@ def run(opt, explicit=()):
     batch_size = opt.batch_size * len(ctx)
     augment = not opt.no_augment
     start_epoch = opt.resume_epoch
-    if opt.resume_params:
+    resumable = None
+    if opt.auto_resume:
+        check_auto_resume(opt, dist)
+        resumable = find_resumable(opt.save_dir, model_name, recipe_of(opt), imagenet_parser())
+        start_epoch = resumable['next_epoch'] if resumable else 0
+    elif opt.resume_params:
         start_epoch = resume_epoch(opt.resume_params,
                                    opt.resume_epoch if 'resume_epoch' in explicit else None)
     if opt.use_rec:
@@ -107,13 +114,25 @@ def run(opt, explicit=()):
     if opt.dtype != 'float32':
         optimizer_params['multi_precision'] = True
     trainer = dist.trainer(net.collect_params(), 'nag', optimizer_params)
-    if opt.resume_params:
+    best = {'err': float('inf'), 'path': None}
+    if resumable:
+        resume(net, trainer, resumable['params'], None, start_epoch, ctx)
+        best.update(resumable.get('best') or {})
+    elif opt.auto_resume:
+        logger.info('--auto-resume: no checkpoint of this run in %s; starting at epoch 0',
+                    opt.save_dir)
+    elif opt.resume_params:
         resume(net, trainer, opt.resume_params, opt.resume_states or None, start_epoch, ctx)
+    elif dist.writes_files:
+        warn_if_overwriting(opt.save_dir, model_name)
     teacher = build_teacher(opt, ctx) if opt.teacher else None
 
     ckpt = Checkpointer(net, trainer, opt.save_dir, enabled=dist.writes_files,
                         states=not dist.update_on_kvstore)
-    best = {'err': float('inf'), 'path': None}
+    recipe = recipe_of(opt)
+
+    def record(kind):
+        return dict(kind=kind, model=model_name, recipe=recipe, best=dict(best))
 
     def on_epoch_end(epoch, stats):
         if not dist.writes_files:
@@ -121,13 +140,14 @@ def run(opt, explicit=()):
         err = 1 - stats['val_top1']
         if err < best['err']:
             best['err'] = err
-            best['path'] = ckpt.save('%.4f-imagenet-%s-%d-best' % (err, model_name, epoch),
-                                     epoch + 1)
+            name = '%.4f-imagenet-%s-%d-best' % (err, model_name, epoch)
+            best['path'] = os.path.join(opt.save_dir, name + '.params')
+            ckpt.save(name, epoch + 1, record('epoch'))
         if opt.save_frequency and (epoch + 1) % opt.save_frequency == 0:
-            ckpt.save('imagenet-%s-%d' % (model_name, epoch), epoch + 1)
+            ckpt.save('imagenet-%s-%d' % (model_name, epoch), epoch + 1, record('epoch'))
 
     def on_interrupt(epoch):
-        path = ckpt.save('imagenet-%s-interrupted' % model_name, epoch)
+        path = ckpt.save('imagenet-%s-interrupted' % model_name, epoch, record('interrupted'))
         logger.warning('interrupted in epoch %d; saved %s (+ .states). Resume with '
                        '--resume-params %s', epoch, path, path)
 
@@ -143,7 +163,8 @@ def run(opt, explicit=()):
     except TrainingDiverged as e:
         raise TrainingDiverged('%s; %s' % (e, ckpt.last_saved())) from None
     logger.info('trainable parameters sha1 %s', parameters_digest(net))
-    final = ckpt.save('imagenet-%s-%d' % (model_name, opt.num_epochs - 1), opt.num_epochs)
+    final = ckpt.save('imagenet-%s-%d' % (model_name, opt.num_epochs - 1), opt.num_epochs,
+                      record('epoch'))
     logger.info('best validation top-1 error %.4f (%s); final parameters %s', best['err'],
                 best['path'], final)
     return best

@@ -1,4 +1,5 @@
 """The training loop both scripts share."""
+import glob
 import json
 import logging
 import os
@@ -16,7 +17,9 @@ from .labels import draw_lambda, mixup_batch, smooth_targets
 
 __all__ = ['contexts', 'prefer_sync_engine_on_cpu', 'Distributed', 'parameters_digest',
            'seed_everything', 'setup_logging', 'close_logging', 'evaluate', 'fit',
-           'Checkpointer', 'save_params', 'TrainingDiverged', 'non_finite_parameters', 'sidecar', 'resume', 'resume_epoch', 'first_batches']
+           'Checkpointer', 'save_params', 'TrainingDiverged', 'non_finite_parameters',
+           'recipe_of', 'find_resumable', 'warn_if_overwriting', 'auto_resume',
+           'check_auto_resume', 'sidecar', 'resume', 'resume_epoch', 'first_batches']
 
 logger = logging.getLogger('gluon_aff')
 
@@ -207,7 +210,8 @@ class Checkpointer(object):
         info = {'next_epoch': next_epoch, 'params': os.path.basename(path),
                 'states': os.path.basename(states) if states else None}
         info.update(extra or {})
-        write_atomically(sidecar(path), json.dumps(info))
+        # numpy scalars (metric values in the history) as the numbers they hold
+        write_atomically(sidecar(path), json.dumps(info, default=lambda v: v.item()))
         self.last = path
         return path
 
@@ -217,6 +221,102 @@ class Checkpointer(object):
         """Where the last good checkpoint of this run is, as a sentence part."""
         return ('the last good checkpoint is %s' % self.last if self.last else
                 'no checkpoint was saved in this run')
+
+
+# options that change where a run writes, what it shows or how it resumes, not what it
+# computes: a run may continue another that differs only in these
+NOT_RECIPE = frozenset({
+    'resume_from', 'resume_states', 'resume_epoch', 'resume_params', 'auto_resume',
+    'num_workers', 'progress', 'save_dir', 'logging_dir', 'logging_file', 'save_plot_dir',
+    'summary', 'save_period', 'save_frequency', 'log_interval', 'data_dir', 'rec_train',
+    'rec_train_idx', 'rec_val', 'rec_val_idx'})
+
+
+def recipe_of(opt):
+    """The options that decide what a run computes, as plain data (saved with every
+    checkpoint so that ``--auto-resume`` continues only the same run)."""
+    return {k: v for k, v in sorted(vars(opt).items()) if k not in NOT_RECIPE}
+
+
+def _flag(parser, dest):
+    for action in parser._actions:
+        if action.dest == dest and action.option_strings:
+            return max(action.option_strings, key=len)
+    return '--' + dest.replace('_', '-')
+
+
+def find_resumable(save_dir, model, recipe, parser):
+    """The newest complete epoch-boundary checkpoint of this run in ``save_dir`` (its JSON
+    present and every file it names), or None. A checkpoint of this model written with
+    another recipe is refused, naming the flag that differs."""
+    found, other = [], None
+    for meta_path in sorted(glob.glob(os.path.join(save_dir, '*.json'))):
+        try:
+            with open(meta_path) as f:
+                meta = json.load(f)
+        except (OSError, ValueError):
+            continue
+        if not isinstance(meta, dict) or meta.get('kind') != 'epoch' or \
+                meta.get('model') != model:
+            continue
+        files = [meta.get('params'), meta.get('states')]
+        if not all(f is None or os.path.isfile(os.path.join(save_dir, f)) for f in files) or \
+                not meta.get('params'):
+            continue
+        if meta.get('recipe') != recipe:
+            other = other or (meta_path, meta.get('recipe') or {})
+            continue
+        found.append((meta['next_epoch'], meta_path, meta))
+    if found:
+        _, meta_path, meta = max(found, key=lambda f: (f[0], f[1]))
+        meta['params'] = os.path.join(save_dir, meta['params'])
+        return meta
+    if other:
+        meta_path, saved = other
+        differ = sorted(k for k in set(saved) | set(recipe) if saved.get(k) != recipe.get(k))
+        key = differ[0]
+        raise ValueError('--auto-resume: %s was written by a run of %s with %s %r, this run has '
+                         '%r%s; give the same options, or another --save-dir to start afresh'
+                         % (meta_path, model, _flag(parser, key), saved.get(key),
+                            recipe.get(key), ' (and %d more)' % (len(differ) - 1)
+                            if len(differ) > 1 else ''))
+    return None
+
+
+def warn_if_overwriting(save_dir, model):
+    """A fresh run into a folder holding checkpoints of the same model says so."""
+    saved = [p for p in glob.glob(os.path.join(save_dir, '*.json'))
+             if os.path.basename(p).find(model) >= 0]
+    if saved:
+        logger.warning('%s already holds %d checkpoint(s) of %s; this run starts at epoch 0 '
+                       'and may overwrite them (--auto-resume continues the newest)',
+                       save_dir, len(saved), model)
+
+
+def check_auto_resume(opt, dist):
+    """``--auto-resume`` goes alone, on one machine."""
+    explicit = [f for f, v in (('--resume-from', getattr(opt, 'resume_from', None)),
+                               ('--resume-params', getattr(opt, 'resume_params', None))) if v]
+    if explicit:
+        raise ValueError('give --auto-resume or %s, not both' % explicit[0])
+    if dist.dist:
+        raise ValueError('--auto-resume is for single-machine runs; resume distributed '
+                         'runs with --resume-from/--resume-params')
+
+
+def auto_resume(opt, dist, net, trainer, ctx, model, recipe, parser, best, history):
+    """``--auto-resume``: load the newest complete checkpoint of this run from
+    ``opt.save_dir`` (the best-accuracy record and history into ``best``/``history``);
+    returns the epoch to start at (0 when there is none)."""
+    check_auto_resume(opt, dist)
+    meta = find_resumable(opt.save_dir, model, recipe, parser)
+    if meta is None:
+        logger.info('--auto-resume: no checkpoint of this run in %s; starting at epoch 0',
+                    opt.save_dir)
+        return 0
+    best.update(meta.get('best') or {})
+    history[:] = meta.get('history') or []
+    return resume(net, trainer, meta['params'], None, meta['next_epoch'], ctx)
 
 
 def resume_epoch(params, epoch=None):

@@ -60,6 +60,10 @@ def _common(p):
     p.add_argument('--test-max-batches', type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument('--attention-norm', choices=ATTENTION_NORMS, default='batch',
                    help='(new) how the attention modules\' BatchNorms run: batch (as released), global_stats or frozen (for 1 image per device; see gluon_aff.nn.set_attention_norm)')
+    p.add_argument('--auto-resume', action='store_true',
+                   help='(new) continue from the newest complete checkpoint in --save-dir that '
+                        'a run with the same options wrote (start fresh when there is none); '
+                        'rerun the same command after a kill or preemption')
     p.add_argument('--kvstore', default='device',
                    choices=('device', 'local', 'dist_sync', 'dist_device_sync', 'dist_async'),
                    help='(new) gradient aggregation; dist_* train on several machines, started '

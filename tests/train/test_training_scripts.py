@@ -171,7 +171,7 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
     # (the first 6 of 22 batches per epoch: resuming is what is under test, not learning)
     run_script('train_cifar.py', _override(args('straight', 2), {'--save-period': '1'}))
     first = str(tmp_path / 'straight' / 'digits-ASKCFuse-resnet-8-c-1-s-1-0.params')
-    assert json.load(open(first[:-7] + '.json')) == _sidecar(first, 1)
+    assert _read_sidecar(first) == _sidecar(first, 1, 'epoch')
     run_script('train_cifar.py', args('second', 2) + ['--resume-from', first])
     a = mx.nd.load(str(tmp_path / 'straight' / 'digits-ASKCFuse-resnet-8-c-1-s-1-1.params'))
     b = mx.nd.load(str(tmp_path / 'second' / 'digits-ASKCFuse-resnet-8-c-1-s-1-1.params'))
@@ -228,10 +228,18 @@ def _assert_resumed_from(seen, params_file, epoch):
     assert seen['start_epoch'] == epoch
 
 
-def _sidecar(params, next_epoch):
-    """The JSON a checkpoint's set ends with: the next epoch and the set's files."""
+def _sidecar(params, next_epoch, kind):
+    """The JSON a checkpoint's set ends with: the next epoch, the set's files, what kind of
+    checkpoint it is (the rest, the run's recipe and records, is --auto-resume's)."""
     name = os.path.basename(params)
-    return dict(next_epoch=next_epoch, params=name, states=name[:-len('.params')] + '.states')
+    return dict(next_epoch=next_epoch, params=name, states=name[:-len('.params')] + '.states',
+                kind=kind)
+
+
+def _read_sidecar(params):
+    meta = json.load(open(params[:-len('.params')] + '.json'))
+    assert {'model', 'recipe', 'best'} <= set(meta)
+    return {k: meta[k] for k in ('next_epoch', 'params', 'states', 'kind')}
 
 
 def _interrupt_then_resume(script, argv, saved, resume_flag, monkeypatch, tmp_path):
@@ -242,7 +250,7 @@ def _interrupt_then_resume(script, argv, saved, resume_flag, monkeypatch, tmp_pa
     monkeypatch.setattr(loop, 'evaluate', interrupted)
     assert script.main(argv) == 130
     assert os.path.exists(saved) and os.path.exists(saved[:-7] + '.states')
-    assert json.load(open(saved[:-7] + '.json')) == _sidecar(saved, 0)
+    assert _read_sidecar(saved) == _sidecar(saved, 0, 'interrupted')
     monkeypatch.undo()
     seen = _restored(monkeypatch, script)
     seen['dir'] = str(tmp_path)
@@ -280,7 +288,7 @@ def test_imagenet_resume_equals_an_uninterrupted_run(tiny_rec, tmp_path):
     run_script('train_imagenet.py', _imagenet_args(tiny_rec, tmp_path / 'straight', 2))
     run_script('train_imagenet.py', _imagenet_args(tiny_rec, tmp_path / 'first', 1))
     first = str(tmp_path / 'first' / (name % 0))
-    assert json.load(open(first[:-7] + '.json')) == _sidecar(first, 1)
+    assert _read_sidecar(first) == _sidecar(first, 1, 'epoch')
     run_script('train_imagenet.py', _imagenet_args(tiny_rec, tmp_path / 'second', 2) + [
         '--resume-params', first, '--resume-states', first[:-7] + '.states',
         '--resume-epoch', '1'])

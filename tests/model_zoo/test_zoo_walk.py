@@ -28,9 +28,9 @@ SMALLEST = {
     'cifar_afi_resnet': dict(blocks=1),
     'fpn_resnet': dict(blocks=1),
 }
-# a representative ImageNet set: one per host family and fusion kind (each export of a
-# 224-pixel network costs seconds)
-IMAGENET_ONNX = ('iaff_resnet50', 'aff_resnext50_32x4d', 'afi_resnet50_b')
+# the ImageNet names exported at 224 pixels: the released flagship (each such export costs
+# seconds; tests/deploy/test_export.py exports the ResNeXt and AFI-ResNet hosts smaller)
+IMAGENET_ONNX = ('iaff_resnet50',)
 NAMES = list_models()
 
 

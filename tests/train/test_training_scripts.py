@@ -500,14 +500,21 @@ def test_summary_prints_parameters(capsys, tmp_path):
     assert 'trainable parameters: ' in out and 'mult-adds' in out and 'attention (rows marked' in out
 
 
-def test_pack_rec_command(tmp_path):
+def _digits_folder(root, count):
+    """``count`` digits images as PNGs in root/class0, root/class1 (alternating); returns
+    the images."""
     from PIL import Image
-    from gluon_aff.cli import main
-    images, labels = digits_arrays()
-    for i in range(6):
-        folder = tmp_path / 'imgs' / ('class%d' % (i % 2))
+    images, _ = digits_arrays()
+    for i in range(count):
+        folder = root / ('class%d' % (i % 2))
         folder.mkdir(parents=True, exist_ok=True)
         Image.fromarray(images[i]).save(str(folder / ('%d.png' % i)))
+    return images
+
+
+def test_pack_rec_command(tmp_path):
+    from gluon_aff.cli import main
+    images = _digits_folder(tmp_path / 'imgs', 6)
     assert main(['pack-rec', str(tmp_path / 'imgs'), str(tmp_path / 'out' / 'set')]) == 0
     ds = mx.gluon.data.vision.ImageRecordDataset(str(tmp_path / 'out' / 'set.rec'))
     assert len(ds) == 6
@@ -521,13 +528,8 @@ def test_pack_rec_command(tmp_path):
 def test_pack_rec_leaves_nothing_half_written(tmp_path, capsys):
     """A corrupt image (or an empty class folder) stops packing with its path and leaves
     neither .rec nor .idx under the final names; the set packed before stays as it was."""
-    from PIL import Image
     from gluon_aff.cli import main
-    images, _ = digits_arrays()
-    for i in range(4):
-        folder = tmp_path / 'imgs' / ('class%d' % (i % 2))
-        folder.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(images[i]).save(str(folder / ('%d.png' % i)))
+    _digits_folder(tmp_path / 'imgs', 4)
     assert main(['pack-rec', str(tmp_path / 'imgs'), str(tmp_path / 'out' / 'set')]) == 0
     before = (tmp_path / 'out' / 'set.rec').read_bytes()
     bad = tmp_path / 'imgs' / 'class1' / '9.jpg'

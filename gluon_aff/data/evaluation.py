@@ -8,6 +8,7 @@ import mxnet as mx
 
 from .pipelines import (ArrayBatches, _arrays, classification_dataset, count_records,
                         rec_iter_batches)
+from .recordio import check_record_file
 
 __all__ = ['rec_batches', 'folder_batches', 'dataset_batches']
 
@@ -18,6 +19,7 @@ def rec_batches(rec, idx, info, batch_size, workers):
     for flag, path in (('--rec-val', rec), ('--rec-val-idx', idx)):
         if not os.path.isfile(path):
             raise IOError("%s '%s' does not exist" % (flag, path))
+    check_record_file(rec, idx, '--rec-val')
     size = info.input_size
     it = mx.io.ImageRecordIter(
         path_imgrec=rec, path_imgidx=idx, preprocess_threads=max(1, workers), shuffle=False,

@@ -18,6 +18,7 @@ from PIL import Image
 from ..model_zoo.registry import CIFAR_PREPROCESS, IMAGENET_PREPROCESS
 from .autoaugment import AutoAugment
 from .digits import digits_dataset
+from .recordio import check_record_file
 
 __all__ = ['CIFAR_MEAN', 'CIFAR_STD', 'IMAGENET_MEAN', 'IMAGENET_STD', 'classification_dataset',
            'ArrayBatches', 'cifar_loaders', 'rec_iter_batches', 'imagenet_rec_loaders',
@@ -253,6 +254,8 @@ def imagenet_rec_loaders(opt, batch_size, num_workers, auto_aug=False, augment=T
         ('--rec-val', 'rec_val'), ('--rec-val-idx', 'rec_val_idx'))]
     _check_files(*paths)
     rec_train, rec_train_idx, rec_val, rec_val_idx = [p for _, p in paths]
+    check_record_file(rec_train, rec_train_idx, '--rec-train')
+    check_record_file(rec_val, rec_val_idx, '--rec-val')
     size = opt.input_size
     resize = int(math.ceil(size / opt.crop_ratio))
     threads = max(1, num_workers)

@@ -12,7 +12,8 @@ from tqdm import tqdm
 
 from ..atomic import atomic_path
 
-__all__ = ['list_image_folder', 'pack_image_folder', 'pack_arrays', 'IMAGE_EXTENSIONS']
+__all__ = ['list_image_folder', 'pack_image_folder', 'pack_arrays', 'check_record_file',
+           'IMAGE_EXTENSIONS']
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp')
 
@@ -87,3 +88,43 @@ def pack_image_folder(root, prefix, resize=None, quality=95, progress=True):
             record.write_idx(i, mx.recordio.pack_img(header, img, quality=quality,
                                                      img_fmt='.jpg'))
     return prefix + '.rec', prefix + '.idx', classes
+
+
+RECORD_MAGIC = 0xCED7230A       # dmlc recordio: uint32 magic, uint32 (flag << 29 | length)
+
+
+def check_record_file(rec, idx, flag='--rec'):
+    """ValueError naming ``rec`` when it cannot hold what ``idx`` lists: a truncated copy
+    (an offset past its end, or a last record cut short), or not a record file at all.
+    MXNet itself stops such files with a raw C++ error, or aborts the process, epochs in."""
+    import struct
+    size = os.path.getsize(rec)
+    offsets = []
+    with open(idx) as f:
+        for number, line in enumerate(f, 1):
+            parts = line.split()
+            if not parts:
+                continue
+            try:
+                offsets.append(int(parts[-1]))
+            except ValueError:
+                raise ValueError("%s index '%s' line %d is not 'key<TAB>offset': %r"
+                                 % (flag, idx, number, line.strip()[:60]))
+    if not offsets:
+        raise ValueError("%s index '%s' lists no records" % (flag, idx))
+    last = max(offsets)
+    way_out = 'copy or pack it again (gluon-aff pack-rec), with its .idx'
+    if last + 8 > size:
+        raise ValueError("%s '%s' is truncated: its index lists a record at byte %d, the file "
+                         'has %d bytes; %s' % (flag, rec, last, size, way_out))
+    with open(rec, 'rb') as f:
+        f.seek(last)
+        magic, length = struct.unpack('<II', f.read(8))
+    length &= (1 << 29) - 1
+    if magic != RECORD_MAGIC:
+        raise ValueError("%s '%s' does not match its index '%s' (no record at byte %d); %s"
+                         % (flag, rec, idx, last, way_out))
+    if last + 8 + length > size:
+        raise ValueError("%s '%s' is truncated: its last record needs %d bytes from byte %d, "
+                         'the file has %d; %s' % (flag, rec, length, last + 8, size, way_out))
+

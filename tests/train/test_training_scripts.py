@@ -565,3 +565,32 @@ def test_imagenet_from_an_image_folder(size, extra, tmp_path):
     best = glob.glob(str(tmp_path / 'p' / '*-imagenet-ImageNet-DirectAdd-resnet--50-s-3-0-best.params'))
     assert len(best) == 1
     assert get_model('resnet50_add', classes=2, pretrained=best[0]).classes == 2
+
+
+def test_truncated_rec_files_are_named_before_the_first_epoch(tiny_rec, tmp_path, capsys):
+    """A .rec cut short (a copy interrupted, a full disk) stops train_imagenet.py before it
+    trains, naming the file; MXNet alone failed epochs in or aborted the process."""
+    import shutil
+    from gluon_aff.data.recordio import check_record_file
+    files = {}
+    for flag in ('--rec-val', '--rec-val-idx'):
+        files[flag] = str(tmp_path / os.path.basename(tiny_rec[flag]))
+        shutil.copy(tiny_rec[flag], files[flag])
+    rec, idx = files['--rec-val'], files['--rec-val-idx']
+    check_record_file(rec, idx)                        # whole: no complaint
+    size = os.path.getsize(rec)
+    with open(rec, 'r+b') as f:
+        f.truncate(size - 50)                          # the last record cut short
+    with pytest.raises(ValueError, match=r"'%s' is truncated: its last record needs" % rec):
+        check_record_file(rec, idx, '--rec-val')
+    with open(rec, 'r+b') as f:
+        f.truncate(size // 3)                          # records listed past the end
+    argv = _imagenet_args(dict(tiny_rec, **files), tmp_path / 'out', 1)
+    assert train_imagenet.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "train_imagenet.py: error: --rec-val '%s' is truncated: its index lists a record " \
+           'at byte' % rec in err and 'gluon-aff pack-rec' in err
+    with open(idx, 'a') as f:
+        f.write('garbage line\n')
+    with pytest.raises(ValueError, match="line 33 is not 'key<TAB>offset'"):
+        check_record_file(rec, idx)

@@ -72,7 +72,7 @@ def test_killed_at_random_moments_the_file_is_old_or_new_never_cut(tmp_path):
 
 def _checkpointer(tmp_path):
     from gluon_aff.model_zoo import get_model
-    from gluon_aff.train.loop import Checkpointer
+    from gluon_aff.train.checkpoints import Checkpointer
     net = randomize(get_model('cifar_aff_resnet20', blocks=1, channel_times=1, classes=10))
     trainer = mx.gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': 0.1})
     return net, Checkpointer(net, trainer, str(tmp_path / 'params'))
@@ -107,7 +107,7 @@ def test_a_silently_cut_parameter_file_never_takes_the_name(tmp_path, monkeypatc
 
 def test_damaged_trainer_states_are_named_on_resume(tmp_path):
     from gluon_aff.model_zoo.pretrained import CheckpointError
-    from gluon_aff.train.loop import resume
+    from gluon_aff.train.resume import resume
     net, ckpt = _checkpointer(tmp_path)
     path = ckpt.save('net-3', 4)
     states = path[:-len('.params')] + '.states'
@@ -118,7 +118,7 @@ def test_damaged_trainer_states_are_named_on_resume(tmp_path):
 
 
 def test_non_finite_weights_are_never_saved(tmp_path):
-    from gluon_aff.train.loop import TrainingDiverged
+    from gluon_aff.train.checkpoints import TrainingDiverged
     net, ckpt = _checkpointer(tmp_path)
     good = ckpt.save('net-0', 1)
     w = net.output.weight

@@ -6,8 +6,8 @@ import os
 
 import mxnet as mx
 
-from .pipelines import (ArrayBatches, _arrays, classification_dataset, count_records,
-                        rec_iter_batches)
+from .cifar import ArrayBatches, classification_dataset, dataset_arrays
+from .imagenet import count_records, rec_iter_batches
 from .recordio import check_record_file
 
 __all__ = ['rec_batches', 'folder_batches', 'dataset_batches']
@@ -52,5 +52,5 @@ def folder_batches(folder, info, batch_size, workers):
 
 def dataset_batches(name, coarse, data_dir, info, batch_size):
     """The validation split of cifar10, cifar100 or digits, normalised as ``info`` says."""
-    images, labels = _arrays(classification_dataset(name, False, data_dir, coarse))
+    images, labels = dataset_arrays(classification_dataset(name, False, data_dir, coarse))
     return ArrayBatches(images, labels, batch_size, False, info.mean, info.std)

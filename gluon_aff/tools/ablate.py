@@ -1,14 +1,12 @@
 """Rerun the AFF paper's ablation tables (3, 4, 6) on a host and depth range, several seeds.
 
 Classification hosts (``resnet``: the CIFAR pre-activation ResNet; ``inception``: the
-Inception-ResNet of ``cifar_inception``) train with ``train_cifar.py`` on the chosen
+Inception-ResNet of ``cifar_inception``) train with the CIFAR recipe on the chosen
 dataset (digits by default) and report the best validation accuracy; the ``fpn`` host
-trains ``train_seg.py`` on the generated StopSign stand-in and reports the best
-stop-sign IoU. Every run is one call of those scripts, in this process.
+trains the segmentation recipe on the generated StopSign stand-in and reports the best
+stop-sign IoU. Every run is one ``run(config)`` in this process.
 """
 import csv
-import glob
-import json
 import logging
 import os
 
@@ -29,32 +27,22 @@ logger = logging.getLogger('gluon_aff')
 
 
 def _classification_run(model, fusion, r, blocks, seed, epochs, dataset, channel_times, folder):
-    from ..train.cifar import main
-    argv = ['--model', model, '--askc-type', fusion, '--blocks', str(blocks),
-            '--channel-times', str(channel_times), '--dataset', dataset, '--gpus', '',
-            '-j', '0', '--batch-size', '32', '--num-epochs', str(epochs), '--cosine',
-            '--warmup-epochs', str(min(1, epochs - 1)), '--seed', str(seed),
-            '--save-period', '0', '--progress', 'off', '--save-dir', folder,
-            '--logging-dir', folder, '--save-plot-dir', folder]
-    if r:
-        argv += ['--r', str(r)]
-    if main(argv) != 0:
-        raise RuntimeError('train_cifar.py failed for %s' % ' '.join(argv))
-    best = sorted(glob.glob(os.path.join(folder, '*-best.params')))
-    return float(os.path.basename(best[-1])[:6])
+    from ..train import CifarConfig, run
+    config = CifarConfig(model=model, askc_type=fusion, blocks=blocks,
+                         channel_times=channel_times, dataset=dataset, gpus='', num_workers=0,
+                         batch_size=32, num_epochs=epochs, cosine=True,
+                         warmup_epochs=min(1, epochs - 1), seed=seed, save_period=0,
+                         progress='off', save_dir=folder, logging_dir=folder,
+                         save_plot_dir=folder, r=r or None)
+    return run(config).best
 
 
 def _segmentation_run(model, fusion, r, blocks, seed, epochs, coco, channel_times, folder):
-    from ..train.seg import main
-    argv = ['--coco-root', coco, '--model', model, '--askc-type', fusion, '--blocks',
-            str(blocks), '--input-size', '64', '--batch-size', '8', '--num-epochs', str(epochs),
-            '--seed', str(seed), '--progress', 'off', '--save-dir', folder,
-            '--logging-dir', folder]
-    if main(argv) != 0:
-        raise RuntimeError('train_seg.py failed for %s' % ' '.join(argv))
-    history = glob.glob(os.path.join(folder, '*-history.json'))[0]
-    with open(history) as f:
-        return max(h['fg_iou'] for h in json.load(f))
+    from ..train import SegConfig, run
+    config = SegConfig(coco_root=coco, model=model, askc_type=fusion, blocks=blocks,
+                       input_size=64, batch_size=8, num_epochs=epochs, seed=seed,
+                       progress='off', save_dir=folder, logging_dir=folder)
+    return run(config).best
 
 
 def run_ablation(table, host, blocks, seeds, epochs, out_dir, dataset='digits',

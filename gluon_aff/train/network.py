@@ -8,7 +8,6 @@ from ..model_zoo.pretrained import load_pretrained
 from ..model_zoo.resnet import AFFResNet, RESNET_LAYERS
 from ..model_zoo.resnext import AFFResNeXt, RESNEXT_LAYERS
 from ..nn import list_fusions, resolve_fusion, set_attention_norm
-from .options import PLACEHOLDER
 
 __all__ = ['build_cifar_network', 'build_imagenet_network', 'ORIGINAL_FUSION_NAMES',
            'disable_wd_on_norm_and_bias']
@@ -21,7 +20,7 @@ ORIGINAL_FUSION_NAMES = {'add': 'DirectAdd', 'aff': 'ASKCFuse',
 
 
 def _model_choice(opt):
-    if opt.model == PLACEHOLDER:
+    if not opt.model:
         raise ValueError('--model is required: resnet or resnext (with --askc-type), or a zoo '
                          "name such as cifar_aff_resnet32 (`gluon-aff list`)")
     model = opt.model.lower()
@@ -35,7 +34,7 @@ def _model_choice(opt):
 
 
 def _fusion_choice(opt):
-    if opt.askc_type == PLACEHOLDER:
+    if not opt.askc_type:
         raise ValueError('--askc-type is required with --model %s: one of %s (or the '
                          'original DirectAdd, ASKCFuse, ResGlobLocaforGlobLocaCha)'
                          % (opt.model, ', '.join(list_fusions())))
@@ -49,13 +48,20 @@ def _type_string(fusion):
     return ORIGINAL_FUSION_NAMES.get(fusion, fusion)
 
 
-def _zoo_kwargs(opt, explicit, mapping):
-    """Constructor arguments of a zoo network from the options given explicitly."""
+def _given(opt, dest):
+    """Whether an option overrides the zoo name's value: given (not None), or a switch
+    that is on."""
+    value = getattr(opt, dest)
+    return value is not None and value is not False
+
+
+def _zoo_kwargs(opt, mapping):
+    """Constructor arguments of a zoo network from the options given."""
     kwargs = {}
-    if 'askc_type' in explicit:
+    if opt.askc_type:
         kwargs['fusion'] = _fusion_choice(opt)
     for dest, arg in mapping:
-        if dest in explicit:
+        if _given(opt, dest):
             kwargs[arg] = getattr(opt, dest)
     return kwargs
 
@@ -64,10 +70,10 @@ def _zoo_kwargs(opt, explicit, mapping):
 _AFI_OPTIONS = {'cifar_afi_resnet': ('blocks',)}
 
 
-def _afi_mapping(info, explicit, mapping):
+def _afi_mapping(info, opt, mapping):
     """The AFINets families take few of the AFF options; name the ones given in vain."""
     allowed = _AFI_OPTIONS.get(info.family, ())
-    given = [dest for dest, _ in mapping if dest in explicit and dest not in allowed]
+    given = [dest for dest, _ in mapping if _given(opt, dest) and dest not in allowed]
     if given:
         raise ValueError('--%s does not apply to %s (%s); %s' % (
             given[0].replace('_', '-'), info.name, info.family,
@@ -86,32 +92,37 @@ def _load_release(net, zoo_name, ctx):
     logger.info('started from the released checkpoint %s', net.checkpoint.file)
 
 
-def build_cifar_network(opt, classes, explicit=(), ctx=None):
-    """(network, model name for checkpoints, zoo name or None) for train_cifar.py."""
+def build_cifar_network(opt, classes, ctx=None):
+    """(network, model name for checkpoints, zoo name or None) for train_cifar.py: ``opt``
+    is a ``CifarConfig`` (or any object with its fields)."""
     model = _model_choice(opt)
     start_layer = opt.start_layer if opt.start_layer is not None else 1
     if model in ('resnet', 'resnext'):
         fusion = _fusion_choice(opt)
         kind = _type_string(fusion)
+        # the original script's defaults for its host networks
+        blocks = 1 if opt.blocks is None else opt.blocks
+        channel_times = 4 if opt.channel_times is None else opt.channel_times
+        drop_rate = opt.drop_rate or 0.0
         if model == 'resnet':
-            depth = 6 * opt.blocks + 2
-            net = CIFARAFFResNet(fusion, start_layer, [opt.blocks] * 3,
-                                 [c * opt.channel_times for c in (16, 16, 32, 64)],
+            depth = 6 * blocks + 2
+            net = CIFARAFFResNet(fusion, start_layer, [blocks] * 3,
+                                 [c * channel_times for c in (16, 16, 32, 64)],
                                  classes=classes, deep_stem=opt.deep_stem,
-                                 r=opt.r or 4, drop_rate=opt.drop_rate)
-            name = '%s-%s-resnet-%d-c-%d-s-%d' % (opt.dataset, kind, depth, opt.channel_times,
+                                 r=opt.r or 4, drop_rate=drop_rate)
+            name = '%s-%s-resnet-%d-c-%d-s-%d' % (opt.dataset, kind, depth, channel_times,
                                                   start_layer)
             zoo = 'cifar_%s_resnet%d' % (fusion, depth)
         else:
-            depth = 9 * opt.blocks + 2
-            width = 16 * opt.channel_times
+            depth = 9 * blocks + 2
+            width = 16 * channel_times
             cardinality = 64 if width == 128 else 32    # the original's choice for 8x
-            net = CIFARAFFResNeXt(fusion, start_layer, [opt.blocks] * 3, channels=width,
+            net = CIFARAFFResNeXt(fusion, start_layer, [blocks] * 3, channels=width,
                                   cardinality=cardinality, bottleneck_width=4, classes=classes,
                                   deep_stem=opt.deep_stem, r=opt.r or 16,
-                                  drop_rate=opt.drop_rate)
+                                  drop_rate=drop_rate)
             name = '%s-%s-resneXt-%d-%dx4-c-%d-s-%d' % (opt.dataset, kind, depth, cardinality,
-                                                       opt.channel_times, start_layer)
+                                                       channel_times, start_layer)
             zoo = 'cifar_%s_resnext%d_32x4d' % (fusion, depth)
         net.zoo_name = zoo
     else:
@@ -121,8 +132,8 @@ def build_cifar_network(opt, classes, explicit=(), ctx=None):
             mapping += [('blocks', 'blocks'), ('channel_times', 'channel_times'),
                         ('deep_stem', 'deep_stem'), ('drop_rate', 'drop_rate')]
         if '_afi_' in info.family:
-            mapping = _afi_mapping(info, explicit, mapping)
-        net = get_model(model, classes=classes, **_zoo_kwargs(opt, explicit, mapping))
+            mapping = _afi_mapping(info, opt, mapping)
+        net = get_model(model, classes=classes, **_zoo_kwargs(opt, mapping))
         zoo = model
         name = '%s-%s' % (opt.dataset, model)
     set_attention_norm(net, opt.attention_norm)
@@ -131,8 +142,9 @@ def build_cifar_network(opt, classes, explicit=(), ctx=None):
     return net, name, zoo
 
 
-def build_imagenet_network(opt, classes=1000, explicit=(), ctx=None):
-    """(network, model name for checkpoints, zoo name or None) for train_imagenet.py."""
+def build_imagenet_network(opt, classes=1000, ctx=None):
+    """(network, model name for checkpoints, zoo name or None) for train_imagenet.py:
+    ``opt`` is an ``ImageNetConfig`` (or any object with its fields)."""
     model = _model_choice(opt)
     start_layer = opt.start_layer if opt.start_layer is not None else 3
     norm = {}
@@ -170,10 +182,10 @@ def build_imagenet_network(opt, classes=1000, explicit=(), ctx=None):
         if info.family == 'imagenet_resnext':
             mapping.append(('use_se', 'use_se'))
         if '_afi_' in info.family:
-            mapping = _afi_mapping(info, explicit, mapping)
+            mapping = _afi_mapping(info, opt, mapping)
             if opt.use_gn or opt.last_gamma:
                 raise ValueError('--use-gn/--last-gamma do not apply to %s' % info.name)
-        kwargs = _zoo_kwargs(opt, explicit, mapping)
+        kwargs = _zoo_kwargs(opt, mapping)
         if info.family in ('imagenet_resnet', 'imagenet_resnext'):
             if getattr(opt, 'test_layers', None):
                 kwargs['layers'] = [opt.test_layers] * 4

@@ -2,14 +2,12 @@
 
 Cross entropy per pixel, AdaGrad (lr 0.01), poly schedule, 300 epochs, batch 32 by
 default; pixel accuracy, mIoU and foreground (stop sign) IoU on the held-out images
-after every epoch; the parameters with the best foreground IoU are kept.
+after every epoch; the parameters with the best foreground IoU are kept. The run shares
+the classification recipes' loop, devices (``--gpus``), checkpoints and resuming.
 """
-import argparse
 import json
 import logging
 import os
-import sys
-import time
 
 import mxnet as mx
 import numpy as np
@@ -17,45 +15,17 @@ import numpy as np
 from ..atomic import write_atomically
 from ..data.stopsign import find_image_dir, load_stopsign
 from ..model_zoo import get_model, get_model_info, list_models
-from ..nn.attention_norm import ATTENTION_NORMS
-from .loop import (contexts, prefer_sync_engine_on_cpu, save_params, seed_everything,
-                   setup_logging)
-from .options import run_script
+from .config import SegConfig
+from .devices import parse_gpus
+from .logs import closes_log
+from .options import run_script, seg_parser
+from .report import print_summary
+from .runner import CheckpointNames, Run
 
-__all__ = ['seg_parser', 'main', 'run', 'confusion', 'scores']
+__all__ = ['seg_parser', 'main', 'run', 'confusion', 'scores', 'SegmentationBatches',
+           'SegmentationValidation']
 
 logger = logging.getLogger('gluon_aff')
-
-
-def seg_parser():
-    p = argparse.ArgumentParser(prog='train_seg.py', description=__doc__.split('\n')[0])
-    p.add_argument('--coco-root', default=None,
-                   help='COCO folder (annotations/instances_train2017.json, train2017/)')
-    p.add_argument('--ann-file', default=None,
-                   help='COCO instances json (default: COCO_ROOT/annotations/'
-                        'instances_train2017.json)')
-    p.add_argument('--image-dir', default=None,
-                   help="folder of the annotation file's images (default: found under "
-                        "--coco-root)")
-    p.add_argument('--val-fraction', type=float, default=0.2,
-                   help='share of the stop-sign images held out for validation (default 0.2)')
-    p.add_argument('--model', default='fpn_resnet20_aff_b1', help='an fpn_resnet20_* zoo name')
-    p.add_argument('--askc-type', default=None, help='override the merges\' fusion type')
-    p.add_argument('--blocks', type=int, default=None, help='blocks per stage (b)')
-    p.add_argument('--attention-norm', choices=ATTENTION_NORMS, default='batch',
-                   help='(new) how the attention modules\' BatchNorms run: batch (as released), global_stats or frozen (for 1 image per device; see gluon_aff.nn.set_attention_norm)')
-    p.add_argument('--input-size', type=int, default=128)
-    p.add_argument('--batch-size', type=int, default=32)
-    p.add_argument('--num-epochs', type=int, default=300)
-    p.add_argument('--lr', type=float, default=0.01)
-    p.add_argument('--power', type=float, default=0.9, help='poly schedule power')
-    p.add_argument('--gpus', default='', help="GPU ids, e.g. '0,1' (default: CPU)")
-    p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--limit', type=int, default=None, help='use at most this many images')
-    p.add_argument('--save-dir', default='params')
-    p.add_argument('--logging-dir', default='logs')
-    p.add_argument('--progress', choices=('on', 'off'), default='on')
-    return p
 
 
 def confusion(pred, label, classes=2):
@@ -85,105 +55,123 @@ def _split(n, fraction, seed):
     return order[held:], order[:held]
 
 
-def evaluate(net, x, y, batch_size, ctx):
-    conf = np.zeros((2, 2), dtype=np.int64)
-    for i in range(0, len(x), batch_size):
-        out = net(mx.nd.array(x[i:i + batch_size], ctx=ctx))
-        pred = out.argmax(axis=1).asnumpy()
-        conf += confusion(pred, y[i:i + batch_size])
-    return scores(conf)
+class SegmentationBatches(object):
+    """Epoch callable over in-memory images (N x 3 x S x S, normalised) and masks: training
+    shuffles with ``np.random`` and flips half the pairs horizontally; validation keeps
+    the order and the last partial batch."""
+
+    def __init__(self, x, masks, batch_size, train):
+        self.x, self.masks = x, masks.astype(np.float32)
+        self.batch_size, self.train = batch_size, train
+
+    def __len__(self):
+        return -(-len(self.x) // self.batch_size)
+
+    def __call__(self):
+        order = np.random.permutation(len(self.x)) if self.train else np.arange(len(self.x))
+        for i in range(0, len(order), self.batch_size):
+            batch = order[i:i + self.batch_size]
+            xb, yb = self.x[batch], self.masks[batch]
+            if self.train:
+                flip = np.random.rand(len(batch)) < 0.5
+                xb[flip], yb[flip] = xb[flip][..., ::-1], yb[flip][..., ::-1]
+            yield mx.nd.array(xb), mx.nd.array(yb)
 
 
-def _build(opt):
-    if opt.model not in list_models('fpn_*'):
+class SegmentationValidation(object):
+    """Pixel accuracy, mIoU and stop-sign IoU (``fg_iou``, the kept metric) of the
+    held-out images, after every epoch."""
+    metric = 'fg_iou'
+
+    def __init__(self, batches):
+        self.batches = batches
+
+    def __call__(self, net, ctx, dtype='float32', progress=False):
+        if not len(self.batches):
+            return dict(pixel_acc=float('nan'), miou=float('nan'), fg_iou=float('nan'))
+        conf = np.zeros((2, 2), dtype=np.int64)
+        for data, label in self.batches():
+            data = mx.gluon.utils.split_and_load(data, ctx, even_split=False)
+            label = mx.gluon.utils.split_and_load(label, ctx, even_split=False)
+            for x, y in zip(data, label):
+                conf += confusion(net(x).argmax(axis=1).asnumpy(), y.asnumpy())
+        return scores(conf)
+
+    @staticmethod
+    def describe(stats):
+        return 'val pixel acc=%.4f mIoU=%.4f stop-sign IoU=%.4f' % (
+            stats['pixel_acc'], stats['miou'], stats['fg_iou'])
+
+
+def _build(config):
+    if config.model not in list_models('fpn_*'):
         from ..model_zoo.registry import _unknown
-        if opt.model in list_models():
+        if config.model in list_models():
             raise ValueError('--model %s is not a segmentation network; use one of %s'
-                             % (opt.model, ', '.join(list_models('fpn_*')[:4]) + ', ...'))
-        raise ValueError(_unknown(opt.model))
-    kwargs = dict(classes=2, attention_norm=opt.attention_norm)
-    if opt.askc_type:
-        kwargs['fusion'] = opt.askc_type
-    if opt.blocks:
-        kwargs['blocks'] = opt.blocks
-    return get_model(opt.model, **kwargs)
+                             % (config.model, ', '.join(list_models('fpn_*')[:4]) + ', ...'))
+        raise ValueError(_unknown(config.model))
+    kwargs = dict(classes=2, attention_norm=config.attention_norm)
+    if config.askc_type:
+        kwargs['fusion'] = config.askc_type
+    if config.blocks:
+        kwargs['blocks'] = config.blocks
+    return get_model(config.model, **kwargs)
 
 
-def run(opt, explicit=()):
-    for flag, value in (('--batch-size', opt.batch_size), ('--num-epochs', opt.num_epochs),
-                        ('--input-size', opt.input_size)):
-        if value < 1:
-            raise ValueError('%s must be at least 1, got %d' % (flag, value))
-    if not opt.ann_file and not opt.coco_root:
+@closes_log
+def run(config):
+    """Train as ``train_seg.py`` does with the flags ``config`` holds (a ``SegConfig``);
+    returns a ``TrainResult`` (its metric: the stop-sign IoU)."""
+    if not isinstance(config, SegConfig):
+        raise TypeError('run() takes a SegConfig, got %s' % type(config).__name__)
+    if not config.ann_file and not config.coco_root:
         raise ValueError('give --coco-root (a COCO folder) or --ann-file (a COCO instances '
                          'json with a "stop sign" category)')
-    ann_file = opt.ann_file or os.path.join(opt.coco_root, 'annotations',
-                                            'instances_train2017.json')
-    image_dir = find_image_dir(opt.coco_root or os.path.dirname(ann_file), ann_file,
-                               opt.image_dir)
-    ctx = contexts([int(g) for g in opt.gpus.split(',') if g.strip()])
-    prefer_sync_engine_on_cpu(ctx)
-    seed_everything(opt.seed)
-    net = _build(opt)
-    name = 'stopsign-%s' % opt.model
-    setup_logging(os.path.join(opt.logging_dir, 'train_%s.log' % name))
-    logger.info('train_seg.py %s', ' '.join(sys.argv[1:]))
-    images, masks, ids = load_stopsign(ann_file, image_dir, opt.input_size, opt.limit)
-    train_idx, val_idx = _split(len(ids), opt.val_fraction, opt.seed)
-    info = get_model_info(opt.model)
+    ann_file = config.ann_file or os.path.join(config.coco_root, 'annotations',
+                                               'instances_train2017.json')
+    image_dir = find_image_dir(config.coco_root or os.path.dirname(ann_file), ann_file,
+                               config.image_dir)
+    session = Run(config, parse_gpus(config.gpus), 'train_seg.py')
+    ctx = session.ctx
+    net = _build(config)
+    name = 'stopsign-%s' % config.model
+    session.log_to(os.path.join(config.logging_dir, 'train_%s.log' % name))
+    images, masks, ids = load_stopsign(ann_file, image_dir, config.input_size, config.limit)
+    train_idx, val_idx = _split(len(ids), config.val_fraction, config.seed or 0)
+    info = get_model_info(config.model)
     x = _normalise(images, info.mean, info.std)
     logger.info('%d images with a stop sign (%d train, %d validation), %dx%d, foreground '
-                '%.1f%% of pixels', len(ids), len(train_idx), len(val_idx), opt.input_size,
-                opt.input_size, 100.0 * masks.mean())
+                '%.1f%% of pixels', len(ids), len(train_idx), len(val_idx), config.input_size,
+                config.input_size, 100.0 * masks.mean())
     net.initialize(mx.init.MSRAPrelu(), ctx=ctx)       # Kaiming, as the paper's Table 2
-    net.hybridize(static_alloc=True)
-    steps = opt.num_epochs * int(np.ceil(len(train_idx) / float(opt.batch_size)))
-    schedule = mx.lr_scheduler.PolyScheduler(max_update=max(steps, 1), base_lr=opt.lr,
-                                             pwr=opt.power)
-    trainer = mx.gluon.Trainer(net.collect_params(), 'adagrad',
-                               dict(learning_rate=opt.lr, lr_scheduler=schedule))
-    loss_fn = mx.gluon.loss.SoftmaxCrossEntropyLoss(axis=1)
-    os.makedirs(opt.save_dir, exist_ok=True)
-    from tqdm import tqdm
-    rng = np.random.RandomState(opt.seed)
-    best, history = -1.0, []
-    bar = tqdm(range(opt.num_epochs), desc=name, unit='epoch', disable=opt.progress == 'off')
-    for epoch in bar:
-        start, total, n = time.time(), 0.0, 0
-        order = rng.permutation(train_idx)
-        for i in range(0, len(order), opt.batch_size):
-            batch = order[i:i + opt.batch_size]
-            xb = x[batch]
-            yb = masks[batch].astype(np.float32)
-            flip = rng.rand(len(batch)) < 0.5                 # horizontal flips
-            xb[flip], yb[flip] = xb[flip][..., ::-1], yb[flip][..., ::-1]
-            data, label = mx.nd.array(xb, ctx=ctx[0]), mx.nd.array(yb, ctx=ctx[0])
-            data.attach_grad()     # CPU BatchNorm updates its statistics only with a gradient
-            with mx.autograd.record():
-                loss = loss_fn(net(data), label)
-            loss.backward()
-            trainer.step(len(batch))
-            total += float(loss.sum().asscalar())
-            n += len(batch)
-        metrics = evaluate(net, x[val_idx], masks[val_idx], opt.batch_size, ctx[0]) \
-            if len(val_idx) else dict(pixel_acc=float('nan'), miou=float('nan'),
-                                      fg_iou=float('nan'))
-        metrics.update(epoch=epoch, loss=total / max(n, 1), lr=trainer.learning_rate,
-                       seconds=time.time() - start)
-        history.append(metrics)
-        logger.info('[Epoch %d] loss=%.4f | val pixel acc=%.4f mIoU=%.4f stop-sign IoU=%.4f '
-                    '| lr=%.5f | %.1fs', epoch, metrics['loss'], metrics['pixel_acc'],
-                    metrics['miou'], metrics['fg_iou'], metrics['lr'], metrics['seconds'])
-        bar.set_postfix(loss='%.3f' % metrics['loss'], fg_iou='%.3f' % metrics['fg_iou'])
-        if metrics['fg_iou'] > best:
-            best = metrics['fg_iou']
-            save_params(net, os.path.join(opt.save_dir, '%s-best.params' % name))
-    save_params(net, os.path.join(opt.save_dir, '%s-%d.params' % (name, opt.num_epochs - 1)))
-    write_atomically(os.path.join(opt.save_dir, '%s-history.json' % name),
-                     json.dumps(history, indent=1))
-    logger.info('best stop-sign IoU %.4f (%s)', best,
-                os.path.join(opt.save_dir, '%s-best.params' % name))
-    return best
+    if config.summary:
+        print_summary(net, (1, 3, config.input_size, config.input_size), ctx[0])
+    if config.mode == 'hybrid':
+        net.hybridize(static_alloc=True)
+    batch_size = config.batch_size * len(ctx)
+    train = SegmentationBatches(x[train_idx], masks[train_idx], batch_size, True)
+    val = SegmentationBatches(x[val_idx], masks[val_idx], batch_size, False)
+    steps = config.num_epochs * len(train)
+    schedule = mx.lr_scheduler.PolyScheduler(max_update=max(steps, 1), base_lr=config.lr,
+                                             pwr=config.power)
+    trainer = session.dist.trainer(net.collect_params(), 'adagrad',
+                                   dict(learning_rate=config.lr, lr_scheduler=schedule))
+    session.plan(name, config.resume_from)
+    names = CheckpointNames(best=lambda value, epoch: '%s-best' % name,
+                            periodic=lambda epoch: '%s-%d' % (name, epoch),
+                            period=config.save_period,
+                            final='%s-%d' % (name, config.num_epochs - 1),
+                            interrupted='%s-interrupted' % name, resume_flag='--resume-from')
+    history_file = os.path.join(config.save_dir, '%s-history.json' % name)
+
+    def write_history(epoch, stats, history):
+        write_atomically(history_file, json.dumps(history, indent=1,
+                                                  default=lambda v: v.item()))
+
+    return session.fit(net, trainer, train, SegmentationValidation(val), 2, name, names,
+                       after_epoch=write_history, iters_per_epoch=len(train),
+                       loss_fn=mx.gluon.loss.SoftmaxCrossEntropyLoss(axis=1),
+                       train_metric=lambda: mx.metric.Accuracy(axis=1))
 
 
 def main(argv=None):

@@ -12,12 +12,15 @@ from PIL import Image
 from gluon_aff.data import autoaugment as aa
 from gluon_aff.data.digits import digits_arrays
 from gluon_aff.data.photos import sample_photos
-from gluon_aff.data.pipelines import (IMAGENET_MEAN, IMAGENET_STD, ArrayBatches,
-                                      imagenet_train_transform, imagenet_val_transform)
+from gluon_aff.data.cifar import ArrayBatches
+from gluon_aff.data.imagenet import imagenet_train_transform, imagenet_val_transform
 from gluon_aff.model_zoo import get_model_info
 from gluon_aff.transforms import eval_transform, load_image
 
 PHOTO = sample_photos()[0]        # Grace Hopper
+# torchvision's and gluoncv's ImageNet normalisation, written here
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406])
+IMAGENET_STD = np.array([0.229, 0.224, 0.225])
 
 
 def _linear_resize(img, new_h, new_w):
@@ -117,7 +120,7 @@ def test_class_folders_that_would_shift_the_labels_are_named(tmp_path):
     """A validation class missing from training (or an extra, or an empty one) would shift
     every label after it: a clear error before the first epoch."""
     from mxnet.gluon.data.vision import ImageFolderDataset
-    from gluon_aff.data.pipelines import check_class_folders
+    from gluon_aff.data.imagenet import check_class_folders
 
     def folder(split, classes):
         for name, count in classes.items():

@@ -12,7 +12,7 @@ from mxnet import autograd, gluon
 from helpers import COMPAT_DIR, randomize
 from gluon_aff.model_zoo import get_model
 from gluon_aff.nn import attention_batchnorms, set_attention_norm
-from gluon_aff.train.options import cifar_parser
+from gluon_aff.train import CifarConfig
 from gluon_aff.train.network import build_cifar_network
 
 
@@ -115,8 +115,7 @@ def test_batch_1_warning_once_and_option_everywhere():
         assert norms and all(bn._kwargs['use_global_stats'] for bn in norms)
         assert all(bn.gamma.grad_req == 'null' for bn in norms)
     # and the training scripts
-    opt = cifar_parser().parse_args(['--model', 'resnet', '--askc-type', 'iaff', '--blocks',
-                                     '1', '--attention-norm', 'global_stats'])
+    opt = CifarConfig(model='resnet', askc_type='iaff', blocks=1, attention_norm='global_stats')
     net, _, _ = build_cifar_network(opt, 10)
     norms = attention_batchnorms(net)
     assert norms and all(bn._kwargs['use_global_stats'] and bn.gamma.grad_req == 'write'

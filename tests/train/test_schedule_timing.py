@@ -2,14 +2,13 @@
 training loop; and epoch boundaries of the .rec inputs."""
 import math
 import re
-from types import SimpleNamespace
 
 import mxnet as mx
 import numpy as np
 import pytest
 from mxnet import gluon
 
-from gluon_aff.data.pipelines import imagenet_rec_loaders
+from gluon_aff.data.imagenet import imagenet_rec_loaders
 from gluon_aff.data.recordio import pack_arrays
 from gluon_aff.train.loop import fit
 from gluon_aff.train.schedule import cifar_schedule, imagenet_schedule
@@ -84,11 +83,9 @@ def tiny_rec(tmp_path_factory):
 
 @pytest.mark.parametrize('auto_aug', [False, True], ids=['ImageRecordIter', 'AutoAugment'])
 def test_rec_epochs_end_where_the_originals_iterator_ended(tiny_rec, auto_aug):
-    opt = SimpleNamespace(rec_train=tiny_rec['train'][0], rec_train_idx=tiny_rec['train'][1],
-                          rec_val=tiny_rec['val'][0], rec_val_idx=tiny_rec['val'][1],
-                          input_size=8, crop_ratio=0.875)
     np.random.seed(0)
-    train, _, num_train = imagenet_rec_loaders(opt, 4, 0, auto_aug)
+    train, _, num_train = imagenet_rec_loaders(*tiny_rec['train'], *tiny_rec['val'], 8, 0.875,
+                                               4, 0, auto_aug)
     counts = [sum(1 for _ in train()) for _ in range(6)]
     assert num_train == 10 and counts == [3, 2, 3, 2, 3, 2]
     assert np.cumsum(counts).tolist() == [math.ceil(e * 10 / 4) for e in range(1, 7)]

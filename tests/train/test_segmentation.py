@@ -1,5 +1,6 @@
 """train_seg.py on a generated COCO-format StopSign set (octagons at several scales,
 polygon annotations, distractor categories)."""
+import glob
 import json
 import os
 
@@ -40,6 +41,31 @@ def test_train_seg_learns_generated_stop_signs(tmp_path):
     assert os.path.isfile(str(tmp_path / 'params' / 'stopsign-fpn_resnet20_aff_b1-best.params'))
     log = open(str(tmp_path / 'logs' / 'train_stopsign-fpn_resnet20_aff_b1.log')).read()
     assert 'stop-sign IoU' in log and 'mIoU' in log
+
+
+def test_train_seg_auto_resume_continues_bit_for_bit(tmp_path):
+    """A run that lost its last epoch (its files deleted, as a kill in epoch 2 leaves them)
+    and is rerun with --auto-resume ends with the uninterrupted run's weights, bit for bit."""
+    make_coco(str(tmp_path / 'coco'), n=12)
+    argv = ['--coco-root', str(tmp_path / 'coco'), '--input-size', '32', '--batch-size', '4',
+            '--num-epochs', '3', '--save-period', '1', '--progress', 'off',
+            '--model', 'fpn_resnet20_iaff_b1', '--seed', '1', '--auto-resume',
+            '--save-dir', str(tmp_path / 'params'), '--logging-dir', str(tmp_path / 'logs')]
+    run_script('train_seg.py', argv)
+    last = str(tmp_path / 'params' / 'stopsign-fpn_resnet20_iaff_b1-2')
+    expected = open(last + '.params', 'rb').read()
+    for meta in glob.glob(str(tmp_path / 'params' / '*.json')):
+        with open(meta) as f:
+            saved = json.load(f)
+        if isinstance(saved, dict) and saved['next_epoch'] == 3:   # the last epoch's, best too
+            for ext in ('.params', '.states', '.json'):
+                os.remove(meta[:-len('.json')] + ext)
+    run_script('train_seg.py', argv)
+    assert open(last + '.params', 'rb').read() == expected
+    log = open(str(tmp_path / 'logs' / 'train_stopsign-fpn_resnet20_iaff_b1.log')).read()
+    assert 'continuing at epoch 2' in log
+    with open(str(tmp_path / 'params' / 'stopsign-fpn_resnet20_iaff_b1-history.json')) as f:
+        assert [h['epoch'] for h in json.load(f)] == [0, 1, 2]
 
 
 def test_train_seg_errors(tmp_path, capsys):

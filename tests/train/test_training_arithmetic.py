@@ -10,7 +10,8 @@ from gluon_aff.data.digits import digits_arrays, digits_dataset
 from gluon_aff.model_zoo import get_model
 from gluon_aff.train.labels import draw_lambda, mixup_batch, smooth_targets
 from gluon_aff.train.network import disable_wd_on_norm_and_bias
-from gluon_aff.train.options import cifar_parser, explicit_options, imagenet_parser
+from gluon_aff.train import CifarConfig, ImageNetConfig, SegConfig
+from gluon_aff.train.options import cifar_parser, imagenet_parser, parse_config, seg_parser
 from gluon_aff.train.schedule import cifar_schedule, decay_epochs, imagenet_schedule
 
 
@@ -138,22 +139,25 @@ def test_digits_set():
 
 
 # -- the scripts' flags -----------------------------------------------------------------------
-CIFAR_DEFAULTS = dict(dataset='cifar100', batch_size=128, askc_type='xxx', channel_times=4,
-                      blocks=1, start_layer=None, summary=False, gpus='0,1,2,3', model='xxx',
+# The original's defaults; --model/--askc-type ('xxx' there, meaning "not given") and the
+# options a zoo name configures itself are None until given (the host networks' values are
+# checked in test_host_defaults_are_the_originals).
+CIFAR_DEFAULTS = dict(dataset='cifar100', batch_size=128, askc_type=None, channel_times=None,
+                      blocks=None, start_layer=None, summary=False, gpus='0,1,2,3', model=None,
                       num_workers=96, num_epochs=640, lr=0.2, momentum=0.9, wd=0.0001,
-                      lr_decay=0.1, lr_decay_period=0, lr_decay_epoch='300,450', drop_rate=0.0,
+                      lr_decay=0.1, lr_decay_period=0, lr_decay_epoch='300,450', drop_rate=None,
                       mode='hybrid', save_period=10, save_dir='params', logging_dir='logs',
                       resume_from=None, save_plot_dir='.', mixup=False, mixup_alpha=1.0,
                       mixup_off_epoch=40, auto_aug=False, label_smoothing=False, cosine=False,
                       no_wd=False, warmup_lr=0.0, warmup_epochs=10, deep_stem=False)
 IMAGENET_DEFAULTS = dict(
-    use_rec=False, summary=False, batch_size=128, r=None, dtype='float16', model='xxx',
-    askc_type='xxx', num_gpus=4, num_workers=96, num_epochs=240, lr=0.075, momentum=0.9,
+    use_rec=False, summary=False, batch_size=128, r=None, dtype='float16', model=None,
+    askc_type=None, num_gpus=4, num_workers=96, num_epochs=240, lr=0.075, momentum=0.9,
     wd=0.0001, lr_mode='cosine', lr_decay=0.1, lr_decay_period=0, lr_decay_epoch='40,60',
     warmup_lr=0.0, warmup_epochs=5, last_gamma=False, mode='hybrid', input_size=224,
     crop_ratio=0.875, use_pretrained=False, use_se=False, mixup=False, mixup_alpha=0.2,
     mixup_off_epoch=5, label_smoothing=False, no_wd=False, teacher=None, temperature=20,
-    hard_weight=0.5, batch_norm=False, save_frequency=10, save_dir='params', resume_epoch=0,
+    hard_weight=0.5, batch_norm=False, save_frequency=10, save_dir='params', resume_epoch=None,
     resume_params='', resume_states='', log_interval=50, logging_file='train_imagenet.log',
     use_gn=False, auto_aug=False, start_layer=None, num_layer=50)
 
@@ -165,21 +169,61 @@ def test_every_original_flag_with_its_default(parser, defaults):
     assert {k: opt[k] for k in defaults} == defaults
 
 
+@pytest.mark.parametrize('parser,config', [(cifar_parser, CifarConfig),
+                                           (imagenet_parser, ImageNetConfig),
+                                           (seg_parser, SegConfig)])
+def test_parser_and_configuration_agree(parser, config):
+    import dataclasses
+    assert parse_config(parser(), []) == config()
+    given = parse_config(parser(), ['--lr', '0.5', '--batch-size', '3', '--auto-resume'])
+    assert (given.lr, given.batch_size, given.auto_resume) == (0.5, 3, True)
+    flags = {a.dest for a in parser()._actions if a.option_strings}
+    assert {f.name for f in dataclasses.fields(config)} <= flags
+
+
+def test_configurations_name_the_flag_of_a_bad_value():
+    for make, flag in ((lambda: CifarConfig(batch_size=0), '--batch-size'),
+                       (lambda: CifarConfig(blocks=0), '--blocks'),
+                       (lambda: ImageNetConfig(input_size=-1), '--input-size'),
+                       (lambda: CifarConfig(mode='hybridise'), '--mode'),
+                       (lambda: ImageNetConfig(kvstore='nccl'), '--kvstore'),
+                       (lambda: CifarConfig(dataset='mnist'), '--dataset')):
+        with pytest.raises(ValueError, match=flag):
+            make()
+    from gluon_aff.train import run
+    with pytest.raises(TypeError, match='CifarConfig'):
+        run(dict(model='resnet'))
+
+
+def test_host_defaults_are_the_originals():
+    from gluon_aff.train.network import build_cifar_network
+    net, name, _ = build_cifar_network(CifarConfig(model='resnet', askc_type='aff'), 100)
+    assert name == 'cifar100-ASKCFuse-resnet-8-c-4-s-1' and net.drop is None
+    net, name, _ = build_cifar_network(CifarConfig(model='resnext', askc_type='aff'), 100)
+    assert name == 'cifar100-ASKCFuse-resneXt-11-32x4-c-4-s-1'
+
+
+def test_given_options_override_a_zoo_name_and_others_keep_its_configuration():
+    from gluon_aff.train.network import build_cifar_network
+    stages = lambda net: [len(net.features[i]) for i in (2, 3, 4)]  # noqa: E731
+    net, _, _ = build_cifar_network(CifarConfig(model='cifar_aff_resnet32'), 10)
+    assert stages(net) == [5, 5, 5]
+    # the script's default value, given explicitly, still overrides
+    net, _, _ = build_cifar_network(CifarConfig(model='cifar_aff_resnet32', blocks=1), 10)
+    assert stages(net) == [1, 1, 1]
+    net, _, _ = build_cifar_network(parse_config(cifar_parser(), [
+        '--model', 'cifar_aff_resnet32', '--blocks', '1']), 10)
+    assert stages(net) == [1, 1, 1]
+
+
 def test_start_layer_defaults_are_the_originals():
     # None in the parser, resolved per script: 1 for CIFAR, 3 for ImageNet
     from gluon_aff.train.network import build_cifar_network, build_imagenet_network
-    net, name, _ = build_cifar_network(cifar_parser().parse_args(
-        ['--model', 'resnet', '--askc-type', 'ASKCFuse', '--blocks', '5']), 100)
+    net, name, _ = build_cifar_network(parse_config(cifar_parser(), [
+        '--model', 'resnet', '--askc-type', 'ASKCFuse', '--blocks', '5']), 100)
     assert name == 'cifar100-ASKCFuse-resnet-32-c-4-s-1'
-    net, name, _ = build_imagenet_network(imagenet_parser().parse_args(
-        ['--model', 'resnet', '--askc-type', 'ASKCFuse']))
+    net, name, _ = build_imagenet_network(parse_config(imagenet_parser(), [
+        '--model', 'resnet', '--askc-type', 'ASKCFuse']))
     assert name == 'ImageNet-ASKCFuse-resnet--50-s-3'
     assert type(net.layer2[0].attention).__name__ == 'Add'
     assert type(net.layer3[0].attention).__name__ == 'AFF'
-
-
-def test_explicit_options():
-    parser = cifar_parser()
-    assert explicit_options(parser, ['--blocks', '1', '--mixup', '--gpus', '']) == \
-        {'blocks', 'mixup', 'gpus'}
-    assert explicit_options(parser, []) == set()

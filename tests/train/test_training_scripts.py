@@ -12,7 +12,7 @@ import pytest
 
 from helpers import ROOT, record_metric, run_script
 from gluon_aff.data.digits import digits_arrays
-from gluon_aff.data.pipelines import cifar_loaders
+from gluon_aff.data.cifar import cifar_loaders
 from gluon_aff.data.recordio import pack_arrays
 from gluon_aff.model_zoo import get_model
 from gluon_aff.train import cifar as train_cifar
@@ -57,7 +57,7 @@ def _digits_accuracy(net):
 
 # -- learning ---------------------------------------------------------------------------------
 @pytest.mark.xdist_group('digits')
-@pytest.mark.parametrize('fusion', ['aff', 'iaff'])
+@pytest.mark.parametrize('fusion', ['aff'])
 def test_digits_learning(trained_digits, fusion):
     run = trained_digits[fusion]
     record_metric('digits_' + fusion, run['acc'], DIGITS_THRESHOLD)
@@ -182,19 +182,20 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
     assert 'continuing at epoch 1' in log and '[Epoch 0]' not in log
 
 
-def _spy_on_fit(monkeypatch, module, record):
-    """Call ``record(net, trainer, fit's keyword arguments)`` when ``module``'s training
+def _spy_on_fit(monkeypatch, record):
+    """Call ``record(net, trainer, fit's keyword arguments)`` when a recipe's training
     loop starts, then train as usual."""
-    original = module.fit
+    from gluon_aff.train import runner
+    original = runner.fit
 
     def spying_fit(net, trainer, *args, **kwargs):
         record(net, trainer, kwargs)
         return original(net, trainer, *args, **kwargs)
-    monkeypatch.setattr(module, 'fit', spying_fit)
+    monkeypatch.setattr(runner, 'fit', spying_fit)
 
 
-def _restored(monkeypatch, module):
-    """Make ``module.fit`` record what a resumed run starts from: the network's parameters,
+def _restored(monkeypatch):
+    """Make the training loop record what a resumed run starts from: the network's parameters,
     the trainer's states (saved and reloaded as arrays) and the start epoch."""
     import pickle
     seen = {}
@@ -207,7 +208,7 @@ def _restored(monkeypatch, module):
         with open(path, 'rb') as f:
             seen['states'], seen['optimizer'] = pickle.load(f)
         seen['start_epoch'] = kwargs['start_epoch']
-    _spy_on_fit(monkeypatch, module, record)
+    _spy_on_fit(monkeypatch, record)
     return seen
 
 
@@ -252,7 +253,7 @@ def _interrupt_then_resume(script, argv, saved, resume_flag, monkeypatch, tmp_pa
     assert os.path.exists(saved) and os.path.exists(saved[:-7] + '.states')
     assert _read_sidecar(saved) == _sidecar(saved, 0, 'interrupted')
     monkeypatch.undo()
-    seen = _restored(monkeypatch, script)
+    seen = _restored(monkeypatch)
     seen['dir'] = str(tmp_path)
     assert script.main(argv + [resume_flag, saved]) == 0
     _assert_resumed_from(seen, saved, 0)
@@ -420,9 +421,9 @@ def test_imagenet_errors(capsys, tmp_path):
 def test_flags_the_original_ignored(tmp_path, monkeypatch):
     from gluon_aff.model_zoo import pretrained as P
     from gluon_aff.train.network import build_cifar_network, build_imagenet_network
-    from gluon_aff.train.options import cifar_parser, imagenet_parser
-    c = lambda *a: cifar_parser().parse_args(['--model', 'resnet', '--askc-type', 'aff'] + list(a))
-    i = lambda *a: imagenet_parser().parse_args(['--askc-type', 'aff'] + list(a))
+    from gluon_aff.train.options import cifar_parser, imagenet_parser, parse_config
+    c = lambda *a: parse_config(cifar_parser(), ['--model', 'resnet', '--askc-type', 'aff'] + list(a))  # noqa
+    i = lambda *a: parse_config(imagenet_parser(), ['--askc-type', 'aff'] + list(a))  # noqa
     net, _, _ = build_cifar_network(c('--r', '2', '--channel-times', '1'), 10)
     assert net.features[2][0].attention.local_att[0].weight.shape == (8, 16, 1, 1)
     net, _, _ = build_cifar_network(c('--drop-rate', '0.3'), 10)
@@ -439,8 +440,7 @@ def test_flags_the_original_ignored(tmp_path, monkeypatch):
         net.initialize()
         assert net.layer1[0].bn3.gamma.data().asnumpy().max() == gamma
     # CIFAR ResNeXt with a width the original script rejected
-    opt = cifar_parser().parse_args(['--model', 'resnext', '--askc-type', 'aff',
-                                     '--channel-times', '2'])
+    opt = c('--model', 'resnext', '--channel-times', '2')
     net, name, _ = build_cifar_network(opt, 10)
     assert name == 'cifar100-ASKCFuse-resneXt-11-32x4-c-2-s-1'
     # --use-pretrained: the released checkpoint of the chosen configuration
@@ -474,7 +474,7 @@ def test_distillation_options_reach_the_loop(tiny_rec, tmp_path, monkeypatch):
     teacher.initialize(mx.init.Xavier())
     teacher.save_parameters(teacher_file)
     seen = {}
-    _spy_on_fit(monkeypatch, train_imagenet, lambda net, trainer, kwargs: seen.update(kwargs))
+    _spy_on_fit(monkeypatch, lambda net, trainer, kwargs: seen.update(kwargs))
     argv = ['--model', 'resnet', '--askc-type', 'aff', '--use-rec', '--num-epochs', '1',
             '--num-gpus', '0', '-j', '0', '--dtype', 'float32', '--batch-size', '8',
             '--input-size', '32', '--test-layers', '1', '--teacher', 'resnet50_add',

@@ -1,0 +1,169 @@
+"""The bench's parent side: one set of weights and inputs per (model, batch), the exports
+the paths need, one worker subprocess per path, the rows."""
+import json
+import logging
+import os
+import sys
+import tempfile
+
+import numpy as np
+
+from ...workers import run_worker
+from .inputs import DIGITS_MODEL, digits_inputs, real_images
+from .paths import INFERENCE_PATHS, KEYS, OPENVINO, PATHS, REDUCED_PATHS, available_paths
+
+__all__ = ['benchmark']
+
+log = logging.getLogger('gluon_aff.bench')
+
+
+def _prepare(model, kwargs, batch, size, folder, seed, paths, reasons, params=None,
+             real=None, calibration=None, validation=None):
+    """Write weights, input, extra inputs and the exported files the paths need; return
+    their paths and the imperative reference outputs (on the input and on ``real``)."""
+    import mxnet as mx
+    from ...deploy.export import export_onnx, export_openvino
+    from ...deploy.runtimes import in_batches
+    from ...model_zoo import get_model
+    from ...utils.random_weights import randomize
+    net = get_model(model, **kwargs)
+    if params:
+        net.load_parameters(params, ctx=mx.cpu())
+    else:
+        randomize(net, seed=seed)
+    x = np.random.RandomState(seed).normal(0, 1, (batch, 3, size, size)).astype(np.float32)
+    files = dict(params=os.path.join(folder, 'net.params'), input=os.path.join(folder, 'x.npy'))
+    net.save_parameters(files['params'])
+    np.save(files['input'], x)
+    reference = net(mx.nd.array(x)).asnumpy()
+    real_reference = None
+    if real is not None:
+        pad = (-len(real)) % batch            # whole batches (the exports' batch is fixed)
+        real = np.concatenate([real, real[:pad]]) if pad else real
+        files['extra'] = os.path.join(folder, 'real.npy')
+        np.save(files['extra'], real)
+        real_reference = in_batches(lambda b: net(mx.nd.array(b)).asnumpy(), real, batch)
+    wanted = [p for p in paths if not reasons.get(p)]
+    if 'onnxruntime' in wanted:
+        files['onnx'] = export_onnx(net, os.path.join(folder, 'net.onnx'), x.shape)
+    if any(p in wanted for p in ('openvino', 'openvino-bf16')):
+        files['openvino'] = export_openvino(net, os.path.join(folder, 'net.xml'), x.shape)
+    if 'openvino-int8' in wanted:
+        files['openvino-int8'] = export_openvino(net, os.path.join(folder, 'int8.xml'),
+                                                 x.shape, 'int8', calibration, validation,
+                                                 max_drop=0.003)
+    return files, reference, real_reference
+
+
+def _measure(path, model, kwargs, files, iters, warmup):
+    folder = os.path.dirname(files['input'])
+    out = os.path.join(folder, path + '.npy')
+    extra_out = os.path.join(folder, path + '-extra.npy')
+    if path == 'onnxruntime' or path in OPENVINO:
+        from ...deploy import runtimes
+        model_file = files['onnx'] if path == 'onnxruntime' else files.get(path,
+                                                                           files.get('openvino'))
+        cmd = [sys.executable, runtimes.__file__, model_file, '--input', files['input'],
+               '--output', out, '--runtime', 'onnxruntime' if path == 'onnxruntime' else
+               'openvino', '--precision', OPENVINO.get(path, 'f32')]
+        if 'extra' in files:
+            cmd += ['--extra', files['extra'], '--extra-output', extra_out]
+    else:
+        spec = dict(path=path, model=model, kwargs=kwargs, params=files['params'],
+                    input=files['input'], output=out, extra=files.get('extra'),
+                    extra_output=extra_out)
+        cmd = [sys.executable, '-m', 'gluon_aff.tools.bench.worker', '--worker', json.dumps(spec)]
+    result = run_worker(cmd + ['--iters', str(iters), '--warmup', str(warmup)]).result()
+    if path == 'train':
+        return result, None, None
+    return result, np.load(out), (np.load(extra_out) if os.path.exists(extra_out) else None)
+
+
+def _progress(total, enabled):
+    from tqdm import tqdm
+    if enabled is None:
+        enabled = sys.stderr.isatty()       # no bar in logs and pipes
+    return tqdm(total=total, desc='bench', unit='run', disable=not enabled, file=sys.stderr)
+
+
+def benchmark(models, batches=(1,), paths=None, input_size=None, kwargs=None, iters=20,
+              warmup=3, seed=0, progress=None, accuracy=None, digits_params=None,
+              real_count=64):
+    """Measure every (model, batch, path); returns a list of result dicts with the keys
+    ``KEYS`` (plus ``error`` for a path that failed or is unavailable, ``input_size``).
+    ``accuracy`` (default: when a reduced-precision path is measured) adds
+    ``top1_agreement`` (real photographs) and ``digits_acc`` (per path) to every row."""
+    from ...model_zoo import get_model_info
+    reasons = available_paths()
+    paths = list(paths or [p for p in INFERENCE_PATHS if reasons[p] is None])
+    for p in paths:
+        if p not in PATHS:
+            raise ValueError('unknown path %r; choose from %s' % (p, ', '.join(PATHS)))
+    if accuracy is None:
+        accuracy = any(p in REDUCED_PATHS for p in paths)
+    infos = [get_model_info(m) for m in models]
+    bar = _progress(len(models) * len(batches) * len(paths)
+                    + (len(paths) if accuracy else 0), progress)
+    digits_acc = {}
+    if accuracy:
+        digits_acc = _digits_accuracy(paths, reasons, batches[0], iters, digits_params, seed,
+                                      bar)
+    results = []
+    for info in infos:
+        size = input_size or info.input_size
+        real = real_images(info, real_count) if accuracy and size == info.input_size else None
+        calibration = (real_images(info, max(real_count, 64), seed=1)
+                       if 'openvino-int8' in paths else None)
+        for batch in batches:
+            with tempfile.TemporaryDirectory() as folder:
+                files, reference, real_ref = _prepare(info.name, kwargs or {}, batch, size,
+                                                      folder, seed, paths, reasons, None, real,
+                                                      calibration)
+                scale = float(np.abs(reference).max()) or 1.0
+                for path in paths:
+                    bar.set_postfix_str('%s b%d %s' % (info.name, batch, path))
+                    row = dict.fromkeys(KEYS)
+                    row.update(model=info.name, path=path, batch=batch, input_size=size,
+                               digits_acc=digits_acc.get(path),
+                               digits_acc_f32=digits_acc.get('float32'))
+                    try:
+                        if reasons.get(path):
+                            raise RuntimeError(reasons[path])
+                        timing, out, extra = _measure(path, info.name, kwargs or {}, files,
+                                                      iters, warmup)
+                        row.update(timing)
+                        if out is not None:
+                            row['max_rel_diff'] = float(np.abs(out - reference).max() / scale)
+                        if extra is not None and real_ref is not None:
+                            row['top1_agreement'] = float(np.mean(
+                                extra.argmax(1) == real_ref.argmax(1)))
+                    except RuntimeError as err:
+                        row['error'] = str(err)
+                        log.warning('%s batch %d %s: %s', info.name, batch, path, err)
+                    results.append(row)
+                    bar.update(1)
+    bar.close()
+    return results
+
+
+def _digits_accuracy(paths, reasons, batch, iters, params, seed, bar):
+    """{path: validation accuracy of the digits network run through that path}."""
+    name, kwargs = DIGITS_MODEL
+    params, val_x, val_y, calibration, control = digits_inputs(params)
+    accuracy = {}
+    with tempfile.TemporaryDirectory() as folder:
+        files, _, real_ref = _prepare(name, kwargs, batch, 32, folder, seed, paths, reasons,
+                                      params, val_x, calibration, control)
+        accuracy['float32'] = float(np.mean(real_ref[:len(val_y)].argmax(1) == val_y))
+        for path in paths:
+            bar.set_postfix_str('digits %s' % path)
+            bar.update(1)
+            if reasons.get(path) or path == 'train':
+                continue
+            try:
+                _, _, extra = _measure(path, name, kwargs, files, 1, 0)
+            except RuntimeError as err:
+                log.warning('digits network, %s: %s', path, err)
+                continue
+            accuracy[path] = float(np.mean(extra[:len(val_y)].argmax(1) == val_y))
+    return accuracy

@@ -1,0 +1,57 @@
+"""The bench's rows as ratios and as a table."""
+
+__all__ = ['add_ratios', 'format_table']
+
+
+def _lookup(results, **match):
+    for r in results:
+        if all(r.get(k) == v for k, v in match.items()) and r.get('img_per_s'):
+            return r
+    return None
+
+
+def add_ratios(results, baseline='resnet50_add'):
+    """``vs_hybridized`` (throughput / the hybridized path's, same model and batch) and
+    ``time_vs_baseline`` (time per image / the baseline model's, same path, batch and
+    input size), where both rows exist."""
+    for r in results:
+        if not r.get('img_per_s'):
+            continue
+        hyb = _lookup(results, model=r['model'], batch=r['batch'], path='hybridized')
+        if hyb and r['path'] != 'train':
+            r['vs_hybridized'] = r['img_per_s'] / hyb['img_per_s']
+        base = _lookup(results, model=baseline, batch=r['batch'], path=r['path'],
+                       input_size=r['input_size'])
+        if base:
+            r['time_vs_baseline'] = base['img_per_s'] / r['img_per_s']
+    return results
+
+
+def _fmt(value, spec):
+    return '-' if value is None else spec % value
+
+
+def format_table(results, baseline='resnet50_add', markdown=False):
+    """The results as a text (or markdown) table, ratios and accuracies included."""
+    head = ['model', 'path', 'batch', 'img/s', 'p50 ms', 'p90 ms', 'peak MB',
+            'max rel diff', 'top-1 agree', 'digits acc', 'x hybridized',
+            'time vs %s' % baseline]
+    rows = []
+    for r in results:
+        if r.get('error'):
+            rows.append([r['model'], r['path'], str(r['batch']), 'unavailable: ' + r['error']]
+                        + [''] * (len(head) - 4))
+            continue
+        rows.append([r['model'], r['path'], str(r['batch']), _fmt(r['img_per_s'], '%.2f'),
+                     _fmt(r['p50_ms'], '%.1f'), _fmt(r['p90_ms'], '%.1f'),
+                     _fmt(r['peak_rss_mb'], '%.0f'), _fmt(r['max_rel_diff'], '%.1e'),
+                     _fmt(r.get('top1_agreement'), '%.3f'), _fmt(r.get('digits_acc'), '%.4f'),
+                     _fmt(r.get('vs_hybridized'), '%.2fx'),
+                     _fmt(r.get('time_vs_baseline'), '%.2fx')])
+    if markdown:
+        lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+        return '\n'.join(lines + ['| ' + ' | '.join(c for c in row) + ' |' for row in rows])
+    widths = [max(len(head[i]), *(len(row[i]) for row in rows if len(row[i]) < 40))
+              if rows else len(head[i]) for i in range(len(head))]
+    line = lambda cells: '  '.join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa
+    return '\n'.join([line(head)] + [line(row) for row in rows])

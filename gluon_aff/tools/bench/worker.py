@@ -1,0 +1,78 @@
+"""The bench's worker side: one MXNet path of one network, timed in its own process so that
+its peak memory is its own (``python -m gluon_aff.tools.bench.worker --worker SPEC``)."""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+from ...workers import report
+
+__all__ = ['worker_main']
+
+
+def _build(spec):
+    import mxnet as mx
+    from ...model_zoo import get_model
+    net = get_model(spec['model'], **spec['kwargs'])
+    net.load_parameters(spec['params'], ctx=mx.cpu())
+    path = spec['path']
+    if path == 'hybridized' or path == 'train':
+        net.hybridize(static_alloc=True, static_shape=True)
+    elif path == 'mkldnn':
+        net.hybridize(static_alloc=True, static_shape=True, backend='MKLDNN')
+    elif path == 'optimized':
+        from ...deploy import optimize
+        net = optimize(net)
+    return net
+
+
+def _train_step_runner(net, x):
+    import mxnet as mx
+    from mxnet import autograd, gluon
+    labels = mx.nd.array(np.arange(x.shape[0]) % 10)
+    trainer = gluon.Trainer(net.collect_params(), 'sgd',
+                            dict(learning_rate=1e-4, momentum=0.9, wd=1e-4))
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+
+    def step():
+        with autograd.record():
+            loss = loss_fn(net(x), labels)
+        loss.backward()
+        trainer.step(x.shape[0])
+        loss.wait_to_read()
+        mx.nd.waitall()
+    return step
+
+
+def worker_main(argv):
+    p = argparse.ArgumentParser()
+    p.add_argument('--worker', required=True)
+    p.add_argument('--iters', type=int, default=20)
+    p.add_argument('--warmup', type=int, default=3)
+    args = p.parse_args(argv)
+    spec = json.loads(args.worker)
+    if spec['path'] == 'train':
+        os.environ.setdefault('MXNET_ENGINE_TYPE', 'NaiveEngine')   # as training on the CPU
+    import gluon_aff  # noqa: F401  (numpy/distutils shims before mxnet)
+    import mxnet as mx
+    from ...deploy.runtimes import in_batches, peak_rss_mb, timings
+    net = _build(spec)
+    x = mx.nd.array(np.load(spec['input']))
+    if spec['path'] == 'train':
+        run = _train_step_runner(net, x)
+    else:
+        np.save(spec['output'], net(x).asnumpy())
+        if spec.get('extra'):
+            np.save(spec['extra_output'], in_batches(lambda b: net(mx.nd.array(b)).asnumpy(),
+                                                     np.load(spec['extra']), x.shape[0]))
+        run = lambda: net(x).wait_to_read()  # noqa: E731
+    result = timings(run, x.shape[0], args.iters, args.warmup)
+    result['peak_rss_mb'] = peak_rss_mb()
+    report('result', **result)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(worker_main(sys.argv[1:]))

@@ -149,3 +149,19 @@ def test_train_cifar_on_two_stand_in_gpus(tmp_path):
     assert 'devices: [cpu(0), cpu(1)]' in out
     # 1,437 digits in global batches of 2 x 16: 44 steps
     assert re.search(r'\[Epoch 0\] .*\| 1408 samples', out)
+
+
+def test_train_seg_on_two_stand_in_gpus(tmp_path):
+    """train_seg.py splits each batch over its --gpus, as the classification recipes do
+    (it used to train on the first id alone)."""
+    from gluon_aff.data.stopsign import make_synthetic_stopsign
+    make_synthetic_stopsign(str(tmp_path / 'coco'), n=12)
+    out = run_script('train_seg.py', [
+        '--coco-root', str(tmp_path / 'coco'), '--gpus', '0,1', '--batch-size', '2',
+        '--input-size', '32', '--num-epochs', '1', '--val-fraction', '0.25', '--progress',
+        'off', '--save-dir', str(tmp_path / 'p'), '--logging-dir', str(tmp_path / 'l')],
+        timeout=300, env=dict(os.environ, GLUON_AFF_GPUS_AS_CPUS='1'))
+    assert 'devices: [cpu(0), cpu(1)]' in out
+    # global batches of 2 x 2 cover every training image, each on one device
+    train = int(re.search(r'images with a stop sign \((\d+) train', out).group(1))
+    assert train > 4 and re.search(r'\[Epoch 0\] .*\| %d samples' % train, out), out[-1500:]

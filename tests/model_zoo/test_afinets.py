@@ -134,9 +134,9 @@ def test_forward_hybridize_export_and_train_step(name, tmp_path):
 
 def test_small_afi_resnet_learns_digits(tmp_path):
     """train_cifar.py on the digits set: AFI-ResNet-20 (3 blocks per stage, so the
-    third block's module weighs two earlier features), 6 epochs."""
+    third block's module weighs two earlier features), 3 epochs."""
     argv = ['--model', 'cifar_afi_resnet32', '--blocks', '3', '--dataset', 'digits',
-            '--gpus', '', '-j', '0', '--batch-size', '32', '--num-epochs', '6', '--cosine',
+            '--gpus', '', '-j', '0', '--batch-size', '32', '--num-epochs', '3', '--cosine',
             '--warmup-epochs', '1', '--seed', str(TEST_SEED), '--save-period', '0',
             '--progress', 'off',
             '--save-dir', str(tmp_path / 'params'), '--logging-dir', str(tmp_path / 'logs'),

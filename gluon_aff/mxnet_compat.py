@@ -232,7 +232,41 @@ def apply():
     Returns the numpy names it had to put back."""
     restored = _restore_numpy_names()
     _check_distutils()
+    _let_gluoncv_import_beside_torch()
     return restored
+
+
+def _let_gluoncv_import_beside_torch():
+    """gluoncv 0.10.5 raises RuntimeError on import ("Legacy torch==2.x detected") whenever
+    PyTorch 2 is installed, though its MXNet half does not use PyTorch. Its check module is
+    loaded here first with that check reporting PyTorch as absent (an ImportError, which
+    gluoncv takes as "no PyTorch"), so that gluoncv imports for MXNet beside any torch."""
+    if 'gluoncv' in sys.modules or 'gluoncv.check' in sys.modules:
+        return
+    try:
+        spec = importlib.util.find_spec('gluoncv')
+    except ValueError:
+        return
+    if spec is None or not spec.submodule_search_locations:
+        return
+    import os
+    path = os.path.join(list(spec.submodule_search_locations)[0], 'check.py')
+    if not os.path.exists(path):
+        return
+    check_spec = importlib.util.spec_from_file_location('gluoncv.check', path)
+    check = importlib.util.module_from_spec(check_spec)
+    check_spec.loader.exec_module(check)
+    original = getattr(check, '_require_pytorch_version', None)
+    if original is None:
+        return
+
+    def require_pytorch_version(*args, **kwargs):
+        try:
+            return original(*args, **kwargs)
+        except RuntimeError as e:
+            raise ImportError(str(e))
+    check._require_pytorch_version = require_pytorch_version
+    sys.modules['gluoncv.check'] = check
 
 
 def patch_onnx_mapping():

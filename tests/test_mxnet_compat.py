@@ -186,6 +186,19 @@ for attempt in ('gluon_aff.get_model', 'import gluon_aff.nn', 'import gluon_aff.
         mxnet_compat.MXNET_INSTALL
 
 
+def test_gluoncv_imports_beside_pytorch_2(tmp_path):
+    """gluoncv 0.10.5 raises "Legacy torch==2... detected" on import when any PyTorch 2 is
+    installed; a stand-in torch package says 2.5.0 here, whatever torch the machine has."""
+    (tmp_path / 'torch').mkdir()
+    (tmp_path / 'torch' / '__init__.py').write_text("__version__ = '2.5.0'\n")
+    code = ('import torch; assert torch.__version__ == "2.5.0"; import gluon_aff, gluoncv; '
+            'net = gluoncv.model_zoo.get_model("iaff_resnet50"); print(type(net).__name__)')
+    env = dict(os.environ, PYTHONPATH=str(tmp_path) + os.pathsep + ROOT)
+    run = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == 'AFFResNet'
+
+
 def test_the_command_without_mxnet_serves_and_names_the_install():
     code = ("import sys; sys.modules['mxnet'] = None; from gluon_aff.cli import main; "
             "sys.exit(main(sys.argv[1:]))")

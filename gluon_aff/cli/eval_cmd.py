@@ -7,7 +7,7 @@ import mxnet as mx
 from . import register_command
 from .common import add_arg_option, load_checkpoint_network, parse_kwargs
 from ..data.evaluation import dataset_batches, folder_batches, rec_batches
-from ..model_zoo.pretrained import CHECKPOINTS
+from .. import released
 
 
 def configure(p):
@@ -50,9 +50,9 @@ def run(args):
     top1, top5 = evaluate(net, batches, [mx.cpu()], progress=progress)
     print('%s on %s: top-1 accuracy %.4f (error %.4f), top-5 accuracy %.4f (error %.4f)'
           % (os.path.basename(args.params), source, top1, 1 - top1, top5, 1 - top5))
-    released = [c for c in CHECKPOINTS if c.file == os.path.basename(args.params)]
-    if released:
-        c = released[0]
+    matches = [c for c in released.CHECKPOINTS if c.file == os.path.basename(args.params)]
+    if matches:
+        c = matches[0]
         reported = 1 - c.value if c.metric == 'top1_err' else c.value
         paper = (', paper %s %s' % (c.paper['where'], c.paper['value'])) if c.paper else ''
         print('released file: its name reports %s %.4f (top-1 accuracy %.4f%s); measured here '

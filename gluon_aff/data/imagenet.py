@@ -14,7 +14,7 @@ from mxnet.gluon.data import DataLoader
 from mxnet.gluon.data.vision import transforms
 from PIL import Image
 
-from ..model_zoo.registry import IMAGENET_PREPROCESS
+from ..preprocessing import IMAGENET_PREPROCESS
 from .autoaugment import AutoAugment
 from .recordio import check_record_file
 from .samplers import RoundBatchSampler, part_loader

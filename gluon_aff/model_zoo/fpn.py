@@ -17,15 +17,10 @@ from mxnet.gluon.nn import BatchNorm
 from ..nn import create_fusion, resolve_fusion
 from .base import ZooNet
 from .cifar_resnet import AFFPreActBlock
+from ..preprocessing import SEGMENTATION_PREPROCESS
 from .registry import build_model, register_model
 
 __all__ = ['FPNResNet', 'SEGMENTATION_PREPROCESS']
-
-# StopSign crops: ImageNet normalisation, two classes (background, stop sign)
-SEGMENTATION_PREPROCESS = dict(input_size=128, mean=(0.485, 0.456, 0.406),
-                               std=(0.229, 0.224, 0.225), crop_ratio=1.0,
-                               interpolation='bilinear', classes=2)
-
 
 class FPNResNet(ZooNet):
     """ResNet-20-b + FPN with fused merges, for semantic segmentation.

@@ -11,16 +11,11 @@ from collections import OrderedDict
 
 from mxnet import cpu
 
+from ..preprocessing import CIFAR_PREPROCESS, IMAGENET_PREPROCESS  # noqa: F401 (re-exported)
+
 __all__ = ['ModelInfo', 'register_model', 'get_model', 'list_models', 'get_model_info',
            'build_model', 'check_arguments', 'GLUONCV_ALIASES', 'IMAGENET_PREPROCESS', 'CIFAR_PREPROCESS']
 
-# Preprocessing the released networks were trained and evaluated with.
-IMAGENET_PREPROCESS = dict(input_size=224, mean=(0.485, 0.456, 0.406),
-                           std=(0.229, 0.224, 0.225), crop_ratio=0.875,
-                           interpolation='bilinear', classes=1000)
-CIFAR_PREPROCESS = dict(input_size=32, mean=(0.4914, 0.4822, 0.4465),
-                        std=(0.2023, 0.1994, 0.2010), crop_ratio=1.0,
-                        interpolation=None, classes=100)
 
 
 class ModelInfo(object):

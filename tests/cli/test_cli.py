@@ -8,6 +8,7 @@ import pytest
 
 from helpers import ROOT, randomize
 from gluon_aff.cli import main
+from gluon_aff import released
 from gluon_aff.model_zoo import get_model, pretrained as P
 
 
@@ -48,7 +49,7 @@ def released_cifar(tmp_path, monkeypatch):
                         git_blob_id=P.git_blob_id(str(path)), dtype={}, labels='fine',
                         head_classes=100, label_classes=100, metric='accuracy', value=0.5,
                         input_size=32, paper=None)
-    monkeypatch.setattr(P, 'CHECKPOINTS', P.CHECKPOINTS + [ckpt])
+    monkeypatch.setattr(released, 'CHECKPOINTS', released.CHECKPOINTS + [ckpt])
     return ckpt, path.read_bytes(), net
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from helpers import randomize
+from gluon_aff import released
 from gluon_aff.model_zoo import get_model, pretrained as P
 
 SMALL = dict(blocks=1, channel_times=1)
@@ -31,7 +32,7 @@ def fake_release(small_file, monkeypatch):
                         git_blob_id=P.git_blob_id(path), dtype={}, labels='fine',
                         head_classes=100, label_classes=100, metric='accuracy', value=0.5,
                         input_size=32, paper=None)
-    monkeypatch.setattr(P, 'CHECKPOINTS', P.CHECKPOINTS + [ckpt])
+    monkeypatch.setattr(released, 'CHECKPOINTS', released.CHECKPOINTS + [ckpt])
     with open(path, 'rb') as f:
         return ckpt, f.read(), net
 

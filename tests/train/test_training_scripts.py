@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from helpers import ROOT, record_metric, run_script
+from gluon_aff import released
 from gluon_aff.data.digits import digits_arrays
 from gluon_aff.data.cifar import cifar_loaders
 from gluon_aff.data.recordio import pack_arrays
@@ -451,7 +452,7 @@ def test_flags_the_original_ignored(tmp_path, monkeypatch):
     ckpt = P.Checkpoint(model='cifar_aff_resnet8', file='release.params', path='x/release.params',
                         git_blob_id=P.git_blob_id(path), dtype={}, labels='fine', head_classes=10,
                         label_classes=10, metric='accuracy', value=0.5, input_size=32, paper=None)
-    monkeypatch.setattr(P, 'CHECKPOINTS', P.CHECKPOINTS + [ckpt])
+    monkeypatch.setattr(released, 'CHECKPOINTS', released.CHECKPOINTS + [ckpt])
     monkeypatch.setattr('gluon_aff.train.network.list_models', lambda: ['cifar_aff_resnet8'])
     monkeypatch.setattr('gluon_aff.train.network.get_model_info',
                         lambda name: type('I', (), {'checkpoints': [ckpt]})())

@@ -102,6 +102,8 @@ from gluon_aff.model_zoo import pretrained      # (gluon_aff first: it makes MXN
 import mxnet as mx
 
 download = pretrained.load_pretrained
+from gluon_aff.torch import weights as twin_weights
+twin_download = twin_weights.load_checkpoint
 
 
 def random_weights(net, model, which, ctx=None, root=None):
@@ -110,11 +112,19 @@ def random_weights(net, model, which, ctx=None, root=None):
     net.initialize(mx.init.Xavier(), ctx=ctx or mx.cpu())
 
 
+def twin_random_weights(net, model, which, root=None):
+    if isinstance(which, str) and which not in ('fine', 'coarse', 'imagenet'):
+        return twin_download(net, model, which, root)
+    return net                                  # the twin's modules start initialised
+
+
 failures = []
 for page, blocks in json.load(open(sys.argv[1])):
     namespace = {'__name__': '__snippet__'}
     for line, code, mark in blocks:
         pretrained.load_pretrained = random_weights if mark == 'fake-weights' else download
+        twin_weights.load_checkpoint = (twin_random_weights if mark == 'fake-weights'
+                                        else twin_download)
         try:
             exec(compile(code, '%s:%d' % (page, line), 'exec'), namespace)
         except Exception:

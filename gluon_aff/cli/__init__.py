@@ -23,6 +23,7 @@ COMMAND_MODULES = OrderedDict([
     ('eval', 'gluon_aff.cli.eval_cmd'),
     ('gradcam', 'gluon_aff.cli.gradcam'),
     ('export', 'gluon_aff.cli.export'),
+    ('convert', 'gluon_aff.cli.convert'),
     ('predict', 'gluon_aff.cli.predict'),
     ('bench', 'gluon_aff.cli.bench'),
     ('ablate', 'gluon_aff.cli.ablate'),

@@ -1,30 +1,9 @@
 """What several subcommands share: building a zoo network from a checkpoint file."""
-import ast
-
 from ..model_zoo import get_model, get_model_info
 from ..model_zoo.pretrained import load_params, read_params
+from .args import add_arg_option, parse_kwargs  # noqa: F401 (the subcommands import them here)
 
 __all__ = ['parse_kwargs', 'load_checkpoint_network', 'add_arg_option']
-
-
-def add_arg_option(parser):
-    parser.add_argument('--arg', action='append', default=[], metavar='KEY=VALUE',
-                        help='constructor argument of the network, repeatable (e.g. blocks=1 '
-                             'channel_times=1), for files saved from non-default variants')
-
-
-def parse_kwargs(pairs):
-    """['blocks=1', "fusion='iaff'"] -> {'blocks': 1, 'fusion': 'iaff'}."""
-    kwargs = {}
-    for pair in pairs:
-        key, sep, value = pair.partition('=')
-        if not sep or not key:
-            raise ValueError("--arg takes KEY=VALUE, got '%s'" % pair)
-        try:
-            kwargs[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            kwargs[key] = value
-    return kwargs
 
 
 def load_checkpoint_network(name, params_file, kwargs=None):

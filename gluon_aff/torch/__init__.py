@@ -1,0 +1,22 @@
+"""The PyTorch twin of the zoo: the same networks, names and released weights, no MXNet.
+
+``gluon_aff.torch.get_model('iaff_resnet50', pretrained=True)`` builds the network as a
+``torch.nn.Module`` and loads the authors' MXNet checkpoint (downloaded and verified by git
+blob id; read with numpy alone). Importing this package also registers every name with
+timm when timm is installed: ``timm.create_model('iaff_resnet50', pretrained=True)``.
+See docs/pytorch.md.
+"""
+try:
+    import torch  # noqa: F401
+except ImportError as e:        # pragma: no cover - depends on the environment
+    raise ImportError('gluon_aff.torch needs PyTorch: pip install torch (and timm for '
+                      'timm.create_model); see docs/pytorch.md') from e
+
+from .fusion import (AFF, AFI, IAFF, MSCAM, Add, MultiAFF, create_fusion,  # noqa: F401
+                     list_fusions, resolve_fusion)
+from .layers import BatchNorm2d  # noqa: F401
+from .registry import get_model, get_model_info, list_models, set_attention_norm  # noqa: F401
+from .transforms import eval_transform  # noqa: F401
+from .weights import (load_checkpoint, load_state, read_checkpoint,  # noqa: F401
+                      save_mxnet_params, save_safetensors, state_dict_from_mxnet)
+from . import models  # noqa: F401,E402  (registers the names)

@@ -50,6 +50,7 @@ def run(args):
 
 register_command('bench', 'Throughput, latency, peak memory and accuracy of zoo networks '
                  '(random weights) along each inference path (MXNet, ONNX Runtime, OpenVINO '
-                 'at f32/bf16/int8), each in its own process.',
+                 'at f32/bf16/int8, the PyTorch twin eager and compiled), each in its own '
+                 'process.',
                  configure, run,
                  example='gluon-aff bench resnet50_add iaff_resnet50 --batch-size 1 8 32')

@@ -16,7 +16,7 @@ def deep_stem_layers(width, out_channels, stride, norm, in_channels=3):
 class ZooNet(nn.Module):
     """Base of the twin's networks, with the MXNet ``ZooNet``'s contract.
 
-    A family provides ``stem(x)``, ``stages()`` (the stage modules in order),
+    A family provides ``_stem(x)``, ``_stages()`` (the stage modules in order),
     ``head_map(x)`` (what the classifier pools: the last stage's output, or a final
     norm/activation of it) and ``classify_map(m)`` (pooling, dropout, classifier), and sets
     ``feature_channels``, ``total_stride`` and ``classifier_name``. Every network then has
@@ -37,10 +37,10 @@ class ZooNet(nn.Module):
         self.out_stages = tuple(out_stages) if out_stages else None
 
     # -- provided by the families -------------------------------------------------------
-    def stem(self, x):
+    def _stem(self, x):
         raise NotImplementedError
 
-    def stages(self):
+    def _stages(self):
         raise NotImplementedError
 
     def head_map(self, x):
@@ -52,7 +52,7 @@ class ZooNet(nn.Module):
     # -- contract -------------------------------------------------------------------------
     @property
     def num_stages(self):
-        return len(self.stages())
+        return len(self._stages())
 
     def check_contract(self):
         problems = []
@@ -84,7 +84,7 @@ class ZooNet(nn.Module):
         return [dict(num_chs=c, reduction=size // s[2], module=names.get(id(stage), ''),
                      index=i + 1)
                 for i, (c, s, stage) in enumerate(zip(self.feature_channels, shapes,
-                                                      self.stages()))]
+                                                      self._stages()))]
 
     def set_out_stages(self, stages):
         """Return these stages' maps (1-based, ``'all'``) instead of logits; None: logits."""
@@ -124,9 +124,9 @@ class ZooNet(nn.Module):
                                 x.shape[2], x.shape[3], self.train_size, self.train_size))
 
     def _stage_outputs(self, x, last):
-        x = self.stem(x)
+        x = self._stem(x)
         outs = []
-        for stage in self.stages()[:last]:
+        for stage in self._stages()[:last]:
             x = stage(x)
             outs.append(x)
         return outs

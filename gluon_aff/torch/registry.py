@@ -35,7 +35,7 @@ def pretrained_cfg(name, family, preprocess):
         interpolation=preprocess['interpolation'] or 'bilinear',
         crop_pct=preprocess['crop_ratio'], crop_mode='center', mean=preprocess['mean'],
         std=preprocess['std'], num_classes=preprocess['classes'],
-        classifier='output' if not family.startswith('imagenet_resnet') else 'fc',
+        classifier={'imagenet_resnet': 'fc', 'fpn_resnet': 'head.2'}.get(family, 'output'),
         license='apache-2.0', paper_ids='arXiv:2009.14082',
         description='gluon-aff %s (%s fusion), weights from MXNet' % (family, name))
 

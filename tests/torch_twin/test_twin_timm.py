@@ -58,8 +58,9 @@ def test_every_name_is_in_timm_with_the_zoos_preprocessing():
     with_weights = set(timm.list_models(pretrained=True))
     assert {c.model for c in released.CHECKPOINTS} & set(names) <= with_weights
     for name in names:
-        cfg = resolve_data_config({}, model=timm.create_model(name, **(
-            SMALL if name.startswith('cifar_') else dict(layers=[1, 1, 1, 1]))))
+        small = (dict(layers=[1, 1, 1, 1]) if twin.get_model_info(name)['family'].startswith(
+            'imagenet') else dict(blocks=1))
+        cfg = resolve_data_config({}, model=timm.create_model(name, **small))
         info = get_model_info(name)
         assert cfg['input_size'] == (3, info.input_size, info.input_size), name
         assert (cfg['mean'], cfg['std'], cfg['crop_pct']) == (info.mean, info.std,

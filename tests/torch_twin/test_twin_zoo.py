@@ -21,17 +21,25 @@ from gluon_aff.torch.weights import mxnet_arrays_from_state_dict
 SMALL = dict(blocks=1, channel_times=1)
 
 
+# MXNet's BilinearResize2D (FPN's upsampling) computes its scale factors in float32 even on
+# float64 data: 8x8 -> 16x16 (ratio 7/15) is 8e-7 from the exact values PyTorch gives (a
+# ratio such as 4/8 is exact in both), so the FPN networks agree in float64 to 1.3e-6
+# (measured), the others to 1e-11
+FLOAT64_BOUND = {'fpn_resnet': 1e-5}
+
+
 def test_every_twin_name_computes_what_mxnet_computes():
     """Eval mode in float32 to 1e-5 of the logits (the issue's bound; measured <= 6e-7);
     train mode in float64: logits, every gradient and the running statistics after one
-    step (measured <= 1e-12, 1e-11, 3e-7: MXNet's float64 variance)."""
+    step (measured <= 1e-12, 3e-11, 3e-7: MXNet's float64 variance)."""
     results = check_twin()
     print(format_table(results))
     assert set(results) == set(twin.list_models())
     for name, r in sorted(results.items()):
         assert 'error' not in r, (name, r)
         assert r['eval'] <= 1e-5, (name, r)
-        assert r['train'] <= 1e-9 and r['grad'] <= 1e-9 and r['stats'] <= 1e-5, (name, r)
+        bound = FLOAT64_BOUND.get(twin.get_model_info(name)['family'], 1e-9)
+        assert r['train'] <= bound and r['grad'] <= bound and r['stats'] <= 1e-5, (name, r)
 
 
 def test_twin_names_and_preprocessing_are_the_zoos():

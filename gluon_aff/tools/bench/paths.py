@@ -1,9 +1,12 @@
 """The inference paths the bench measures, and which of them this machine can run."""
 
-__all__ = ['PATHS', 'INFERENCE_PATHS', 'REDUCED_PATHS', 'KEYS', 'OPENVINO', 'available_paths']
+__all__ = ['PATHS', 'INFERENCE_PATHS', 'REDUCED_PATHS', 'TORCH_PATHS', 'KEYS', 'OPENVINO',
+           'available_paths']
 
 INFERENCE_PATHS = ('imperative', 'hybridized', 'mkldnn', 'optimized', 'onnxruntime',
-                   'openvino', 'openvino-bf16', 'openvino-int8')
+                   'openvino', 'openvino-bf16', 'openvino-int8', 'torch', 'torch-compile')
+# the PyTorch twin (gluon_aff.torch): eager in channels-last, and through torch.compile
+TORCH_PATHS = ('torch', 'torch-compile')
 REDUCED_PATHS = ('openvino-bf16', 'openvino-int8')
 PATHS = INFERENCE_PATHS + ('train',)
 KEYS = ('model', 'path', 'batch', 'img_per_s', 'p50_ms', 'p90_ms', 'peak_rss_mb',
@@ -20,6 +23,9 @@ def available_paths():
         reasons['mkldnn'] = 'this MXNet build has no MKLDNN backend'
     if importlib.util.find_spec('onnxruntime') is None:
         reasons['onnxruntime'] = 'onnxruntime is not installed (pip install onnxruntime)'
+    if importlib.util.find_spec('torch') is None:
+        for path in TORCH_PATHS:
+            reasons[path] = 'torch is not installed (pip install torch)'
     openvino = available_precisions('openvino')
     for path, precision in OPENVINO.items():
         reasons[path] = openvino[precision]

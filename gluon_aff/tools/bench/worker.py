@@ -1,5 +1,6 @@
-"""The bench's worker side: one MXNet path of one network, timed in its own process so that
-its peak memory is its own (``python -m gluon_aff.tools.bench.worker --worker SPEC``)."""
+"""The bench's worker side: one MXNet or PyTorch path of one network, timed in its own
+process so that its peak memory is its own
+(``python -m gluon_aff.tools.bench.worker --worker SPEC``)."""
 import argparse
 import json
 import os
@@ -46,6 +47,30 @@ def _train_step_runner(net, x):
     return step
 
 
+def _torch_runner(spec):
+    """The twin with the same weights (read from the MXNet file), in eval mode and
+    channels-last; ``torch-compile`` also through ``torch.compile``. No MXNet imported."""
+    import torch
+    from ... import torch as twin
+    from ...deploy.runtimes import in_batches
+    torch.set_num_threads(len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity')
+                          else os.cpu_count())
+    net = twin.get_model(spec['model'], pretrained=spec['params'], **spec['kwargs']).eval()
+    net = net.to(memory_format=torch.channels_last)
+    if spec['path'] == 'torch-compile':
+        net = torch.compile(net)
+
+    def forward(batch):
+        with torch.inference_mode():
+            return net(torch.from_numpy(batch).contiguous(memory_format=torch.channels_last))
+    x = np.load(spec['input'])
+    np.save(spec['output'], forward(x).numpy())
+    if spec.get('extra'):
+        np.save(spec['extra_output'], in_batches(lambda b: forward(b).numpy(),
+                                                 np.load(spec['extra']), x.shape[0]))
+    return lambda: forward(x)
+
+
 def worker_main(argv):
     p = argparse.ArgumentParser()
     p.add_argument('--worker', required=True)
@@ -53,6 +78,13 @@ def worker_main(argv):
     p.add_argument('--warmup', type=int, default=3)
     args = p.parse_args(argv)
     spec = json.loads(args.worker)
+    if spec['path'].startswith('torch'):
+        from ...deploy.runtimes import peak_rss_mb, timings
+        run = _torch_runner(spec)
+        result = timings(run, np.load(spec['input']).shape[0], args.iters, args.warmup)
+        result['peak_rss_mb'] = peak_rss_mb()
+        report('result', **result)
+        return 0
     if spec['path'] == 'train':
         os.environ.setdefault('MXNET_ENGINE_TYPE', 'NaiveEngine')   # as training on the CPU
     import gluon_aff  # noqa: F401  (numpy/distutils shims before mxnet)

@@ -65,10 +65,10 @@ class CIFARAFFResNet(ZooNet):
         self.feature_channels = tuple(channels[1:])
         self.total_stride = 4
 
-    def stem(self, x):
+    def _stem(self, x):
         return self.features[1](self.features[0](x))
 
-    def stages(self):
+    def _stages(self):
         return [self.features[2], self.features[3], self.features[4]]
 
     def head_map(self, x):

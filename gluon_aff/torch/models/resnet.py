@@ -91,10 +91,10 @@ class AFFResNet(ZooNet):
         self.feature_channels = (256, 512, 1024, 2048)
         self.total_stride = 8 if dilated else 32
 
-    def stem(self, x):
+    def _stem(self, x):
         return self.maxpool(self.relu(self.bn1(self.conv1(x))))
 
-    def stages(self):
+    def _stages(self):
         return [self.layer1, self.layer2, self.layer3, self.layer4]
 
     def classify_map(self, m, pre_logits=False):

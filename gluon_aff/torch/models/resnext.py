@@ -74,12 +74,12 @@ class _ResNeXtBase(ZooNet):
             width *= 2
         return in_channels
 
-    def stem(self, x):
+    def _stem(self, x):
         for i in range(self._num_stem):
             x = self.features[i](x)
         return x
 
-    def stages(self):
+    def _stages(self):
         return [self.features[self._num_stem + i] for i in range(len(self.feature_channels))]
 
     def classify_map(self, m, pre_logits=False):

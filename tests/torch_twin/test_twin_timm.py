@@ -11,6 +11,7 @@ from gluon_aff import released
 from gluon_aff import torch as twin
 from gluon_aff.data.photos import sample_photos
 from gluon_aff.model_zoo import get_model, get_model_info
+from gluon_aff.tools.twin_check import SMALL as TWIN_SMALL
 from gluon_aff.torch.layers import BatchNorm2d
 from gluon_aff.transforms import eval_transform, load_image
 from helpers import randomize
@@ -58,8 +59,7 @@ def test_every_name_is_in_timm_with_the_zoos_preprocessing():
     with_weights = set(timm.list_models(pretrained=True))
     assert {c.model for c in released.CHECKPOINTS} & set(names) <= with_weights
     for name in names:
-        small = (dict(layers=[1, 1, 1, 1]) if twin.get_model_info(name)['family'].startswith(
-            'imagenet') else dict(blocks=1))
+        small = TWIN_SMALL.get(twin.get_model_info(name)['family'], {})
         cfg = resolve_data_config({}, model=timm.create_model(name, **small))
         info = get_model_info(name)
         assert cfg['input_size'] == (3, info.input_size, info.input_size), name

@@ -23,9 +23,9 @@ SMALL = dict(blocks=1, channel_times=1)
 
 # MXNet's BilinearResize2D (FPN's upsampling) computes its scale factors in float32 even on
 # float64 data: 8x8 -> 16x16 (ratio 7/15) is 8e-7 from the exact values PyTorch gives (a
-# ratio such as 4/8 is exact in both), so the FPN networks agree in float64 to 1.3e-6
-# (measured), the others to 1e-11
-FLOAT64_BOUND = {'fpn_resnet': 1e-5}
+# ratio such as 4/8 is exact in both), so the FPN networks agree in float64 to 1e-6 (logits)
+# and 5e-6 (gradients), measured; the others to 1e-11
+FLOAT64_BOUND = {'fpn_resnet': 1e-4}
 
 
 def test_every_twin_name_computes_what_mxnet_computes():

@@ -93,6 +93,8 @@ def main():
     levels = args.levels or (['default', 'SSE41', 'off'] + (
         ['AVX2'] if 'AVX512_CORE' in offered else []))
     tests = [t for t in TESTS if not args.only or args.only in t]
+    if not tests:       # (pytest given no test would run the whole suite)
+        p.error('--only %r matches none of: %s' % (args.only, ', '.join(TESTS)))
     rows = run(levels, args.seeds, tests)
     store = os.path.splitext(args.out)[0] + '.json'
     if args.only and os.path.exists(store):

@@ -16,7 +16,7 @@ from collections import namedtuple
 __all__ = ['Checkpoint', 'CHECKPOINTS', 'DEFAULT_BASE_URL', 'BASE_URL_ENV', 'checkpoints_for',
            'select_checkpoint', 'resolve_pretrained', 'model_root', 'git_blob_id', 'download',
            'fetch_checkpoint', 'CheckpointError', 'CheckpointMismatchError', 'ChecksumError',
-           'DownloadError', 'listing']
+           'DownloadError', 'listing', 'mismatch_error']
 
 logger = logging.getLogger('gluon_aff')
 
@@ -193,3 +193,24 @@ def resolve_pretrained(model, pretrained, root=None):
         return path, None
     ckpt = select_checkpoint(model, pretrained)
     return fetch_checkpoint(ckpt, root=root), ckpt
+
+
+def mismatch_error(source, network, missing, unexpected, misshaped, total):
+    """The ``CheckpointMismatchError`` of a file that does not fit a network of ``total``
+    keys: the missing, unexpected and mis-shaped keys, and which network to build."""
+    lines = ['%s does not fit %s:' % (source, network)]
+    if missing:
+        lines.append('  ' + listing('missing from the file', missing))
+    if unexpected:
+        lines.append('  ' + listing('in the file but not in the network', unexpected))
+    if misshaped:
+        lines.append('  ' + listing('different shapes', misshaped, limit=4))
+    matched = total - len(missing)
+    if matched < total // 2:
+        lines.append('  Only %d of the network\'s %d keys are in the file: it was saved '
+                     'from another architecture (e.g. a CIFAR network vs an ImageNet '
+                     'one). Build the network the file was saved from.' % (matched, total))
+    else:
+        lines.append('  Build the network with the arguments used for training '
+                     '(blocks, channel_times, start_layer, r, fusion type).')
+    return CheckpointMismatchError('\n'.join(lines))

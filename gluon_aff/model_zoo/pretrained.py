@@ -11,8 +11,9 @@ import mxnet as mx
 
 from ..released import (BASE_URL_ENV, CHECKPOINTS, DEFAULT_BASE_URL, Checkpoint,  # noqa: F401
                         CheckpointError, CheckpointMismatchError, ChecksumError, DownloadError,
-                        checkpoints_for, download, fetch_checkpoint, git_blob_id, listing,
-                        model_root, resolve_pretrained, select_checkpoint)
+                        checkpoints_for, download, fetch_checkpoint, git_blob_id,
+                        mismatch_error, model_root, resolve_pretrained,
+                        select_checkpoint)
 
 __all__ = ['Checkpoint', 'CHECKPOINTS', 'checkpoints_for', 'select_checkpoint',
            'model_root', 'git_blob_id', 'fetch_checkpoint', 'download', 'read_params',
@@ -72,23 +73,8 @@ def load_params(net, params, ctx=None, source=None):
                  for k in expected if k in params and k not in skip
                  and not _fits(expected[k].shape, params[k].shape)]
     if missing or unexpected or misshaped:
-        lines = ['%s does not fit %s:' % (source, getattr(net, 'zoo_name', type(net).__name__))]
-        if missing:
-            lines.append('  ' + listing('missing from the file', missing))
-        if unexpected:
-            lines.append('  ' + listing('in the file but not in the network', unexpected))
-        if misshaped:
-            lines.append('  ' + listing('different shapes', misshaped, limit=4))
-        matched = len(expected) - len(missing)
-        if matched < len(expected) // 2:
-            lines.append('  Only %d of the network\'s %d keys are in the file: it was saved '
-                         'from another architecture (e.g. a CIFAR network vs an ImageNet '
-                         'one). Build the network the file was saved from.'
-                         % (matched, len(expected)))
-        else:
-            lines.append('  Build the network with the arguments used for training '
-                         '(blocks, channel_times, start_layer, r, fusion type).')
-        raise CheckpointMismatchError('\n'.join(lines))
+        raise mismatch_error(source, getattr(net, 'zoo_name', type(net).__name__), missing,
+                             unexpected, misshaped, len(expected))
     for key, param in expected.items():
         if key not in skip:
             param._load_init(params[key], ctx, cast_dtype=True, dtype_source='current')

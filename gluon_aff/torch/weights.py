@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..params_file import read_params, write_params
-from ..released import CheckpointError, CheckpointMismatchError, listing, resolve_pretrained
+from ..released import CheckpointError, mismatch_error, resolve_pretrained
 
 __all__ = ['mxnet_to_torch_key', 'torch_to_mxnet_key', 'state_dict_from_mxnet',
            'mxnet_arrays_from_state_dict', 'load_state', 'load_checkpoint', 'save_mxnet_params',
@@ -99,16 +99,8 @@ def load_state(net, state, source='checkpoint'):
                  for k in expected if k in state and k not in skip
                  and tuple(state[k].shape) != tuple(expected[k].shape)]
     if missing or unexpected or misshaped:
-        lines = ['%s does not fit %s:' % (source, getattr(net, 'zoo_name', type(net).__name__))]
-        if missing:
-            lines.append('  ' + listing('missing from the file', missing))
-        if unexpected:
-            lines.append('  ' + listing('in the file but not in the network', unexpected))
-        if misshaped:
-            lines.append('  ' + listing('different shapes', misshaped, limit=4))
-        lines.append('  Build the network the file was saved from (the same zoo name, and '
-                     'the blocks, channel_times, start_layer, r and fusion used in training).')
-        raise CheckpointMismatchError('\n'.join(lines))
+        raise mismatch_error(source, getattr(net, 'zoo_name', type(net).__name__), missing,
+                             unexpected, misshaped, len(expected))
     with torch.no_grad():
         params = dict(net.named_parameters())
         params.update(net.named_buffers())

@@ -19,28 +19,12 @@ convolution, the contribution is average-pooled to the stage's resolution.
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
+from ..afi_layout import AFI_SETTINGS, afi_widths  # noqa: F401 (the families import them here)
 from ..nn.channels import concat_channels, interleave_groups
 from .base import ZooNet
 
 __all__ = ['AFI_SETTINGS', 'afi_widths', 'AFIStage', 'AFIClassifier', 'contribution',
            'group_concat', 'conv_bn', 'conv_bn_relu']
-
-# setting -> reduction ratio of the AFI scorer (the AFINets paper, section 3.3)
-AFI_SETTINGS = {'A': 4, 'B': 16}
-
-
-def afi_widths(width, index, setting, r=None):
-    """``(first_conv_width, feature_width, afi_r)`` of block ``index`` (0-based) of a stage
-    whose plain blocks have first-convolution width ``width``; setting None = plain;
-    ``r`` overrides the setting's reduction ratio."""
-    if setting is None:
-        return width, None, None
-    if setting not in AFI_SETTINGS:
-        raise ValueError("AFI setting must be 'A' or 'B', got %r" % (setting,))
-    feature = width // 2 if setting == 'A' else width
-    if index == 0:
-        return width, feature, None
-    return feature, feature, r or AFI_SETTINGS[setting]
 
 
 def contribution(F, h, feature_width, width, stride=1):

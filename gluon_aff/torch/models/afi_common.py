@@ -11,25 +11,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...afi_layout import AFI_SETTINGS, afi_widths  # noqa: F401 (the families import them here)
 from ..base import ZooNet
 from ..layers import BatchNorm2d
 
 __all__ = ['AFI_SETTINGS', 'afi_widths', 'AFIStage', 'AFIClassifier', 'contribution',
            'group_concat', 'conv_bn', 'conv_bn_relu']
-
-AFI_SETTINGS = {'A': 4, 'B': 16}
-
-
-def afi_widths(width, index, setting, r=None):
-    """``(first_conv_width, feature_width, afi_r)`` of block ``index`` of a stage."""
-    if setting is None:
-        return width, None, None
-    if setting not in AFI_SETTINGS:
-        raise ValueError("AFI setting must be 'A' or 'B', got %r" % (setting,))
-    feature = width // 2 if setting == 'A' else width
-    if index == 0:
-        return width, feature, None
-    return feature, feature, r or AFI_SETTINGS[setting]
 
 
 def contribution(h, feature_width, width, stride=1):

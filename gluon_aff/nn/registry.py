@@ -5,14 +5,12 @@ constructors, ``--askc-type`` in the training scripts, later ablation hosts)
 resolves the name here. Names are case-insensitive; the original open-aff
 strings are registered as aliases of the clear names.
 """
-import difflib
+from ..fusion_names import FusionTable
 
 __all__ = ['register_fusion', 'resolve_fusion', 'create_fusion', 'list_fusions',
-           'get_fusion_class']
+           'get_fusion_class', 'fusion_classes']
 
-_FUSIONS = {}   # canonical name -> block class
-_ALIASES = {}   # lower-case name or alias -> canonical name
-_ORIGINAL = {}  # canonical name -> original open-aff strings, for messages
+_TABLE = FusionTable()
 
 
 def register_fusion(name, aliases=()):
@@ -22,44 +20,26 @@ def register_fusion(name, aliases=()):
     as ``block(y, x)``: ``y`` is the body output / larger-receptive-field map,
     ``x`` the shortcut / low-level map (the paper's Y and X).
     """
-    def decorate(cls):
-        canonical = name.lower()
-        for key in (canonical,) + tuple(a.lower() for a in aliases):
-            owner = _ALIASES.get(key)
-            if owner is not None and _FUSIONS[owner] is not cls:
-                raise ValueError("fusion name '%s' is already registered for %s"
-                                 % (key, _FUSIONS[owner].__name__))
-            _ALIASES[key] = canonical
-        _FUSIONS[canonical] = cls
-        _ORIGINAL[canonical] = tuple(aliases)
-        cls.fusion_name = canonical
-        return cls
-    return decorate
+    return _TABLE.register(name, aliases)
 
 
 def list_fusions():
     """Canonical fusion names, sorted."""
-    return sorted(_FUSIONS)
+    return _TABLE.names()
 
 
 def resolve_fusion(name):
     """Return the canonical name for ``name`` or raise ValueError naming the known ones."""
-    if not isinstance(name, str):
-        raise ValueError('fusion type must be a string, got %r' % (name,))
-    key = name.lower()
-    if key in _ALIASES:
-        return _ALIASES[key]
-    close = difflib.get_close_matches(key, list(_ALIASES), n=3, cutoff=0.5)
-    known = ', '.join(
-        c + (' (original: %s)' % '/'.join(_ORIGINAL[c]) if _ORIGINAL[c] else '')
-        for c in list_fusions())
-    hint = (' Did you mean %s?' % ', '.join("'%s'" % _ALIASES[c] for c in close)) if close else ''
-    raise ValueError("unknown fusion type '%s'.%s Known fusion types: %s."
-                     % (name, hint, known))
+    return _TABLE.resolve(name)
 
 
 def get_fusion_class(name):
-    return _FUSIONS[resolve_fusion(name)]
+    return _TABLE.get(name)
+
+
+def fusion_classes():
+    """Every registered fusion block class."""
+    return _TABLE.classes()
 
 
 def create_fusion(name, channels, r, **kwargs):

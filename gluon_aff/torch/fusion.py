@@ -7,11 +7,10 @@ has the MXNet checkpoint's keys (``local_att.0.weight`` ...; BatchNorm's ``gamma
 become ``weight``/``bias``). Fusion names resolve through ``gluon_aff.nn.registry``'s rules:
 case-insensitive, the original open-aff strings as aliases.
 """
-import difflib
-
 import torch
 from torch import nn
 
+from ..fusion_names import FusionTable
 from .layers import BatchNorm2d, GlobalAvgPool
 
 __all__ = ['MSCAM', 'Add', 'AFF', 'IAFF', 'Concat', 'GlobalGlobal', 'LocalLocal', 'MSGAU',
@@ -19,38 +18,14 @@ __all__ = ['MSCAM', 'Add', 'AFF', 'IAFF', 'Concat', 'GlobalGlobal', 'LocalLocal'
            'MultiAFF', 'AFI', 'create_fusion', 'resolve_fusion', 'list_fusions',
            'local_context', 'global_context']
 
-_FUSIONS = {}
-_ALIASES = {}
-
-
-def _register(name, aliases=()):
-    def decorate(cls):
-        for key in (name,) + tuple(a.lower() for a in aliases):
-            _ALIASES[key] = name
-        _FUSIONS[name] = cls
-        cls.fusion_name = name
-        return cls
-    return decorate
-
-
-def list_fusions():
-    return sorted(_FUSIONS)
-
-
-def resolve_fusion(name):
-    """The canonical fusion name of ``name`` (ValueError naming the known ones)."""
-    if not isinstance(name, str):
-        raise ValueError('fusion type must be a string, got %r' % (name,))
-    if name.lower() in _ALIASES:
-        return _ALIASES[name.lower()]
-    close = difflib.get_close_matches(name.lower(), list(_ALIASES), n=3, cutoff=0.5)
-    raise ValueError("unknown fusion type '%s'.%s Known fusion types: %s."
-                     % (name, ' Did you mean %s?' % ', '.join(sorted({_ALIASES[c] for c in close}))
-                        if close else '', ', '.join(list_fusions())))
+_TABLE = FusionTable()
+_register = _TABLE.register
+list_fusions = _TABLE.names
+resolve_fusion = _TABLE.resolve
 
 
 def create_fusion(name, channels, r):
-    return _FUSIONS[resolve_fusion(name)](channels, r=r)
+    return _TABLE.get(name)(channels, r=r)
 
 
 def _inter(channels, r):

@@ -22,8 +22,8 @@ LayerCount = namedtuple('LayerCount', ['name', 'op', 'shape', 'params', 'macs', 
 def attention_prefixes(net):
     """Name prefixes of the attention blocks inside ``net`` (their ops' names start so)."""
     from ..nn import MSCAM
-    from ..nn.registry import _FUSIONS
-    kinds = tuple(cls for cls in _FUSIONS.values()) + (MSCAM,)
+    from ..nn.registry import fusion_classes
+    kinds = tuple(fusion_classes()) + (MSCAM,)
     prefixes = []
 
     def visit(block):

@@ -10,7 +10,7 @@ from helpers import ROOT
 PACKAGE = os.path.join(ROOT, 'gluon_aff')
 # lowest first: a subpackage may import those before it, never those after it
 LAYERS = ['mxnet_compat', 'workers', 'params_file', 'atomic', 'preprocessing', 'released',
-          'afi_layout', 'fusion_names',
+          'afi_layout', 'fusion_names', 'autoaugment', 'plots',
           'torch', 'nn', 'utils', 'model_zoo', 'transforms', 'data', 'deploy',
           'train', 'tools', 'cli', 'launch', '__main__']
 

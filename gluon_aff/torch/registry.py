@@ -122,6 +122,7 @@ _TIMM_DROPPED = ('pretrained_cfg', 'pretrained_cfg_overlay', 'cache_dir', 'featu
 def build_model(name, cls, args, pretrained, kwargs):
     """Merge the entry's arguments with the caller's, build, check the contract, set the
     attention norms, load weights, pick features; timm's arguments are understood."""
+    from .init import ORIGINAL_INIT, init_like_original
     from .weights import load_checkpoint
     entry = get_model_info(name)
     kwargs = dict(kwargs)
@@ -147,6 +148,7 @@ def build_model(name, cls, args, pretrained, kwargs):
     merged.setdefault('classes', entry['preprocess']['classes'])
     _check_counts(name, merged)
     net = cls(**merged)
+    init_like_original(net, ORIGINAL_INIT.get(entry['family'], 'xavier'))
     net.zoo_name = name
     net.train_size = entry['preprocess']['input_size']
     net.check_contract()

@@ -26,6 +26,8 @@ EXTRAS = {
     'test': ['pytest>=8', 'pytest-xdist>=3.5', 'pytest-timeout>=2.2'],
     # serving runtimes: ONNX Runtime, OpenVINO, and NNCF for int8 quantisation
     'serve': ['onnxruntime>=1.16', 'openvino>=2024.0', 'nncf>=2.10'],
+    # the PyTorch twin (gluon_aff.torch): timm registration, safetensors checkpoints
+    'torch': ['torch>=2.1', 'torchvision>=0.16', 'timm>=1.0', 'safetensors>=0.4'],
 }
 
 

@@ -31,7 +31,9 @@ sys.path.insert(0, ROOT)
 TESTS = ['tests/train/test_training_scripts.py::test_digits_learning',
          'tests/model_zoo/test_afinets.py::test_small_afi_resnet_learns_digits',
          'tests/train/test_segmentation.py::test_train_seg_learns_generated_stop_signs',
-         'tests/tools/test_summary_eval_gradcam.py::test_gradcam_peaks_on_the_object']
+         'tests/tools/test_summary_eval_gradcam.py::test_gradcam_peaks_on_the_object',
+         'tests/torch_twin/test_twin_finetune.py::'
+         'test_finetune_learns_the_digits_from_a_released_format_checkpoint']
 
 # level name -> environment
 LEVELS = {'default': {}, 'SSE41': {'DNNL_MAX_CPU_ISA': 'SSE41'},
@@ -40,8 +42,19 @@ LEVELS = {'default': {}, 'SSE41': {'DNNL_MAX_CPU_ISA': 'SSE41'},
           'off': {'MXNET_MKLDNN_ENABLED': '0'}}
 
 
+def machine_line():
+    """'CPU model, N cores (flags), date': where and when a row was measured."""
+    from gluon_aff.tools.isa_check import cpu_flags, cpu_model
+    flags = cpu_flags() or set()
+    return '%s, %d cores (%s), %s' % (
+        cpu_model(), len(os.sched_getaffinity(0)),
+        ', '.join(f for f in ('avx512f', 'avx2', 'sse4_1', 'amx_tile') if f in flags) or '?',
+        datetime.date.today().isoformat())
+
+
 def run(levels, seeds, tests=TESTS):
     rows = []
+    machine = machine_line()
     for level in levels:
         for seed in seeds:
             with tempfile.NamedTemporaryFile(suffix='.jsonl', delete=False) as f:
@@ -55,6 +68,7 @@ def run(levels, seeds, tests=TESTS):
                 for line in f:
                     row = json.loads(line)
                     row['level'] = level
+                    row['machine'] = machine
                     rows.append(row)
             os.remove(path)
     return rows
@@ -64,23 +78,25 @@ def table(rows, levels, seeds):
     by = collections.OrderedDict()
     for r in rows:
         by.setdefault(r['test'], []).append(r)
-    lines = ['| test | threshold | %s | worst | margin |' % ' | '.join(
+    lines = ['| test | threshold | %s | worst | margin | measured on |' % ' | '.join(
         '%s (seeds %s)' % (lv, ', '.join(map(str, seeds))) for lv in levels),
-        '|---|---|' + '---|' * len(levels) + '---|---|']
+        '|---|---|' + '---|' * len(levels) + '---|---|---|']
     for test, rs in by.items():
         cells = []
         for lv in levels:
             vals = [r['value'] for s in seeds for r in rs if r['level'] == lv and r['seed'] == s]
             cells.append(' / '.join('%g' % v for v in vals) or '-')
         worst = min(r['value'] for r in rs)
-        lines.append('| %s | %g | %s | %g | %+.4g |' % (test, rs[0]['threshold'],
-                                                        ' | '.join(cells), worst,
-                                                        worst - rs[0]['threshold']))
+        machines = sorted({r.get('machine', '?') for r in rs})
+        lines.append('| %s | %g | %s | %g | %+.4g | %s |' % (test, rs[0]['threshold'],
+                                                             ' | '.join(cells), worst,
+                                                             worst - rs[0]['threshold'],
+                                                             '; '.join(machines)))
     return '\n'.join(lines)
 
 
 def main():
-    from gluon_aff.tools.isa_check import cpu_flags, cpu_model, isa_levels
+    from gluon_aff.tools.isa_check import isa_levels
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--levels', nargs='+', default=None, choices=list(LEVELS),
@@ -103,20 +119,21 @@ def main():
         rows = kept + rows
     with open(store, 'w') as f:
         json.dump(rows, f, indent=1)
-    flags = cpu_flags() or set()
+    print(write_table(rows, levels, args.seeds, args.out))
+
+
+def write_table(rows, levels, seeds, out):
     text = '\n'.join([
         '# Learning tests: margins over seeds and oneDNN levels', '',
-        'Measured %s by `benchmarks/learning_margins.py` on %s, %d cores (flags: %s), Python %s, '
-        'run as the suite runs them (pytest-xdist workers, one OpenMP thread each). '
-        '"default" is oneDNN at the best level the CPU has, "off" is MXNET_MKLDNN_ENABLED=0.'
-        % (datetime.date.today().isoformat(), cpu_model(),
-           len(os.sched_getaffinity(0)),
-           ', '.join(f for f in ('avx512f', 'avx2', 'sse4_1', 'amx_tile') if f in flags) or '?',
-           platform.python_version()), '',
-        table(rows, levels, args.seeds), ''])
-    with open(args.out, 'w') as f:
+        'Measured by `benchmarks/learning_margins.py` (last run: Python %s), as the suite '
+        'runs the tests (pytest-xdist workers, one OpenMP thread each); each row says on '
+        'which machine. "default" is oneDNN at the best level that CPU has, "off" is '
+        'MXNET_MKLDNN_ENABLED=0 (the PyTorch test ignores both).'
+        % platform.python_version(), '',
+        table(rows, levels, seeds), ''])
+    with open(out, 'w') as f:
         f.write(text)
-    print(text)
+    return text
 
 
 if __name__ == '__main__':

@@ -61,7 +61,13 @@ def _check_command(argv, where):
         targets = re.findall(r'^([\w-]+):', open(os.path.join(ROOT, 'Makefile')).read(), re.M)
         assert all(a in targets or '=' in a for a in args), (where, argv, targets)
         return
+    if prog == 'torchrun':          # torchrun [its options] -m MODULE ARGS
+        prog, args = 'python', args[args.index('-m'):]
     if prog.startswith('python'):
+        if args[:2] == ['-m', 'gluon_aff.torch.finetune']:
+            from gluon_aff.torch.finetune import parse_args
+            parse_args(args[2:])
+            return
         if args[:2] == ['-m', 'gluon_aff.launch']:
             split = args.index('--')
             launch_parser().parse_args(args[2:split])

@@ -16,7 +16,7 @@ from .fusion import (AFF, AFI, IAFF, MSCAM, Add, MultiAFF, create_fusion,  # noq
                      list_fusions, resolve_fusion)
 from .layers import BatchNorm2d  # noqa: F401
 from .registry import get_model, get_model_info, list_models, set_attention_norm  # noqa: F401
-from .transforms import eval_transform  # noqa: F401
+from .transforms import AutoAugment, eval_transform  # noqa: F401
 from .weights import (load_checkpoint, load_state, read_checkpoint,  # noqa: F401
                       save_mxnet_params, save_safetensors, state_dict_from_mxnet)
 from . import models  # noqa: F401,E402  (registers the names)

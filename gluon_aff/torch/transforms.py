@@ -6,13 +6,19 @@ rounds the crop offset, while the original (``mx.image.resize_short`` + ``center
 uses OpenCV's bilinear resize and floors it: on the sample photos the two differ by 0.04
 to 0.2 on average after normalisation. ``eval_transform`` reproduces the original with
 OpenCV, for comparing with numbers obtained on the MXNet side.
+
+``AutoAugment`` is the original's AutoAugment (``gluon_aff.autoaugment``) as a torchvision
+transform.
 """
 import os
 
 import numpy as np
 import torch
+from PIL import Image
 
-__all__ = ['eval_transform']
+from ..autoaugment import augment, resolve_policy
+
+__all__ = ['eval_transform', 'AutoAugment']
 
 _INTERP = {'bilinear': 1, 'bicubic': 2, None: 1}     # OpenCV's INTER_LINEAR, INTER_CUBIC
 
@@ -57,3 +63,36 @@ def eval_transform(name):
         x = img.transpose(2, 0, 1).astype(np.float32) / 255.0
         return torch.from_numpy((x - mean) / std)
     return transform
+
+
+class AutoAugment(torch.nn.Module):
+    """The original's AutoAugment as a torchvision transform: a PIL image, or a uint8
+    C x H x W tensor (C = 1 or 3), in; the same type out, augmented by one random
+    sub-policy of ``policy`` ('cifar10', 'imagenet' or a list of sub-policies). Like the
+    original, put it first, on the whole decoded image, before cropping and flipping.
+    Draws from Python's ``random`` only (seeded per DataLoader worker by PyTorch).
+    Not torchvision's ``AutoAugment``: see ``gluon_aff.autoaugment`` for how they differ."""
+
+    def __init__(self, policy='cifar10'):
+        super().__init__()
+        self.policy_name = policy if isinstance(policy, str) else 'custom'
+        self.policy = resolve_policy(policy)
+
+    def forward(self, img):
+        if isinstance(img, Image.Image):
+            return augment(img, self.policy)
+        if not isinstance(img, torch.Tensor):
+            raise TypeError('AutoAugment takes a PIL image or a uint8 C x H x W tensor, got %s'
+                            % type(img).__name__)
+        if img.dtype != torch.uint8 or img.ndim != 3 or img.shape[0] not in (1, 3):
+            raise ValueError('AutoAugment takes a uint8 C x H x W tensor with 1 or 3 channels '
+                             '(put it before ToTensor/Normalize), got %s of shape %s'
+                             % (img.dtype, tuple(img.shape)))
+        array = img.permute(1, 2, 0).numpy()
+        array = array[:, :, 0] if array.shape[2] == 1 else array
+        out = np.asarray(augment(Image.fromarray(np.ascontiguousarray(array)), self.policy))
+        out = torch.from_numpy(out.copy())
+        return out.unsqueeze(0) if out.ndim == 2 else out.permute(2, 0, 1).contiguous()
+
+    def extra_repr(self):
+        return 'policy=%s' % self.policy_name

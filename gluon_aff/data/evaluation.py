@@ -34,7 +34,8 @@ def rec_batches(rec, idx, info, batch_size, workers):
 def folder_batches(folder, info, batch_size, workers):
     """Epoch callable over an image folder (its val/ sub-folder if present; one sub-folder
     per class), preprocessed as ``info`` says."""
-    from mxnet.gluon.data.vision import ImageFolderDataset, transforms
+    from mxnet.gluon.data.vision import transforms
+    from .folders import CheckedImageFolder
     if os.path.isdir(os.path.join(folder, 'val')):
         folder = os.path.join(folder, 'val')
     if not os.path.isdir(folder):
@@ -45,7 +46,7 @@ def folder_batches(folder, info, batch_size, workers):
                           interpolation=2 if info.interpolation == 'bicubic' else 1),
         transforms.CenterCrop(size), transforms.ToTensor(),
         transforms.Normalize(info.mean, info.std)])
-    loader = mx.gluon.data.DataLoader(ImageFolderDataset(folder).transform_first(tf),
+    loader = mx.gluon.data.DataLoader(CheckedImageFolder(folder).transform_first(tf),
                                       batch_size=batch_size, num_workers=workers)
     return lambda: iter(loader)
 

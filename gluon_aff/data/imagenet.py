@@ -16,6 +16,7 @@ from PIL import Image
 
 from ..preprocessing import IMAGENET_PREPROCESS
 from .autoaugment import AutoAugment
+from .folders import CheckedImageFolder
 from .recordio import check_record_file
 from .samplers import RoundBatchSampler, part_loader
 
@@ -162,18 +163,19 @@ def imagenet_val_transform(size, crop_ratio=0.875):
 
 
 def imagenet_folder_loaders(data_dir, input_size, crop_ratio, batch_size, num_workers,
-                            auto_aug=False, augment=True, num_parts=1, part_index=0):
+                            auto_aug=False, augment=True, num_parts=1, part_index=0,
+                            skip_bad=False):
     """ImageNet from an image folder (``data_dir``/train, ``data_dir``/val). For
-    ``input_size`` >= 320: EfficientNet-style random/centre crops with bicubic resizing."""
+    ``input_size`` >= 320: EfficientNet-style random/centre crops with bicubic resizing.
+    Bad images: see ``data.folders`` (``skip_bad``: skipped and logged)."""
     root = os.path.expanduser(data_dir)
     for split in ('train', 'val'):
         if not os.path.isdir(os.path.join(root, split)):
             raise IOError("--data-dir '%s' has no %s/ folder (one sub-folder per class); or "
                           "use --use-rec with .rec files" % (root, split))
     size = input_size
-    vision = mx.gluon.data.vision
-    train_set = vision.ImageFolderDataset(os.path.join(root, 'train'))
-    val_set = vision.ImageFolderDataset(os.path.join(root, 'val'))
+    train_set = CheckedImageFolder(os.path.join(root, 'train'), skip_bad)
+    val_set = CheckedImageFolder(os.path.join(root, 'val'), skip_bad)
     check_class_folders(root, train_set, val_set)
     train_tf = imagenet_train_transform(size, auto_aug, augment)
     val_tf = imagenet_val_transform(size, crop_ratio)

@@ -174,6 +174,9 @@ class ImageNetConfig(ClassificationConfig):
     rec_val: str = option('~/.mxnet/datasets/imagenet/rec/val.rec', 'validation .rec file')
     rec_val_idx: str = option('~/.mxnet/datasets/imagenet/rec/val.idx', 'index of --rec-val')
     use_rec: bool = option(False, 'read .rec files (ImageRecordIter)')
+    skip_bad_images: bool = option(
+        False, '(new) image folders: skip an empty, unreadable or truncated image (each is '
+        'logged) instead of stopping with its path')
     ignore_auto_aug_with_rec: bool = option(
         False, '(new) with --use-rec, ignore --auto_aug as the original did (its .rec iterator '
         'never applied AutoAugment, so the released ImageNet weights were trained without '
@@ -257,7 +260,8 @@ NOT_RECIPE = frozenset({
     'resume_from', 'resume_states', 'resume_epoch', 'resume_params', 'auto_resume',
     'num_workers', 'progress', 'save_dir', 'logging_dir', 'logging_file', 'save_plot_dir',
     'summary', 'save_period', 'save_frequency', 'log_interval', 'data_dir', 'rec_train',
-    'rec_train_idx', 'rec_val', 'rec_val_idx', 'coco_root', 'ann_file', 'image_dir'})
+    'rec_train_idx', 'rec_val', 'rec_val_idx', 'coco_root', 'ann_file', 'image_dir',
+    'skip_bad_images'})
 
 
 @dataclass

@@ -87,7 +87,8 @@ def run(config):
     else:
         train, val, num_train = imagenet_folder_loaders(
             config.data_dir, config.input_size, config.crop_ratio, batch_size,
-            config.num_workers, config.auto_aug, augment, dist.num_workers, dist.rank)
+            config.num_workers, config.auto_aug, augment, dist.num_workers, dist.rank,
+            skip_bad=config.skip_bad_images)
     iters_per_epoch = max(1, num_train // batch_size)
     schedule = imagenet_schedule(config.lr_mode, config.lr, config.num_epochs,
                                  config.warmup_epochs, iters_per_epoch, config.warmup_lr,

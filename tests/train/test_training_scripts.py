@@ -568,6 +568,30 @@ def test_imagenet_from_an_image_folder(size, extra, tmp_path):
     assert get_model('resnet50_add', classes=2, pretrained=best[0]).classes == 2
 
 
+def test_a_bad_image_in_the_folder_is_named_or_skipped(tmp_path, capsys):
+    """A corrupt image hours into an epoch: the script stops with its path and the flag;
+    with --skip-bad-images it trains on and the log counts what it skipped."""
+    from PIL import Image
+    images, _ = digits_arrays()
+    for split, start, count in (('train', 0, 4), ('val', 4, 2)):
+        for i in range(start, start + count):
+            folder = tmp_path / 'data' / split / ('c%d' % (i % 2))
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(images[i]).save(str(folder / ('%d.png' % i)))
+    bad = tmp_path / 'data' / 'train' / 'c1' / 'broken.png'
+    bad.write_bytes(b'\x89PNG\r\n\x1a\n' + b'garbage' * 10)
+    argv = ['--model', 'resnet', '--askc-type', 'DirectAdd', '--data-dir', str(tmp_path / 'data'),
+            '--num-epochs', '1', '--num-gpus', '0', '-j', '0', '--dtype', 'float32',
+            '--batch-size', '5', '--input-size', '32', '--classes', '2', '--test-layers', '1',
+            '--save-dir', str(tmp_path / 'p'), '--progress', 'off']
+    assert train_imagenet.main(argv + ['--logging-file', str(tmp_path / 'a.log')]) == 2
+    err = capsys.readouterr().err
+    assert 'bad image %s: OpenCV cannot decode it' % bad in err and '--skip-bad-images' in err
+    assert train_imagenet.main(argv + ['--logging-file', str(tmp_path / 'b.log'),
+                                       '--skip-bad-images']) == 0
+    assert 'skipped (--skip-bad-images): bad image %s' % bad in open(str(tmp_path / 'b.log')).read()
+
+
 def test_truncated_rec_files_are_named_before_the_first_epoch(tiny_rec, tmp_path, capsys):
     """A .rec cut short (a copy interrupted, a full disk) stops train_imagenet.py before it
     trains, naming the file; MXNet alone failed epochs in or aborted the process."""

@@ -9,13 +9,16 @@ Every process gets the DMLC_* variables of its role (``DMLC_ROLE``, ``DMLC_PS_RO
 ``python -c 'import gluon_aff'``: its import of mxnet (after the numpy/distutils shims
 of ``gluon_aff.mxnet_compat``) serves until the workers finish. Output is forwarded
 line by line with a role prefix. When a process fails, or on Ctrl-C, the others are
-stopped; the exit code is the first non-zero one.
+stopped, and the launcher says which process ended, how (its exit code, or the signal
+and what it usually means) and its last output lines; the exit code is the first non-zero
+one (128 + the signal number for a process killed by a signal).
 
 ``--launcher ssh`` starts the scheduler on the first host of the host file (one host per
 line) and spreads servers and workers over the hosts round-robin, each via
 ``ssh HOST 'cd CWD && env VARS COMMAND'`` (same paths and environment on every host).
 """
 import argparse
+import collections
 import os
 import shlex
 import signal
@@ -68,11 +71,43 @@ def plan(num_workers, num_servers, command, launcher='local', hosts=None, port=N
     return out
 
 
-def _forward(label, stream):
+def _forward(label, stream, tail):
     for line in iter(stream.readline, b''):
-        sys.stdout.write('[%s] %s' % (label, line.decode('utf-8', 'replace')))
+        text = line.decode('utf-8', 'replace')
+        tail.append(text.rstrip('\n'))
+        sys.stdout.write('[%s] %s' % (label, text))
         sys.stdout.flush()
     stream.close()
+
+
+# what a signal that ends a training process usually means
+_SIGNAL_HINTS = {
+    signal.SIGKILL: 'killed from outside: often the kernel\'s out-of-memory killer (see '
+                    '`dmesg`) or a scheduler ending the job',
+    signal.SIGSEGV: 'a crash in native code (MXNet, OpenCV, a driver)',
+    signal.SIGABRT: 'native code aborted (an MXNet check failed: its message is above)',
+    signal.SIGTERM: 'asked to stop (a scheduler, or `kill`)',
+    signal.SIGFPE: 'an arithmetic fault in native code (oneDNN: try DNNL_MAX_CPU_ISA=AVX2 '
+                   'or MXNET_MKLDNN_ENABLED=0)',
+}
+
+
+def describe_exit(label, pid, code):
+    """'worker 1 (pid 123) was killed by SIGKILL (exit -9): what that usually means'."""
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = 'signal %d' % -code
+        text = '%s (pid %d) was killed by %s (exit %d)' % (label, pid, name, code)
+        hint = _SIGNAL_HINTS.get(-code)
+        if hint:
+            text += ': ' + hint
+    else:
+        text = '%s (pid %d) exited with %d' % (label, pid, code)
+        if code == 2:
+            text += ': it refused its arguments or input (its error is above)'
+    return text
 
 
 def _stop(procs, grace=5.0):
@@ -96,13 +131,15 @@ def _stop(procs, grace=5.0):
 
 def run(jobs, server_grace=30.0):
     """Start ``jobs`` (from ``plan``), supervise them, return the exit code."""
-    procs, threads = [], []
+    procs, threads, tails = [], [], {}
     try:
         for label, argv, env in jobs:
             proc = subprocess.Popen(argv, env=dict(os.environ, **env), stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, start_new_session=True)
             print('[launch] %s: pid %d: %s' % (label, proc.pid, ' '.join(argv)), flush=True)
-            thread = threading.Thread(target=_forward, args=(label, proc.stdout), daemon=True)
+            tails[label] = collections.deque(maxlen=5)
+            thread = threading.Thread(target=_forward, args=(label, proc.stdout, tails[label]),
+                                      daemon=True)
             thread.start()
             procs.append((label, proc))
             threads.append(thread)
@@ -112,10 +149,15 @@ def run(jobs, server_grace=30.0):
             for label, proc in procs:
                 code = proc.poll()
                 if code not in (None, 0):
-                    print('[launch] %s exited with %d; stopping the others' % (label, code),
-                          flush=True)
+                    time.sleep(0.3)         # let its last lines arrive
+                    print('[launch] %s; stopping the others'
+                          % describe_exit(label, proc.pid, code), flush=True)
+                    lines = [l for l in tails[label] if l.strip()]
+                    if lines:
+                        print('[launch] its last output lines:\n' + '\n'.join(
+                            '[launch]   ' + l for l in lines), flush=True)
                     _stop(procs)
-                    return code
+                    return code if code > 0 else 128 - code
             if all(p.poll() == 0 for _, p in procs):
                 return 0
             if all(p.poll() == 0 for _, p in workers):

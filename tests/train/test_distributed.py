@@ -115,7 +115,10 @@ def test_two_workers_train_in_sync_and_a_killed_worker_stops_the_rest(tmp_path, 
     os.kill(int(worker1.group(1)), signal.SIGKILL)
     rest, _ = proc.communicate(timeout=60)
     assert proc.returncode != 0
-    assert 'worker 1 exited with -9; stopping the others' in rest
+    assert proc.returncode == 128 + 9
+    assert re.search(r'worker 1 \(pid %s\) was killed by SIGKILL \(exit -9\): killed from '
+                     r"outside: often the kernel's out-of-memory killer" % worker1.group(1), rest), rest[-2000:]
+    assert '[launch] its last output lines:' in rest
     time.sleep(0.5)
     assert not any(_alive(p) for p in pids)
 
@@ -139,3 +142,21 @@ def test_plan_and_ssh_commands():
         plan(1, 1, [])
     with pytest.raises(ValueError, match='-H HOSTFILE'):
         plan(1, 1, ['x'], launcher='ssh')
+
+
+def test_the_launcher_says_which_process_ended_how_and_its_last_lines(capsys):
+    """A worker that fails, and one killed by a signal: named with pid, exit code or
+    signal, and the lines it printed last; the others are stopped."""
+    from gluon_aff.launch import run
+    code = ('import sys, time; print("loading"); print("ValueError: no such file"); '
+            'sys.stdout.flush(); sys.exit(2)')
+    sleeper = [sys.executable, '-c', 'import time; time.sleep(60)']
+    assert run([('server 0', sleeper, {}), ('worker 0', [sys.executable, '-c', code], {})]) == 2
+    out = capsys.readouterr().out
+    assert re.search(r'\[launch\] worker 0 \(pid \d+\) exited with 2: it refused its arguments '
+                     r'or input \(its error is above\); stopping the others\n\[launch\] its last '
+                     r'output lines:\n\[launch\]   loading\n\[launch\]   ValueError: no such file\n',
+                     out), out
+    killed = [sys.executable, '-c', 'import os, signal; os.kill(os.getpid(), signal.SIGSEGV)']
+    assert run([('server 0', sleeper, {}), ('worker 1', killed, {})]) == 128 + 11
+    assert 'worker 1 (pid' in capsys.readouterr().out

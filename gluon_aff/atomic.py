@@ -5,11 +5,13 @@ killed at any moment leaves either the previous file or the new one under the fi
 and at most a ``.tmp-*`` file beside it. Standard library only.
 """
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
 
-__all__ = ['atomic_path', 'write_atomically', 'fsync_path', 'describe_write_error']
+__all__ = ['atomic_path', 'atomic_files', 'write_atomically', 'fsync_path',
+           'describe_write_error']
 
 
 def fsync_path(path):
@@ -55,6 +57,41 @@ def atomic_path(path):
     except BaseException:
         _remove(tmp)
         raise
+
+
+@contextlib.contextmanager
+def atomic_files(paths):
+    """``with atomic_files([a.bin, a.xml]) as tmps: write(tmps)``: files of one folder that
+    belong together (a model and its weights) written under temporary names in a hidden
+    folder beside them, then each renamed into place in the order given (put the file
+    readers open first last). A process killed before the renames leaves the previous set;
+    only a kill between two renames (microseconds) can leave a mixed set."""
+    folders = {os.path.dirname(os.path.abspath(p)) for p in paths}
+    if len(folders) != 1:
+        raise ValueError('atomic_files writes into one folder, got %s' % sorted(folders))
+    folder = folders.pop()
+    try:
+        os.makedirs(folder, exist_ok=True)
+        staging = tempfile.mkdtemp(prefix='.tmp-', dir=folder)
+    except OSError as e:
+        raise OSError(e.errno, describe_write_error(paths[0], e)) from e
+    tmps = [os.path.join(staging, os.path.basename(p)) for p in paths]
+    try:
+        yield tmps
+        for tmp, path in zip(tmps, paths):
+            if not os.path.exists(tmp):
+                raise OSError(errno.ENOENT, 'the writer did not write %s' % path)
+            fsync_path(tmp)
+        for tmp, path in zip(tmps, paths):
+            os.replace(tmp, path)
+        fsync_path(folder)
+    except OSError as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise OSError(e.errno, describe_write_error(paths[0], e)) from e
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_atomically(path, data):

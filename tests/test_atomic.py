@@ -70,6 +70,45 @@ def test_killed_at_random_moments_the_file_is_old_or_new_never_cut(tmp_path):
     assert all(f.startswith('.tmp-') for f in stray)     # at most the one being written
 
 
+def test_files_that_belong_together_are_replaced_as_a_set(tmp_path):
+    """A model and its weights (OpenVINO's .xml/.bin, MXNet's -symbol.json/-0000.params):
+    a writer killed at random moments while writing a new pair leaves a matching pair; a
+    failure leaves the previous pair and no staging folder."""
+    paths = [str(tmp_path / 'm.bin'), str(tmp_path / 'm.xml')]
+    code = ('import importlib.util as u, sys, time\n'
+            's = u.spec_from_file_location("atomic", %r); atomic = u.module_from_spec(s)\n'
+            's.loader.exec_module(atomic)\n'
+            'i = 0\n'
+            'while True:\n'
+            '    i += 1\n'
+            '    with atomic.atomic_files(sys.argv[1:]) as tmps:\n'
+            '        for t in tmps:\n'
+            '            open(t, "w").write(str(i) * 100000); time.sleep(0.02)\n'
+            % os.path.abspath(atomic.__file__))
+    rng = random.Random(1)
+    for _ in range(5):
+        proc = subprocess.Popen([sys.executable, '-c', code] + paths)
+        deadline = time.time() + 30
+        while not os.path.exists(paths[1]) and time.time() < deadline:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0, 0.3))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        first, second = (open(p).read() for p in paths)
+        assert first == second and len(first) % 100000 == 0
+    before = [open(p).read() for p in paths]
+    with pytest.raises(RuntimeError):
+        with atomic.atomic_files(paths) as tmps:
+            open(tmps[0], 'w').write('new')
+            raise RuntimeError('the exporter failed')
+    with pytest.raises(OSError, match='did not write .*m.xml'):
+        with atomic.atomic_files(paths) as tmps:
+            open(tmps[0], 'w').write('new')
+    assert [open(p).read() for p in paths] == before
+    stray = [f for f in _listing(tmp_path) if f not in ('m.bin', 'm.xml')]
+    assert all(f.startswith('.tmp-') for f in stray) and len(stray) <= 5   # one per kill
+
+
 def _checkpointer(tmp_path):
     from gluon_aff.model_zoo import get_model
     from gluon_aff.train.checkpoints import Checkpointer

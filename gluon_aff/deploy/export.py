@@ -10,7 +10,7 @@ import tempfile
 import mxnet as mx
 import numpy as np
 
-from ..atomic import atomic_path, write_atomically
+from ..atomic import atomic_files, atomic_path, write_atomically
 from .optimize import inference_form
 
 __all__ = ['export_symbol', 'export_onnx', 'export_openvino', 'write_meta',
@@ -25,12 +25,12 @@ ONNX_OPSET = 19
 def export_symbol(net, prefix, input_shape):
     """Write ``prefix``-symbol.json and ``prefix``-0000.params (``SymbolBlock.imports`` loads
     them with input name 'data'); returns the two paths."""
-    folder = os.path.dirname(os.path.abspath(prefix))
-    os.makedirs(folder, exist_ok=True)
     net.hybridize()
     net(mx.nd.zeros(input_shape))
-    net.export(prefix)
-    return prefix + '-symbol.json', prefix + '-0000.params'
+    paths = [prefix + '-0000.params', prefix + '-symbol.json']
+    with atomic_files(paths) as (tmp_params, _):
+        net.export(tmp_params[:-len('-0000.params')])
+    return paths[1], paths[0]
 
 
 def _fix_gamma_to_one(net, params_file):
@@ -230,5 +230,8 @@ def export_openvino(net, path, input_shape, precision='f32', calibration=None,
                 model = nncf.quantize_with_accuracy_control(
                     model, nncf.Dataset(items), nncf.Dataset(pairs), validation_fn=top1,
                     max_drop=max_drop, **options)
-    ov.save_model(model, path, compress_to_fp16=False)
+    # the .xml names no file: OpenVINO reads the .bin beside it with the same stem
+    paths = [path[:-len('.xml')] + '.bin', path]
+    with atomic_files(paths) as (_, tmp_xml):
+        ov.save_model(model, tmp_xml, compress_to_fp16=False)
     return path

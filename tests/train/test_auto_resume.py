@@ -1,6 +1,6 @@
-"""--auto-resume: a run killed at random moments (some during a save) and restarted with
-the same command until it finishes ends with the same weights as an uninterrupted run, bit
-for bit on the CPU with -j 0 and --seed."""
+"""--auto-resume: a run killed, terminated or interrupted at random moments (some during a
+save) and restarted with the same command until it finishes ends with the same weights as
+an uninterrupted run, bit for bit on the CPU with -j 0 and --seed."""
 import glob
 import json
 import os
@@ -28,6 +28,12 @@ def _final(folder):
     return glob.glob(str(folder / 'params' / ('*-%d.params' % (EPOCHS - 1))))
 
 
+def _starts(folder):
+    """How many runs have started logging into ``folder``'s training log."""
+    logs = glob.glob(str(folder / 'logs' / 'train_*.log'))
+    return sum(open(p).read().count(' devices: ') for p in logs)
+
+
 def test_killed_anywhere_and_rerun_ends_bit_for_bit(tmp_path):
     plain = tmp_path / 'plain'
     run_script('train_cifar.py', _argv(plain))
@@ -35,20 +41,30 @@ def test_killed_anywhere_and_rerun_ends_bit_for_bit(tmp_path):
 
     killed = tmp_path / 'killed'
     cmd = [sys.executable, os.path.join(ROOT, 'train_cifar.py')] + _argv(killed)
-    rng, kills = random.Random(1), 0
+    # a kill, a scheduler's SIGTERM and a Ctrl-C: the last two save an '-interrupted'
+    # checkpoint mid-epoch, which --auto-resume passes over for the epoch boundary before it
+    stops = [(signal.SIGKILL, -signal.SIGKILL), (signal.SIGTERM, 143), (signal.SIGINT, 130)]
+    rng, kills, codes = random.Random(1), 0, []
     while True:
+        started = _starts(killed)
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                 text=True)
-        if kills < 3:
-            time.sleep(rng.uniform(3.5, 7.0))        # past the start-up, into the epochs
+        if kills < len(stops):
+            # past the start-up (the log names the devices; SIGTERM and Ctrl-C are handled
+            # from then on), then somewhere in the 2-3 s of epochs and saves
+            deadline = time.time() + 120
+            while _starts(killed) == started and proc.poll() is None and time.time() < deadline:
+                time.sleep(0.05)
+            time.sleep(rng.uniform(0.1, 0.9))
             if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
+                proc.send_signal(stops[kills][0])
                 kills += 1
         _, err = proc.communicate(timeout=300)
         if proc.returncode == 0:
             break
-        assert proc.returncode == -signal.SIGKILL, err[-2000:]
-    assert kills >= 2
+        codes.append(proc.returncode)
+        assert proc.returncode == stops[kills - 1][1], err[-2000:]
+    assert len(codes) >= 2
     final = _final(killed)
     assert len(final) == 1 and open(final[0], 'rb').read() == expected
     # the best-accuracy record went on across the restarts: one best file, as uninterrupted

@@ -53,6 +53,8 @@ def atomic_path(path):
         fsync_path(folder)
     except OSError as e:
         _remove(tmp)
+        if e.errno is None:     # the writer's own error (an IOError it raised): as it is
+            raise
         raise OSError(e.errno, describe_write_error(path, e)) from e
     except BaseException:
         _remove(tmp)
@@ -87,6 +89,8 @@ def atomic_files(paths):
         fsync_path(folder)
     except OSError as e:
         shutil.rmtree(staging, ignore_errors=True)
+        if e.errno is None:
+            raise
         raise OSError(e.errno, describe_write_error(paths[0], e)) from e
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

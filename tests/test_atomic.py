@@ -159,13 +159,13 @@ def test_damaged_trainer_states_are_named_on_resume(tmp_path):
 def test_non_finite_weights_are_never_saved(tmp_path):
     from gluon_aff.train.checkpoints import TrainingDiverged
     net, ckpt = _checkpointer(tmp_path)
-    good = ckpt.save('net-0', 1)
+    ckpt.save('net-0', 1)
     w = net.output.weight
     w.set_data(w.data() * float('nan'))
     with pytest.raises(TrainingDiverged) as err:
         ckpt.save('0.9000-net-best', 2)
     assert 'parameters hold NaN or infinite values (output.weight)' in str(err.value)
-    assert 'the last good checkpoint is %s' % good in str(err.value)
+    assert 'the training diverged; lower the learning rate' in str(err.value)
     assert _listing(tmp_path / 'params') == ['net-0.json', 'net-0.params', 'net-0.states']
 
 
@@ -181,7 +181,7 @@ def test_a_diverging_run_stops_with_where_and_why(tmp_path, capsys):
     err = capsys.readouterr().err
     assert 'train_cifar.py: error: the training loss became' in err
     assert 'in epoch 0, batch' in err and 'lower --lr' in err
-    assert 'no checkpoint was saved in this run' in err
+    assert err.count('no checkpoint was saved in this run') == 1
     for path in os.listdir(str(tmp_path / 'params')):
         if path.endswith('.params'):
             assert all(np.isfinite(v).all() for v in read_params(

@@ -24,6 +24,7 @@ reports one result (``gluon_aff.workers``): img_per_s, p50_ms, p90_ms, peak_rss_
 --iters > 0).
 """
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -105,6 +106,20 @@ def _quantized(model):
     return any(op.get_type_name() == 'FakeQuantize' for op in model.get_ops())
 
 
+@contextlib.contextmanager
+def _native_stderr_hidden():
+    """Hide what native code writes to file descriptor 2 (Python's own stderr too)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, 'w') as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class Runner(object):
     """``runner(x)`` -> the logits of a float32 NCHW batch, with ``runtime`` ('openvino' or
     'onnxruntime') at ``precision``. OpenVINO models follow the batch size they are given
@@ -129,16 +144,26 @@ class Runner(object):
         self.path, self.runtime, self.precision = path, runtime, precision
         self.threads = _threads(threads)
         self._compiled = {}
-        if runtime == 'onnxruntime':
-            self._session = onnx_session(path, threads)
-            self._input = self._session.get_inputs()[0].name
-        else:
-            self._core = module.Core()
-            self._model = self._core.read_model(path)
-            if precision == 'int8' and not _quantized(self._model):
-                raise PrecisionUnavailable(
-                    "'%s' is not quantised; export it with --precision int8 (gluon-aff export "
-                    "NAME --format openvino --precision int8 --calibration FOLDER)" % path)
+        try:
+            if runtime == 'onnxruntime':
+                self._session = onnx_session(path, threads)
+                self._input = self._session.get_inputs()[0].name
+            else:
+                self._core = module.Core()
+                with _native_stderr_hidden():    # its other frontends' parse errors
+                    self._model = self._core.read_model(path)
+        except Exception as e:      # the runtimes' own exception types, with C++ messages
+            lines = [l.strip() for l in str(e).strip().splitlines() if l.strip()] or ['']
+            # ONNX Runtime says why on its first line, OpenVINO on its last
+            reason = (lines[0] if runtime == 'onnxruntime' else lines[-1])[:200]
+            raise IOError("cannot load '%s' (%d bytes) with %s: it is damaged or not a model "
+                          "file (%s: %s); export it again with gluon-aff export"
+                          % (path, os.path.getsize(path), runtime, type(e).__name__,
+                             reason)) from None
+        if runtime == 'openvino' and precision == 'int8' and not _quantized(self._model):
+            raise PrecisionUnavailable(
+                "'%s' is not quantised; export it with --precision int8 (gluon-aff export "
+                "NAME --format openvino --precision int8 --calibration FOLDER)" % path)
 
     def _compile(self, shape):
         if shape not in self._compiled:
@@ -219,6 +244,8 @@ class Classifier(object):
     """
 
     def __init__(self, path, runtime=None, precision='f32', threads=None, meta=None):
+        if not os.path.isfile(path):
+            raise IOError("model file '%s' does not exist" % path)
         self.meta = meta or read_meta(path)
         self.runner = Runner(path, runtime, precision, threads)
         self.class_names = self.meta.get('class_names')

@@ -29,11 +29,17 @@ def read_params(path):
         raise CheckpointError("params file '%s' does not exist" % path)
     try:
         loaded = mx.nd.load(path)
-    except mx.base.MXNetError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    except mx.base.MXNetError:
+        # MXNet's message is a C++ check; the format's own reader says what is wrong
+        from ..params_file import ParamsFileError, read_params as read_format
+        try:
+            read_format(path)
+            reason = 'MXNet cannot load it'
+        except ParamsFileError as e:
+            reason = str(e)
         raise CheckpointError(
             "cannot read '%s' (%d bytes): it is truncated or not an MXNet .params file "
-            "(%s). Download or save it again." % (path, os.path.getsize(path), first))
+            "(%s). Download or save it again." % (path, os.path.getsize(path), reason)) from None
     if not isinstance(loaded, dict):
         raise CheckpointError("'%s' holds a list of arrays, not named parameters; save it "
                               "with net.save_parameters()." % path)

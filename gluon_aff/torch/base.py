@@ -117,6 +117,11 @@ class ZooNet(nn.Module):
             raise ValueError('%s expects float input, got %s; scale pixels to [0, 1] and '
                              'normalise them (timm.data.create_transform)' % (self.zoo_name,
                                                                                x.dtype))
+        weight = next(self.parameters(), None)
+        if weight is not None and x.dtype != weight.dtype and not torch.is_autocast_enabled():
+            raise ValueError('%s has %s weights and got a %s batch; convert one to the other '
+                             '(x.to(%s), or net.to(%s))' % (self.zoo_name, weight.dtype, x.dtype,
+                                                            weight.dtype, x.dtype))
         if min(x.shape[2:]) < self.total_stride:
             raise ValueError('%s needs inputs of at least %dx%d pixels (its total stride), got '
                              '%dx%d; it was trained at %dx%d'

@@ -68,8 +68,8 @@ class Checkpointer(object):
         bad = non_finite_parameters(self.net)
         if bad:
             raise TrainingDiverged('not saving %s: %d parameters hold NaN or infinite values '
-                                   '(%s); %s' % (path, len(bad), ', '.join(bad[:3]),
-                                                 self.last_saved()))
+                                   '(%s): the training diverged; lower the learning rate'
+                                   % (path, len(bad), ', '.join(bad[:3])))
         save_params(self.net, path)
         states = os.path.splitext(path)[0] + '.states' if self.states else None
         if states:

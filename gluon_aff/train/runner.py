@@ -116,10 +116,10 @@ class Run(object):
                 validation, classes, config.num_epochs, start_epoch=self.resume.start_epoch,
                 seed=config.seed, progress=config.progress, on_epoch_end=on_epoch_end,
                 on_interrupt=on_interrupt, num_workers=dist.num_workers, **fit_kwargs)
+            logger.info('trainable parameters sha1 %s', parameters_digest(net))
+            final = save(names.final, config.num_epochs)
         except TrainingDiverged as e:
             raise TrainingDiverged('%s; %s' % (e, ckpt.last_saved())) from None
-        logger.info('trainable parameters sha1 %s', parameters_digest(net))
-        final = save(names.final, config.num_epochs)
         if dist.writes_files:
             logger.info('best validation %s %.4f (%s); final parameters %s',
                         validation.metric, best['value'], best['path'], final)

@@ -2,6 +2,7 @@
 gluon-aff predict, and the accuracy columns of gluon-aff bench."""
 import json
 import os
+import shutil
 import sys
 
 import mxnet as mx
@@ -92,6 +93,17 @@ def test_unavailable_precisions_and_runtimes_say_why(exported, monkeypatch, caps
     assert main(['export', 'cifar_iaff_resnet20', '--format', 'openvino', '--precision',
                  'int8', '--out', str(folder)]) == 2
     assert '--calibration FOLDER' in capsys.readouterr().err
+    # a missing or damaged model file is named before its preprocessing file
+    assert main(['predict', str(folder / 'none.onnx'), PHOTO]) == 2
+    assert "model file '%s' does not exist" % (folder / 'none.onnx') in capsys.readouterr().err
+    for suffix, runtime in (('.onnx', 'onnxruntime'), ('.xml', 'openvino')):
+        damaged = folder / ('damaged' + suffix)
+        damaged.write_bytes(b'garbage' * 50)
+        shutil.copy(str(folder / 'cifar_iaff_resnet20.json'), str(folder / 'damaged.json'))
+        assert main(['predict', str(damaged), PHOTO]) == 2
+        err = capsys.readouterr().err
+        assert "cannot load '%s' (350 bytes) with %s: it is damaged" % (damaged, runtime) in err
+        assert 'Traceback' not in err and 'export it again' in err
     monkeypatch.setitem(sys.modules, 'openvino', None)      # as if it were not installed
     with pytest.raises(ImportError, match='pip install openvino'):
         runtimes.Runner(xml)

@@ -155,3 +155,7 @@ def test_bad_arguments_are_named():
         net(torch.zeros(1, 32, 32, 3))
     with pytest.raises(ValueError, match='at least 4x4'):
         net(torch.zeros(1, 3, 2, 2))
+    with pytest.raises(ValueError, match=r'float32 weights and got a torch.float64 batch.*x.to'):
+        net(torch.zeros(1, 3, 32, 32, dtype=torch.float64))
+    x64 = torch.zeros(1, 3, 32, 32, dtype=torch.float64)
+    assert net.double().eval()(x64).dtype == torch.float64

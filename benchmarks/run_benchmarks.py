@@ -20,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from gluon_aff.tools.bench import (INFERENCE_PATHS, PATHS, REDUCED_PATHS, add_ratios,  # noqa
-                                   benchmark, format_table)
+                                   benchmark, format_table, model_macs)
 from gluon_aff.tools.isa_check import cpu_flags, cpu_model  # noqa: E402
 
 IMAGENET = ['resnet50_add', 'aff_resnet50', 'iaff_resnet50']
@@ -106,16 +106,17 @@ def main():
     args = p.parse_args()
     paths = list(PATHS)
     # each group compares with its own baseline; the accuracy columns are measured once
+    macs = model_macs(IMAGENET + CIFAR)
     results = add_ratios(benchmark(IMAGENET, [1], paths, iters=args.iters, warmup=5,
-                                   accuracy=True), IMAGENET[0])
+                                   accuracy=True), IMAGENET[0], macs)
     digits = {r['path']: r['digits_acc'] for r in results}
     results += add_ratios(benchmark(CIFAR, [1], paths, iters=args.iters * 3, warmup=5,
-                                    accuracy=False), CIFAR[0])
+                                    accuracy=False), CIFAR[0], macs)
     throughput = [p for p in INFERENCE_PATHS if p != 'imperative']
     for batch in (8, 32):
         results += add_ratios(benchmark(['resnet50_add', 'iaff_resnet50'], [batch], throughput,
                                         iters=max(5, args.iters * 4 // batch), warmup=2,
-                                        accuracy=False), 'resnet50_add')
+                                        accuracy=False), 'resnet50_add', macs)
     f32 = [r['digits_acc_f32'] for r in results if r.get('digits_acc_f32') is not None]
     for r in results:
         r['digits_acc'] = digits.get(r['path'])

@@ -3,7 +3,7 @@ import json
 
 from . import register_command
 from .common import add_arg_option, parse_kwargs
-from ..tools.bench import PATHS, add_ratios, benchmark, format_table
+from ..tools.bench import PATHS, add_ratios, benchmark, format_table, model_macs
 
 
 def configure(p):
@@ -36,10 +36,13 @@ def configure(p):
 def run(args):
     if args.iters < 1 or args.warmup < 0 or min(args.batch_size) < 1:
         raise ValueError('--iters and --batch-size must be >= 1, --warmup >= 0')
-    results = add_ratios(benchmark(args.models, args.batch_size, args.paths, args.input_size,
-                                   parse_kwargs(args.arg), args.iters, args.warmup,
-                                   accuracy=args.accuracy, digits_params=args.digits_params),
-                         args.baseline)
+    kwargs = parse_kwargs(args.arg)
+    results = benchmark(args.models, args.batch_size, args.paths, args.input_size, kwargs,
+                        args.iters, args.warmup, accuracy=args.accuracy,
+                        digits_params=args.digits_params)
+    macs = model_macs(set(args.models) | {args.baseline}, kwargs, args.input_size) \
+        if args.baseline in args.models else None
+    results = add_ratios(results, args.baseline, macs)
     if args.json:
         for r in results:
             print(json.dumps(r))

@@ -28,7 +28,7 @@ random weights have no labels to control against). Warm-up runs are excluded fro
 from .measure import benchmark
 from .paths import INFERENCE_PATHS, PATHS, REDUCED_PATHS, available_paths
 from .inputs import DIGITS_MODEL, real_images
-from .table import add_ratios, format_table
+from .table import add_ratios, format_table, model_macs
 
 __all__ = ['PATHS', 'INFERENCE_PATHS', 'REDUCED_PATHS', 'benchmark', 'format_table',
-           'available_paths', 'add_ratios', 'real_images', 'DIGITS_MODEL']
+           'available_paths', 'add_ratios', 'model_macs', 'real_images', 'DIGITS_MODEL']

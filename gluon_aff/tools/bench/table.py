@@ -1,6 +1,19 @@
 """The bench's rows as ratios and as a table."""
 
-__all__ = ['add_ratios', 'format_table']
+__all__ = ['add_ratios', 'format_table', 'model_macs']
+
+
+def model_macs(models, kwargs=None, input_size=None):
+    """{zoo name: multiply-adds of one image at ``input_size`` (default: the model's)},
+    counted from the graph as ``gluon-aff summary`` counts them."""
+    from ...model_zoo import get_model, get_model_info
+    from ...utils.flops import count_graph
+    out = {}
+    for name in models:
+        size = input_size or get_model_info(name).input_size
+        net = get_model(name, **(kwargs or {}))
+        out[name] = sum(r.macs for r in count_graph(net, (1, 3, size, size)))
+    return out
 
 
 def _lookup(results, **match):
@@ -10,11 +23,15 @@ def _lookup(results, **match):
     return None
 
 
-def add_ratios(results, baseline='resnet50_add'):
-    """``vs_hybridized`` (throughput / the hybridized path's, same model and batch) and
+def add_ratios(results, baseline='resnet50_add', macs=None):
+    """``vs_hybridized`` (throughput / the hybridized path's, same model and batch),
     ``time_vs_baseline`` (time per image / the baseline model's, same path, batch and
-    input size), where both rows exist."""
+    input size), where both rows exist, and ``macs_vs_baseline`` (multiply-adds / the
+    baseline's) where ``macs`` ({model: multiply-adds}) has both: what the time ratio would
+    be if time followed arithmetic."""
     for r in results:
+        if macs and macs.get(r['model']) and macs.get(baseline):
+            r['macs_vs_baseline'] = macs[r['model']] / float(macs[baseline])
         if not r.get('img_per_s'):
             continue
         hyb = _lookup(results, model=r['model'], batch=r['batch'], path='hybridized')
@@ -35,7 +52,7 @@ def format_table(results, baseline='resnet50_add', markdown=False):
     """The results as a text (or markdown) table, ratios and accuracies included."""
     head = ['model', 'path', 'batch', 'img/s', 'p50 ms', 'p90 ms', 'peak MB',
             'max rel diff', 'top-1 agree', 'digits acc', 'x hybridized',
-            'time vs %s' % baseline]
+            'time vs %s' % baseline, 'MACs vs %s' % baseline]
     rows = []
     for r in results:
         if r.get('error'):
@@ -47,7 +64,8 @@ def format_table(results, baseline='resnet50_add', markdown=False):
                      _fmt(r['peak_rss_mb'], '%.0f'), _fmt(r['max_rel_diff'], '%.1e'),
                      _fmt(r.get('top1_agreement'), '%.3f'), _fmt(r.get('digits_acc'), '%.4f'),
                      _fmt(r.get('vs_hybridized'), '%.2fx'),
-                     _fmt(r.get('time_vs_baseline'), '%.2fx')])
+                     _fmt(r.get('time_vs_baseline'), '%.2fx'),
+                     _fmt(r.get('macs_vs_baseline'), '%.3fx')])
     if markdown:
         lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
         return '\n'.join(lines + ['| ' + ' | '.join(c for c in row) + ' |' for row in rows])

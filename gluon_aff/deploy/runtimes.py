@@ -155,11 +155,12 @@ class Runner(object):
         except Exception as e:      # the runtimes' own exception types, with C++ messages
             lines = [l.strip() for l in str(e).strip().splitlines() if l.strip()] or ['']
             # ONNX Runtime says why on its first line, OpenVINO on its last
-            reason = (lines[0] if runtime == 'onnxruntime' else lines[-1])[:200]
+            reason = lines[0] if runtime == 'onnxruntime' else lines[-1]
+            if reason.startswith('[ONNXRuntimeError]'):     # '... : CODE : NAME : why'
+                reason = reason.rsplit(':', 1)[-1].strip()
             raise IOError("cannot load '%s' (%d bytes) with %s: it is damaged or not a model "
-                          "file (%s: %s); export it again with gluon-aff export"
-                          % (path, os.path.getsize(path), runtime, type(e).__name__,
-                             reason)) from None
+                          "file (%s); export it again with gluon-aff export"
+                          % (path, os.path.getsize(path), runtime, reason[:200])) from None
         if runtime == 'openvino' and precision == 'int8' and not _quantized(self._model):
             raise PrecisionUnavailable(
                 "'%s' is not quantised; export it with --precision int8 (gluon-aff export "

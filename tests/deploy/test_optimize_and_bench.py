@@ -95,7 +95,10 @@ def test_bench_json_and_table(capsys):
             # and test_optimized_equals_training_form checks that optimize() avoids it)
             assert r['max_rel_diff'] <= 1e-4, r
         if r['path'] == 'imperative':
-            assert r['max_rel_diff'] == 0.0
+            # the reference itself, recomputed in the path's own process: bit for bit where
+            # oneDNN picks the same kernels; on an AVX-512 Xeon another thread count split
+            # a reduction differently (7e-8)
+            assert r['max_rel_diff'] <= 1e-6
     by = {(r['model'], r['path']): r for r in rows}
     hyb = by['cifar_iaff_resnet20', 'hybridized']
     assert by['cifar_iaff_resnet20', 'optimized']['vs_hybridized'] == pytest.approx(

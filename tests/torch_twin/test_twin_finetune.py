@@ -18,8 +18,8 @@ from gluon_aff.torch.finetune import FinetuneConfig, run
 from helpers import ROOT, TEST_SEED, record_metric
 
 SMALL = dict(blocks=1, channel_times=1)
-# worst of 3 seeds in benchmarks/learning_margins.md, less a margin
-FINETUNE_THRESHOLD = 0.83
+# worst of 5 seeds in benchmarks/learning_margins.md (0.886), less a margin
+FINETUNE_THRESHOLD = 0.85
 
 
 @pytest.fixture(scope='module')
@@ -38,7 +38,7 @@ def digits_folder(tmp_path_factory):
 
 def _config(data_dir, out_dir, **changes):
     values = dict(model='cifar_aff_resnet20', data_dir=str(data_dir), out_dir=str(out_dir),
-                  pretrained=False, model_kwargs=SMALL, epochs=6, batch_size=32, lr=0.2,
+                  pretrained=False, model_kwargs=SMALL, epochs=8, batch_size=32, lr=0.2,
                   warmup_epochs=1, mixup=0.2, label_smoothing=0.1, auto_augment=None,
                   hflip=False, workers=0, seed=TEST_SEED)
     values.update(changes)
@@ -66,13 +66,14 @@ def test_finetune_learns_the_digits_from_a_released_format_checkpoint(digits_fol
     # off here: its policies (searched on natural images; Invert, Solarize...) slowed the
     # digits down to 0.49-0.88 after 6 epochs over 4 seeds, against 0.91-0.96 without; the
     # two-process test below and the transform's test run it
+    torch.manual_seed(TEST_SEED)        # (else the start depends on what ran before)
     start = twin.get_model('cifar_aff_resnet20', classes=100, **SMALL)
     twin.save_mxnet_params(start, str(tmp_path / 'start.params'))
     result = run(_config(digits_folder, tmp_path / 'out',
                          pretrained=str(tmp_path / 'start.params')))
     record_metric('torch_finetune_digits', result.best_acc, FINETUNE_THRESHOLD)
     assert result.best_acc >= FINETUNE_THRESHOLD, result.history
-    assert [h['epoch'] for h in result.history] == list(range(6))
+    assert [h['epoch'] for h in result.history] == list(range(8))
     assert all(h['val_images'] == 360 for h in result.history)
     assert result.classes == [str(i) for i in range(10)]
     # the best checkpoint reloads through get_model and scores what the run reported
@@ -87,7 +88,7 @@ def test_finetune_learns_the_digits_from_a_released_format_checkpoint(digits_fol
             'finetune.log'} <= set(os.listdir(str(out)))
     assert not [f for f in os.listdir(str(out)) if f.startswith('.tmp-')]
     log = open(str(out / 'finetune.log')).read()
-    assert log.count('[Epoch ') == 6 and '1 process(es)' in log
+    assert log.count('[Epoch ') == 8 and '1 process(es)' in log
 
 
 DRIVER = '''

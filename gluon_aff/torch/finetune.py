@@ -210,8 +210,12 @@ def _evaluate(net, loader, device, world):
 
 
 def _log_to(out_dir, rank):
+    """This run's log file and stderr (rank 0), replacing an earlier run's in this process."""
     logger.setLevel(logging.INFO)
-    if rank != 0 or any(getattr(h, '_finetune', False) for h in logger.handlers):
+    for handler in [h for h in logger.handlers if getattr(h, '_finetune', False)]:
+        logger.removeHandler(handler)
+        handler.close()
+    if rank != 0:
         return
     os.makedirs(out_dir, exist_ok=True)
     for handler in (logging.FileHandler(os.path.join(out_dir, 'finetune.log')),

@@ -154,6 +154,21 @@ def test_finetune_refuses_folders_and_settings_that_cannot_work(tmp_path):
     assert "only in train/: ['fox']" in proc.stdout
 
 
+def test_each_run_logs_into_its_own_folder(tmp_path):
+    for split in ('train', 'val'):
+        for label, value in (('a', 0), ('b', 200)):
+            folder = tmp_path / 'data' / split / label
+            folder.mkdir(parents=True)
+            for i in range(4):
+                Image.fromarray(np.full((8, 8, 3), value + i, np.uint8)).save(
+                    str(folder / ('%d.png' % i)))
+    for out in ('first', 'second'):
+        run(_config(tmp_path / 'data', tmp_path / out, epochs=1, batch_size=4, mixup=0.0))
+    for out in ('first', 'second'):
+        log = open(str(tmp_path / out / 'finetune.log')).read()
+        assert log.count('[Epoch 0]') == 1 and ('/%s/best.safetensors' % out) in log
+
+
 def test_autoaugment_as_a_torchvision_transform():
     photo = np.random.RandomState(0).randint(0, 256, (24, 20, 3)).astype(np.uint8)
     # seed 3: sub-policy 7 of CIFAR-10 (Sharpness .3 9, Brightness .7 9): the first draw

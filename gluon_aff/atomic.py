@@ -34,6 +34,15 @@ def describe_write_error(path, error):
     return text
 
 
+def _raise_naming(path, error):
+    """Raise ``error`` from writing ``path`` as an OSError naming the path (and the free
+    space); an error the writer raised itself (no errno, e.g. an IOError about its input)
+    as it is."""
+    if error.errno is None:
+        raise error
+    raise OSError(error.errno, describe_write_error(path, error)) from error
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """``with atomic_path(final) as tmp: write(tmp)``: the file appears under ``final``
@@ -45,7 +54,7 @@ def atomic_path(path):
                                    dir=folder)
         os.close(fd)
     except OSError as e:
-        raise OSError(e.errno, describe_write_error(path, e)) from e
+        _raise_naming(path, e)
     try:
         yield tmp
         fsync_path(tmp)
@@ -53,9 +62,7 @@ def atomic_path(path):
         fsync_path(folder)
     except OSError as e:
         _remove(tmp)
-        if e.errno is None:     # the writer's own error (an IOError it raised): as it is
-            raise
-        raise OSError(e.errno, describe_write_error(path, e)) from e
+        _raise_naming(path, e)
     except BaseException:
         _remove(tmp)
         raise
@@ -76,7 +83,7 @@ def atomic_files(paths):
         os.makedirs(folder, exist_ok=True)
         staging = tempfile.mkdtemp(prefix='.tmp-', dir=folder)
     except OSError as e:
-        raise OSError(e.errno, describe_write_error(paths[0], e)) from e
+        _raise_naming(paths[0], e)
     tmps = [os.path.join(staging, os.path.basename(p)) for p in paths]
     try:
         yield tmps
@@ -89,9 +96,7 @@ def atomic_files(paths):
         fsync_path(folder)
     except OSError as e:
         shutil.rmtree(staging, ignore_errors=True)
-        if e.errno is None:
-            raise
-        raise OSError(e.errno, describe_write_error(paths[0], e)) from e
+        _raise_naming(paths[0], e)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -245,10 +245,8 @@ class Classifier(object):
     """
 
     def __init__(self, path, runtime=None, precision='f32', threads=None, meta=None):
-        if not os.path.isfile(path):
-            raise IOError("model file '%s' does not exist" % path)
+        self.runner = Runner(path, runtime, precision, threads)    # (names a missing file)
         self.meta = meta or read_meta(path)
-        self.runner = Runner(path, runtime, precision, threads)
         self.class_names = self.meta.get('class_names')
 
     def probabilities(self, image):

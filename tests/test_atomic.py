@@ -44,17 +44,23 @@ def test_a_full_disk_names_the_file_and_the_free_space(tmp_path):
     assert _listing(tmp_path) == []
 
 
-def test_killed_at_random_moments_the_file_is_old_or_new_never_cut(tmp_path):
-    """A writer replacing a 4 MB file in a loop, SIGKILLed at random moments: the file
-    under the final name is always one whole version."""
-    path = str(tmp_path / 'big.bin')
-    code = ('import importlib.util as u, sys\n'       # the module alone: a quick start
+def _writer_loop(body):
+    """A Python program that loads gluon_aff/atomic.py alone (a quick start) and runs
+    ``body`` (with ``i`` = 1, 2, ...) forever, until it is killed."""
+    return ('import importlib.util as u, sys, time\n'
             's = u.spec_from_file_location("atomic", %r); atomic = u.module_from_spec(s)\n'
             's.loader.exec_module(atomic)\n'
             'i = 0\n'
             'while True:\n'
-            '    i += 1; atomic.write_atomically(sys.argv[1], bytes([i %% 251]) * (4 << 20))\n'
-            % os.path.abspath(atomic.__file__))
+            '    i += 1\n' % os.path.abspath(atomic.__file__)
+            + ''.join('    %s\n' % line for line in body.splitlines()))
+
+
+def test_killed_at_random_moments_the_file_is_old_or_new_never_cut(tmp_path):
+    """A writer replacing a 4 MB file in a loop, SIGKILLed at random moments: the file
+    under the final name is always one whole version."""
+    path = str(tmp_path / 'big.bin')
+    code = _writer_loop('atomic.write_atomically(sys.argv[1], bytes([i % 251]) * (4 << 20))')
     rng = random.Random(0)
     for _ in range(8):
         proc = subprocess.Popen([sys.executable, '-c', code, path])
@@ -75,16 +81,9 @@ def test_files_that_belong_together_are_replaced_as_a_set(tmp_path):
     a writer killed at random moments while writing a new pair leaves a matching pair; a
     failure leaves the previous pair and no staging folder."""
     paths = [str(tmp_path / 'm.bin'), str(tmp_path / 'm.xml')]
-    code = ('import importlib.util as u, sys, time\n'
-            's = u.spec_from_file_location("atomic", %r); atomic = u.module_from_spec(s)\n'
-            's.loader.exec_module(atomic)\n'
-            'i = 0\n'
-            'while True:\n'
-            '    i += 1\n'
-            '    with atomic.atomic_files(sys.argv[1:]) as tmps:\n'
-            '        for t in tmps:\n'
-            '            open(t, "w").write(str(i) * 100000); time.sleep(0.02)\n'
-            % os.path.abspath(atomic.__file__))
+    code = _writer_loop('with atomic.atomic_files(sys.argv[1:]) as tmps:\n'
+                        '    for t in tmps:\n'
+                        '        open(t, "w").write(str(i) * 100000); time.sleep(0.02)')
     rng = random.Random(1)
     for _ in range(5):
         proc = subprocess.Popen([sys.executable, '-c', code] + paths)

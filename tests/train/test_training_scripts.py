@@ -501,16 +501,22 @@ def test_summary_prints_parameters(capsys, tmp_path):
     assert 'trainable parameters: ' in out and 'mult-adds' in out and 'attention (rows marked' in out
 
 
-def _digits_folder(root, count):
-    """``count`` digits images as PNGs in root/class0, root/class1 (alternating); returns
-    the images."""
+def _digits_folder(root, count, start=0, prefix='class'):
+    """Digits images ``start`` .. ``start + count - 1`` as PNGs (``<i>.png``) in
+    root/<prefix>0 and root/<prefix>1 (alternating); returns all the images."""
     from PIL import Image
     images, _ = digits_arrays()
-    for i in range(count):
-        folder = root / ('class%d' % (i % 2))
+    for i in range(start, start + count):
+        folder = root / ('%s%d' % (prefix, i % 2))
         folder.mkdir(parents=True, exist_ok=True)
         Image.fromarray(images[i]).save(str(folder / ('%d.png' % i)))
     return images
+
+
+def _digits_train_val(root):
+    """A two-class image folder for train_imagenet.py: root/train (4 images), root/val (2)."""
+    _digits_folder(root / 'train', 4, 0, 'c')
+    _digits_folder(root / 'val', 2, 4, 'c')
 
 
 def test_pack_rec_command(tmp_path):
@@ -552,13 +558,7 @@ def test_pack_rec_leaves_nothing_half_written(tmp_path, capsys):
 @pytest.mark.parametrize('size,extra', [(32, ['--auto_aug']), (320, [])])
 def test_imagenet_from_an_image_folder(size, extra, tmp_path):
     """The image-folder loader; 320 px takes the EfficientNet-style crops (bicubic)."""
-    from PIL import Image
-    images, labels = digits_arrays()
-    for split, start, count in (('train', 0, 4), ('val', 4, 2)):
-        for i in range(start, start + count):
-            folder = tmp_path / 'data' / split / ('c%d' % (i % 2))
-            folder.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(images[i]).save(str(folder / ('%d.png' % i)))
+    _digits_train_val(tmp_path / 'data')
     argv = ['--model', 'resnet', '--askc-type', 'DirectAdd', '--data-dir', str(tmp_path / 'data'),
             '--num-epochs', '1', '--num-gpus', '0', '-j', '0', '--dtype', 'float32',
             '--batch-size', '2', '--input-size', str(size), '--classes', '2',
@@ -573,13 +573,7 @@ def test_imagenet_from_an_image_folder(size, extra, tmp_path):
 def test_a_bad_image_in_the_folder_is_named_or_skipped(tmp_path, capsys):
     """A corrupt image hours into an epoch: the script stops with its path and the flag;
     with --skip-bad-images it trains on and the log counts what it skipped."""
-    from PIL import Image
-    images, _ = digits_arrays()
-    for split, start, count in (('train', 0, 4), ('val', 4, 2)):
-        for i in range(start, start + count):
-            folder = tmp_path / 'data' / split / ('c%d' % (i % 2))
-            folder.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(images[i]).save(str(folder / ('%d.png' % i)))
+    _digits_train_val(tmp_path / 'data')
     bad = tmp_path / 'data' / 'train' / 'c1' / 'broken.png'
     bad.write_bytes(b'\x89PNG\r\n\x1a\n' + b'garbage' * 10)
     argv = ['--model', 'resnet', '--askc-type', 'DirectAdd', '--data-dir', str(tmp_path / 'data'),

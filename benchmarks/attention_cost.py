@@ -188,8 +188,9 @@ def main():
                 {'ort': 'ONNX Runtime', 'openvino': 'OpenVINO f32', 'torch': 'PyTorch eager'}
                 [path], ms, ms / base[path][1], extra, conv(times) - conv(base_times)))
     lines += ['', 'If time followed the multiply-adds, "time vs add" would equal "MACs vs add". '
-              'The convolutions the attention adds (1x1, C -> C/4 -> C, at every pixel and on '
-              'the pooled vector) cost more than their share because their arithmetic '
+              'The convolutions the attention adds (1x1, C -> C/16 -> C in stages 3 and 4, '
+              'at every pixel and on the pooled vector) cost more than their share because '
+              'their arithmetic '
               'intensity is low; the rest of the extra time is element-wise passes over full '
               'feature maps (the sums, the sigmoid, the blend, their layout reorders) that '
               'neither runtime fuses into the convolutions, and the global pooling.']

@@ -144,7 +144,7 @@ def main():
     p.add_argument('--out', default=os.path.join(HERE, 'attention_cost.md'))
     args = p.parse_args()
     import gluon_aff  # noqa: F401  (before mxnet)
-    from gluon_aff.tools.isa_check import cpu_flags, cpu_model
+    from gluon_aff.tools.isa_check import cpu_model, flags_present
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in MODELS:
@@ -155,7 +155,6 @@ def main():
             torch_ops, torch_total = profile_torch(name, args.runs)
             results[name] = dict(macs=macs(name), ort=(ort_nodes, ort_total),
                                  openvino=(ov_nodes, ov_total), torch=(torch_ops, torch_total))
-    flags = cpu_flags() or set()
     base = results['resnet50_add']
     lines = ['# What the attention costs, layer by layer', '',
              'Measured %s by `benchmarks/attention_cost.py --runs %d` on %s (%d cores; flags: '
@@ -165,8 +164,7 @@ def main():
              'without the profilers.' % (
                  datetime.date.today().isoformat(), args.runs, cpu_model(),
                  len(os.sched_getaffinity(0)),
-                 ', '.join(f for f in ('amx_tile', 'avx512_vnni', 'avx512f', 'avx2')
-                           if f in flags) or '?', platform.python_version()), '',
+                 flags_present(), platform.python_version()), '',
              '## Time against multiply-adds', '',
              '| network | MACs (G) | MACs vs add | attention share of MACs | path | ms per '
              'image | time vs add | profiled ms more than add | of which convolutions |',

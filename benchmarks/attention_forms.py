@@ -269,7 +269,7 @@ def main():
     import onnx
     import gluon_aff  # noqa: F401  (before mxnet)
     from attention_cost import export
-    from gluon_aff.tools.isa_check import cpu_flags, cpu_model
+    from gluon_aff.tools.isa_check import cpu_model, flags_present
     x = np.random.RandomState(0).uniform(-1, 1, (1, 3, 224, 224)).astype(np.float32)
     runners, info = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -293,7 +293,6 @@ def main():
                 start = time.perf_counter()
                 run()
                 times[key].append((time.perf_counter() - start) * 1000)
-    flags = cpu_flags() or set()
     lines = ['# Equal forms of the attention, timed', '',
              'Measured %s by `benchmarks/attention_forms.py --runs %d --threads %d` on %s '
              '(flags: %s), Python %s; batch 1, 224 px, random weights; every graph timed '
@@ -302,9 +301,8 @@ def main():
              'difference": largest output difference to the exported graph on the same '
              'runtime, relative to the largest output. See the script\'s docstring for the '
              'forms.' % (datetime.date.today().isoformat(), args.runs, args.threads,
-                         cpu_model(), ', '.join(f for f in ('amx_tile', 'avx512_vnni',
-                                                            'avx512f', 'avx2') if f in flags)
-                         or '?', platform.python_version(), args.runs), '',
+                         cpu_model(), flags_present(), platform.python_version(), args.runs),
+             '',
              '| network | form | ONNX Runtime reorder nodes | ONNX Runtime ms | vs add | '
              'OpenVINO f32 ms | vs add | max difference |', '|---|---|---|---|---|---|---|---|']
     base = {rt: min(times[('resnet50_add', 'exported', rt)]) for rt in ('ort', 'ov')}

@@ -44,11 +44,10 @@ LEVELS = {'default': {}, 'SSE41': {'DNNL_MAX_CPU_ISA': 'SSE41'},
 
 def machine_line():
     """'CPU model, N cores (flags), date': where and when a row was measured."""
-    from gluon_aff.tools.isa_check import cpu_flags, cpu_model
-    flags = cpu_flags() or set()
+    from gluon_aff.tools.isa_check import cpu_model, flags_present
     return '%s, %d cores (%s), %s' % (
         cpu_model(), len(os.sched_getaffinity(0)),
-        ', '.join(f for f in ('avx512f', 'avx2', 'sse4_1', 'amx_tile') if f in flags) or '?',
+        flags_present(('avx512f', 'avx2', 'sse4_1', 'amx_tile')),
         datetime.date.today().isoformat())
 
 

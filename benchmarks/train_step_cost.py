@@ -81,7 +81,7 @@ def main():
     p.add_argument('--out', default=os.path.join(HERE, 'train_step_cost.md'))
     args = p.parse_args()
     import torch
-    from gluon_aff.tools.isa_check import cpu_flags, cpu_model
+    from gluon_aff.tools.isa_check import cpu_model, flags_present
     print('gradients of %s ...' % GRADIENT_CHECK, file=sys.stderr, flush=True)
     grad_diff = gradient_difference(GRADIENT_CHECK, 4)
     rows = {}
@@ -91,7 +91,6 @@ def main():
                   flush=True)
             rows[(name, compiled)] = measure(name, compiled, args.batch_size, args.steps)
     base = args.networks[0]
-    flags = cpu_flags() or set()
     lines = ['# A training step of the twin, eager and compiled', '',
              'Measured %s by `benchmarks/train_step_cost.py --batch-size %d --steps %d` on %s '
              '(%d cores; flags: %s), Python %s, torch %s. Seconds per step: fastest of %d '
@@ -99,8 +98,7 @@ def main():
              '"first steps": the first two steps, the first of which compiles.' % (
                  datetime.date.today().isoformat(), args.batch_size, args.steps, cpu_model(),
                  len(os.sched_getaffinity(0)),
-                 ', '.join(f for f in ('amx_tile', 'avx512_vnni', 'avx512f', 'avx2')
-                           if f in flags) or '?', platform.python_version(),
+                 flags_present(), platform.python_version(),
                  torch.__version__, args.steps, base), '',
              '| network | eager s | vs %s | compiled s | vs %s | compiled first steps s |'
              % (base, base),

@@ -71,6 +71,13 @@ def cpu_flags():
     return None if flags is None else set(flags.split())
 
 
+def flags_present(names=('amx_tile', 'avx512_vnni', 'avx512f', 'avx2')):
+    """Those of ``names`` this CPU has, comma-separated ('?' where none or unreadable):
+    the flags a benchmark page states beside its numbers."""
+    flags = cpu_flags() or set()
+    return ', '.join(f for f in names if f in flags) or '?'
+
+
 def cpu_model():
     """The CPU's model name (/proc/cpuinfo, else what ``platform`` knows)."""
     import platform

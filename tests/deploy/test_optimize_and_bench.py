@@ -112,12 +112,52 @@ def test_bench_json_and_table(capsys):
 
 
 def test_bench_runs_the_pytorch_twin(capsys):
-    """The twin with the same weights (read from the MXNet file), channels-last."""
+    """The twin with the same weights (read from the MXNet file), channels-last; and its
+    training step at batch 1, where PyTorch refuses batch statistics of one value."""
     assert main(['bench', 'cifar_iaff_resnet20', '--arg', 'blocks=1', '--iters', '1',
-                 '--warmup', '0', '--paths', 'torch', '--json']) == 0
-    row = json.loads(capsys.readouterr().out.strip())
-    assert 'error' not in row, row
-    assert row['path'] == 'torch' and row['max_rel_diff'] <= 1e-4 and row['img_per_s'] > 0
+                 '--warmup', '0', '--paths', 'torch', 'torch-train', '--json']) == 0
+    rows = [json.loads(l) for l in capsys.readouterr().out.strip().splitlines()]
+    assert [r['path'] for r in rows] == ['torch', 'torch-train']
+    for row in rows:
+        assert 'error' not in row, row
+        assert row['img_per_s'] > 0
+    assert rows[0]['max_rel_diff'] <= 1e-4 and rows[1]['max_rel_diff'] is None
+
+
+def test_attention_targets_take_each_networks_fastest_exact_path():
+    """benchmarks/run_benchmarks.py's evaluation of the attention-cost targets, on rows made
+    by hand: a fast path that is not exact does not count; each network takes its own
+    fastest path; the ratio is the time per image over resnet50_add's."""
+    import importlib.util
+    import os
+    path = os.path.join(os.path.dirname(__file__), '..', '..', 'benchmarks',
+                        'run_benchmarks.py')
+    spec = importlib.util.spec_from_file_location('run_benchmarks', path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+
+    def row(model, path, img_per_s, diff=0.0):
+        return dict(model=model, path=path, batch=1, img_per_s=img_per_s, max_rel_diff=diff)
+    rows = [row('resnet50_add', 'onnxruntime', 40.0), row('resnet50_add', 'openvino', 50.0),
+            row('iaff_resnet50', 'onnxruntime', 36.0), row('iaff_resnet50', 'openvino', 30.0),
+            row('iaff_resnet50', 'openvino-bf16', 90.0, diff=0.01),     # not exact
+            row('aff_resnet50', 'openvino', 46.0),
+            row('resnet50_add', 'train', 4.0, None), row('iaff_resnet50', 'train', 3.0, None),
+            row('iaff_resnet50', 'torch-compile-train', 3.2, None)]
+    macs = dict(resnet50_add=100, aff_resnet50=105, iaff_resnet50=110)
+    lines = bench.attention_targets(rows, macs, batches=(1,))
+    assert lines[0] == ('- batch 1, fastest exact inference, aff_resnet50 / resnet50_add '
+                        '(openvino): 1.09x, multiply-adds 1.050x (target <= 1.10x): met')
+    assert lines[1].startswith('- batch 1, fastest exact inference, iaff_resnet50 / '
+                               'resnet50_add (onnxruntime against openvino): 1.39x')
+    assert lines[1].endswith('NOT met')
+    assert 'not measured here' in lines[2]                                  # no int8 rows
+    assert '(torch-compile-train against train): 1.25x' in lines[3] and \
+        lines[3].endswith(': met')
+    same = dict(cpu='X', rows=[dict(rows[0], img_per_s=50.0), dict(rows[1], img_per_s=51.0)])
+    assert bench.slower_than_before(rows, same, 'X') == [
+        '- resnet50_add onnxruntime batch 1: 40.00 img/s, 50.00 before']
+    assert 'another CPU' in bench.slower_than_before(rows, same, 'Y')[0]
 
 
 def test_multiply_adds_of_the_attention_by_hand():

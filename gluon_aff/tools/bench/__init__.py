@@ -15,7 +15,9 @@ computes the reference output with the imperative float32 network. Paths:
   at float32, bfloat16 (CPUs with AVX512_BF16 or AMX) and int8 (quantised with NNCF on
   calibration images); the runtimes run without MXNet (``gluon_aff/deploy/runtimes.py``);
 - ``train``: one SGD step (forward, backward, update) of the hybridized network
-  in training mode, per batch.
+  in training mode, per batch; ``torch-train``, ``torch-compile-train``: the same step of
+  the PyTorch twin, eager and through ``torch.compile`` (at batch 1 with the fusion
+  modules' BatchNorms on running statistics, which PyTorch needs for one image).
 
 Accuracy (``accuracy=True``, the default when a reduced-precision path is measured): for
 every path, the top-1 agreement with the float32 network on real photographs (crops of
@@ -26,9 +28,10 @@ trained in the run), run through the same path; its int8 export is accuracy-cont
 random weights have no labels to control against). Warm-up runs are excluded from timings.
 """
 from .measure import benchmark
-from .paths import INFERENCE_PATHS, PATHS, REDUCED_PATHS, available_paths
+from .paths import INFERENCE_PATHS, PATHS, REDUCED_PATHS, TRAIN_PATHS, available_paths
 from .inputs import DIGITS_MODEL, real_images
 from .table import add_ratios, format_table, model_macs
 
-__all__ = ['PATHS', 'INFERENCE_PATHS', 'REDUCED_PATHS', 'benchmark', 'format_table',
-           'available_paths', 'add_ratios', 'model_macs', 'real_images', 'DIGITS_MODEL']
+__all__ = ['PATHS', 'INFERENCE_PATHS', 'REDUCED_PATHS', 'TRAIN_PATHS', 'benchmark',
+           'format_table', 'available_paths', 'add_ratios', 'model_macs', 'real_images',
+           'DIGITS_MODEL']

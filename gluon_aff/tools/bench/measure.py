@@ -10,7 +10,8 @@ import numpy as np
 
 from ...workers import run_worker
 from .inputs import DIGITS_MODEL, digits_inputs, real_images
-from .paths import INFERENCE_PATHS, KEYS, OPENVINO, PATHS, REDUCED_PATHS, available_paths
+from .paths import (INFERENCE_PATHS, KEYS, OPENVINO, PATHS, REDUCED_PATHS, TRAIN_PATHS,
+                    available_paths)
 
 __all__ = ['benchmark']
 
@@ -74,7 +75,7 @@ def _measure(path, model, kwargs, files, iters, warmup):
                     extra_output=extra_out)
         cmd = [sys.executable, '-m', 'gluon_aff.tools.bench.worker', '--worker', json.dumps(spec)]
     result = run_worker(cmd + ['--iters', str(iters), '--warmup', str(warmup)]).result()
-    if path == 'train':
+    if path in TRAIN_PATHS:
         return result, None, None
     return result, np.load(out), (np.load(extra_out) if os.path.exists(extra_out) else None)
 
@@ -158,7 +159,7 @@ def _digits_accuracy(paths, reasons, batch, iters, params, seed, bar):
         for path in paths:
             bar.set_postfix_str('digits %s' % path)
             bar.update(1)
-            if reasons.get(path) or path == 'train':
+            if reasons.get(path) or path in TRAIN_PATHS:
                 continue
             try:
                 _, _, extra = _measure(path, name, kwargs, files, 1, 0)

@@ -1,5 +1,7 @@
 """The bench's rows as ratios and as a table."""
 
+from .paths import TRAIN_PATHS
+
 __all__ = ['add_ratios', 'format_table', 'model_macs']
 
 
@@ -35,7 +37,7 @@ def add_ratios(results, baseline='resnet50_add', macs=None):
         if not r.get('img_per_s'):
             continue
         hyb = _lookup(results, model=r['model'], batch=r['batch'], path='hybridized')
-        if hyb and r['path'] != 'train':
+        if hyb and r['path'] not in TRAIN_PATHS:
             r['vs_hybridized'] = r['img_per_s'] / hyb['img_per_s']
         base = _lookup(results, model=baseline, batch=r['batch'], path=r['path'],
                        input_size=r['input_size'])

@@ -71,6 +71,31 @@ def _torch_runner(spec):
     return lambda: forward(x)
 
 
+def _torch_train_runner(spec):
+    """One training step of the twin (the MXNet path's SGD step: forward, cross-entropy,
+    backward, update) in channels-last, ``torch-compile-train`` through ``torch.compile``.
+    At batch 1 the fusion modules' BatchNorms run on their running statistics
+    (``attention_norm='global_stats'``, what one image per step needs: PyTorch refuses
+    batch statistics of one value per channel)."""
+    import torch
+    from ... import torch as twin
+    torch.set_num_threads(len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity')
+                          else os.cpu_count())
+    x = torch.from_numpy(np.load(spec['input'])).contiguous(memory_format=torch.channels_last)
+    extra = {} if x.shape[0] > 1 else dict(attention_norm='global_stats')
+    net = twin.get_model(spec['model'], pretrained=spec['params'], **spec['kwargs'], **extra)
+    net = net.train().to(memory_format=torch.channels_last)
+    model = torch.compile(net) if spec['path'] == 'torch-compile-train' else net
+    labels = torch.from_numpy(np.arange(x.shape[0]) % 10)
+    optimizer = torch.optim.SGD(net.parameters(), lr=1e-4, momentum=0.9, weight_decay=1e-4)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        torch.nn.functional.cross_entropy(model(x), labels).backward()
+        optimizer.step()
+    return step
+
+
 def worker_main(argv):
     p = argparse.ArgumentParser()
     p.add_argument('--worker', required=True)
@@ -80,7 +105,7 @@ def worker_main(argv):
     spec = json.loads(args.worker)
     if spec['path'].startswith('torch'):
         from ...deploy.runtimes import peak_rss_mb, timings
-        run = _torch_runner(spec)
+        run = (_torch_train_runner if spec['path'].endswith('-train') else _torch_runner)(spec)
         result = timings(run, np.load(spec['input']).shape[0], args.iters, args.warmup)
         result['peak_rss_mb'] = peak_rss_mb()
         report('result', **result)

@@ -62,6 +62,9 @@ class FinetuneConfig:
     workers: int = 2
     seed: int = 0
     channels_last: bool = False
+    # torch.compile's backend ('inductor' fuses the fusion modules' element-wise work:
+    # benchmarks/train_step_cost.md), or None for eager; the first steps compile
+    compile: Optional[object] = None
 
     def check(self):
         problems = []
@@ -87,6 +90,10 @@ class FinetuneConfig:
         if (self.mixup or self.cutmix) and self.batch_size % 2:
             problems.append('batch_size=%d must be even for mixup/cutmix (timm mixes a batch '
                             'with its reverse)' % self.batch_size)
+        if self.compile is not None and not isinstance(self.compile, str) and \
+                not callable(self.compile):
+            problems.append("compile=%r must be a torch.compile backend ('inductor') or None"
+                            % (self.compile,))
         if problems:
             raise ValueError('fine-tuning configuration: ' + '; '.join(problems))
         return self
@@ -266,6 +273,8 @@ def run(config):
     if world > 1:
         model = torch.nn.parallel.DistributedDataParallel(
             net, device_ids=[device.index] if device.type == 'cuda' else None)
+    if config.compile:
+        model = torch.compile(model, backend=config.compile)
     # Nesterov momentum, as the original's CIFAR and ImageNet scripts ('nag')
     optimizer = torch.optim.SGD(net.parameters(), lr=config.lr, momentum=config.momentum,
                                 weight_decay=config.wd, nesterov=config.momentum > 0)
@@ -363,7 +372,7 @@ def parse_args(argv=None):
                    help='JSON of extra get_model arguments, e.g. \'{"blocks": 1}\'')
     for field in dataclasses.fields(FinetuneConfig):
         if field.name in ('model', 'data_dir', 'out_dir', 'pretrained', 'model_kwargs',
-                          'hflip', 'channels_last', 'auto_augment'):
+                          'hflip', 'channels_last', 'auto_augment', 'compile'):
             continue
         value = getattr(defaults, field.name)
         p.add_argument('--' + field.name.replace('_', '-'), type=type(value), default=value,
@@ -372,6 +381,9 @@ def parse_args(argv=None):
                    choices=['cifar10', 'imagenet', 'none'])
     p.add_argument('--no-hflip', action='store_true', help='no horizontal flips')
     p.add_argument('--channels-last', action='store_true')
+    p.add_argument('--compile', nargs='?', const='inductor', default=None, metavar='BACKEND',
+                   help='train through torch.compile (backend, default inductor); the '
+                        'first steps compile')
     args = p.parse_args(argv)
     pretrained = {'true': True, 'false': False}.get(args.pretrained.lower(), args.pretrained)
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(FinetuneConfig)

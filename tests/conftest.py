@@ -29,7 +29,7 @@ def pytest_addoption(parser):
 # The longest tests (15-70 s each on 2 cores), started first so that the workers finish
 # together instead of one waiting for the other's last long test.
 RUN_FIRST = ('test_bench_reports_the_accuracy_of_each_path',
-             'test_every_family_trains_at_every_isa_level', 'test_bench_json_and_table',
+             'test_every_family_trains_at_both_channel_blockings', 'test_bench_json_and_table',
              'test_every_twin_name_computes_what_mxnet_computes',
              'test_finetune_learns_the_digits_from_a_released_format_checkpoint',
              'test_small_afi_resnet_learns_digits', 'test_killed_anywhere_and_rerun_ends_bit_for_bit',

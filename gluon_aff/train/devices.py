@@ -56,12 +56,15 @@ class Distributed(object):
         self.dist = kind.startswith('dist')
         # Synchronous runs update on each worker from the aggregated gradients, so trainer
         # states can be saved and resumed; MXNet's asynchronous mode updates on the servers.
+        # Not on a local kvstore either: it would call the optimizer through a ctypes
+        # callback, which drops exceptions, so a Ctrl-C or SIGTERM landing in the update
+        # would be lost and that weight left un-updated while the run goes on.
         self.update_on_kvstore = kind == 'dist_async'
         self.writes_files = self.rank == 0
 
     def trainer(self, params, optimizer, optimizer_params):
         return gluon.Trainer(params, optimizer, optimizer_params, kvstore=self.kv,
-                             update_on_kvstore=self.update_on_kvstore if self.dist else None)
+                             update_on_kvstore=self.update_on_kvstore)
 
 
 

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from helpers import DIGITS_ARGS, ROOT
 
 
@@ -32,3 +34,29 @@ def test_sigterm_saves_the_interrupted_checkpoint(tmp_path):
     meta = json.load(open(saved[0][:-len('.params')] + '.json'))
     assert meta['params'] == os.path.basename(saved[0]) and meta['next_epoch'] >= 0
     assert os.path.exists(saved[0][:-len('.params')] + '.states')
+
+
+def test_ctrl_c_during_the_weight_update_stops_the_step():
+    """A kvstore that updates the weights calls the optimizer through a ctypes callback,
+    where Python prints and drops exceptions: Ctrl-C or SIGTERM landing in the update was
+    lost, that weight kept its old value and the run went on (seen: a killed-and-resumed
+    run ending with other weights than an uninterrupted one). The trainers of a run update
+    in Python, so the interrupt reaches the loop."""
+    import mxnet as mx
+    from mxnet import autograd, gluon
+    from gluon_aff.train.devices import Distributed
+    for contexts in ([mx.cpu(0)], [mx.cpu(0), mx.cpu(1)]):
+        net = gluon.nn.Dense(2, in_units=3)
+        net.initialize(ctx=contexts)
+        trainer = Distributed('device').trainer(net.collect_params(), 'sgd',
+                                                dict(learning_rate=0.1))
+
+        def interrupted(*args, **kwargs):
+            raise KeyboardInterrupt
+        trainer._optimizer.update_multi_precision = interrupted
+        with autograd.record():
+            losses = [net(mx.nd.ones((1, 3), ctx=c)).sum() for c in contexts]
+        autograd.backward(losses)
+        with pytest.raises(KeyboardInterrupt):
+            trainer.step(len(contexts))
+            mx.nd.waitall()

@@ -31,7 +31,7 @@ def pytest_addoption(parser):
 RUN_FIRST = ('test_bench_reports_the_accuracy_of_each_path',
              'test_every_family_trains_at_both_channel_blockings', 'test_bench_json_and_table',
              'test_every_twin_name_computes_what_mxnet_computes',
-             'test_finetune_learns_the_digits_from_a_released_format_checkpoint',
+             'test_finetune_moves_an_mxnet_trained_network_to_a_new_task',
              'test_small_afi_resnet_learns_digits', 'test_killed_anywhere_and_rerun_ends_bit_for_bit',
              'test_gradcam_peaks_on_the_object', 'test_python_snippets_run',
              'test_two_workers_train_in_sync_and_a_killed_worker_stops_the_rest',

@@ -66,6 +66,17 @@ class Distributed(object):
         return gluon.Trainer(params, optimizer, optimizer_params, kvstore=self.kv,
                              update_on_kvstore=self.update_on_kvstore)
 
+    @staticmethod
+    def start(trainer):
+        """Hand the parameters to the trainer's kvstore now, as MXNet does at the first
+        step. MXNet does it one parameter at a time: a Ctrl-C in the middle left it half
+        done, and saving the interrupted checkpoint then failed ('duplicate init of key
+        0'). Here an interrupt stops the run before it has trained anything."""
+        if not trainer._kv_initialized:
+            trainer._init_kvstore()
+        if trainer._params_to_init:
+            trainer._init_params()
+
 
 
 def parse_gpus(text):

@@ -77,6 +77,7 @@ class Run(object):
         stats, history)`` runs after each epoch's saves. Returns a ``TrainResult``."""
         config, dist = self.config, self.dist
         self.resume.load(net, trainer, self.ctx)
+        dist.start(trainer)
         best = _best_record(self.resume.best)
         history = list(self.resume.history)
         recipe = config.recipe()

@@ -60,3 +60,26 @@ def test_ctrl_c_during_the_weight_update_stops_the_step():
         with pytest.raises(KeyboardInterrupt):
             trainer.step(len(contexts))
             mx.nd.waitall()
+
+
+def test_ctrl_c_while_the_trainer_starts_is_a_clean_stop(tmp_path, monkeypatch):
+    """MXNet hands the parameters to the trainer's kvstore lazily, one by one; a Ctrl-C in
+    the middle left that half done, and saving the interrupted checkpoint then failed
+    ('duplicate init of key 0') with a traceback instead of exit code 130."""
+    import mxnet as mx
+    from gluon_aff.train import cifar
+    calls = []
+    broadcast = mx.kvstore.KVStore.broadcast
+
+    def interrupted_on_the_third(self, *args, **kwargs):
+        calls.append(args[0])
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return broadcast(self, *args, **kwargs)
+    monkeypatch.setattr(mx.kvstore.KVStore, 'broadcast', interrupted_on_the_third)
+    argv = ['--model', 'resnet', '--askc-type', 'aff'] + DIGITS_ARGS + [
+        '--num-epochs', '1', '--save-dir', str(tmp_path), '--logging-dir', str(tmp_path),
+        '--save-plot-dir', str(tmp_path)]
+    assert cifar.main(argv) == 130
+    assert len(calls) == 3
+    assert not glob.glob(str(tmp_path / '.tmp*')) and not glob.glob(str(tmp_path / '*.params'))

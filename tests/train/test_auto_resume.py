@@ -10,8 +10,6 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from helpers import DIGITS_ARGS, ROOT, run_script
 
 EPOCHS = 4

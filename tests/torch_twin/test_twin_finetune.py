@@ -171,14 +171,20 @@ def test_finetune_refuses_folders_and_settings_that_cannot_work(tmp_path):
     assert "only in train/: ['fox']" in proc.stdout
 
 
-def test_each_run_logs_into_its_own_folder(tmp_path):
+def _dark_and_light(root):
+    """A tiny two-class folder: train/ and val/ with four flat 8x8 images per class, dark
+    ('a') and light ('b')."""
     for split in ('train', 'val'):
         for label, value in (('a', 0), ('b', 200)):
-            folder = tmp_path / 'data' / split / label
+            folder = root / split / label
             folder.mkdir(parents=True)
             for i in range(4):
-                Image.fromarray(np.full((8, 8, 3), value + i, np.uint8)).save(
+                Image.fromarray(np.full((8, 8, 3), value + 10 * i, np.uint8)).save(
                     str(folder / ('%d.png' % i)))
+
+
+def test_each_run_logs_into_its_own_folder(tmp_path):
+    _dark_and_light(tmp_path / 'data')
     for out in ('first', 'second'):
         run(_config(tmp_path / 'data', tmp_path / out, epochs=1, batch_size=4, mixup=0.0))
     for out in ('first', 'second'):
@@ -191,13 +197,7 @@ def test_compiled_training_takes_the_same_steps(tmp_path):
     it and runs it as traced sees the forward graphs, and the weights after the epoch are
     the eager run's; the command's --compile picks inductor unless told otherwise."""
     from gluon_aff.torch.finetune import parse_args
-    for split in ('train', 'val'):
-        for label, value in (('a', 0), ('b', 200)):
-            folder = tmp_path / 'data' / split / label
-            folder.mkdir(parents=True)
-            for i in range(4):
-                Image.fromarray(np.full((8, 8, 3), value + 10 * i, np.uint8)).save(
-                    str(folder / ('%d.png' % i)))
+    _dark_and_light(tmp_path / 'data')
     graphs = []
 
     def recording_backend(gm, example_inputs):

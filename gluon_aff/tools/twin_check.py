@@ -26,14 +26,18 @@ __all__ = ['compare', 'check_twin', 'SMALL']
 # constructor arguments that keep the walk fast without changing any layer's kind: fewer
 # blocks per stage (a first and a later block with attention still in each network; 3 in
 # an AFI stage, whose third block weighs two earlier features;
-# --full keeps the zoo's depths), ImageNet inputs at 64 pixels (a 2x2 last stage), FPN's
-# at 32
+# --full keeps the zoo's depths); inputs whose last stage is 2x2, so that every global
+# branch still pools more than one position: ImageNet networks at 64 pixels, CIFAR ones
+# at 16 (a quarter of the float64 work at 32, the same bounds measured); FPN's at 32, as
+# its upsampling ratios depend on the size
 SMALL = {'cifar_resnet': dict(blocks=1), 'cifar_resnext': dict(blocks=1),
          'cifar_inception': dict(blocks=1), 'fpn_resnet': dict(blocks=1),
          'cifar_afi_resnet': dict(blocks=3), 'imagenet_afi_resnet': dict(layers=[1, 3, 1, 1]),
          'imagenet_resnet': dict(layers=[1, 1, 2, 1]), 'imagenet_resnext': dict(layers=[1, 1, 2, 1])}
 INPUT = {'imagenet_resnet': 64, 'imagenet_resnext': 64, 'imagenet_afi_resnet': 64,
-         'fpn_resnet': 32}
+         'fpn_resnet': 32, 'cifar_resnet': 16, 'cifar_resnext': 16, 'cifar_inception': 16,
+         'cifar_afi_resnet': 16, 'cifar_afi_resnext': 16, 'cifar_afi_mobilenet': 16,
+         'cifar_afi_shufflenet': 16}
 
 
 def _well_conditioned(net, seed):

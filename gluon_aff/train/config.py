@@ -69,8 +69,10 @@ class RunConfig:
         False, '(new) continue from the newest complete checkpoint in --save-dir that a run '
         'with the same options wrote (start fresh when there is none); rerun the same '
         'command after a kill or preemption')
-    # testing aid: stop every training epoch after N batches (smoke runs of the recipes)
-    test_max_batches: Optional[int] = option(None, 'stop epochs after N batches', hidden=True)
+    # testing aid: stop every training epoch and every classification validation after N
+    # batches (smoke runs of the recipes)
+    test_max_batches: Optional[int] = option(None, 'stop epochs and validations after N '
+                                             'batches', hidden=True)
 
     # the fields that must be at least 1, by recipe
     POSITIVE = ('batch_size', 'num_epochs')

@@ -10,7 +10,7 @@ from .checkpoints import Checkpointer, TrainingDiverged, parameters_digest
 from .config import TrainResult
 from .devices import Distributed, contexts, prefer_sync_engine_on_cpu
 from .logs import setup_logging
-from .loop import fit, first_batches, seed_everything
+from .loop import ClassificationValidation, fit, first_batches, seed_everything
 from .resume import ResumePlan
 
 __all__ = ['Run', 'CheckpointNames']
@@ -112,6 +112,9 @@ class Run(object):
             logger.warning('interrupted in epoch %d; saved %s (+ .states). Resume with '
                            '%s %s', epoch, path, names.resume_flag, path)
 
+        if config.test_max_batches and isinstance(validation, ClassificationValidation):
+            validation = ClassificationValidation(first_batches(validation.batches,
+                                                                config.test_max_batches))
         try:
             fit(net, trainer, self.ctx, first_batches(train, config.test_max_batches),
                 validation, classes, config.num_epochs, start_epoch=self.resume.start_epoch,

@@ -2,6 +2,8 @@
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
+from .pooling import GlobalAvgPool
+
 __all__ = ['AFI', 'softmax_blend']
 
 
@@ -46,7 +48,7 @@ class AFI(HybridBlock):
             raise ValueError('AFI: r=%d leaves no channel of %d; use r <= %d'
                              % (r, channels, channels))
         with self.name_scope():
-            self.squeeze = nn.GlobalAvgPool2D()
+            self.squeeze = GlobalAvgPool(channels)
             self.fc1 = nn.Dense(inner, use_bias=False, in_units=channels)
             self.fc2 = nn.Dense(channels, use_bias=False, in_units=inner)
 

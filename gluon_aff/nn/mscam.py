@@ -2,6 +2,8 @@
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
+from .pooling import GlobalAvgPool
+
 __all__ = ['MSCAM', 'local_context', 'global_context', 'mscam_weight', 'add_mscam_branches']
 
 
@@ -36,7 +38,7 @@ def global_context(channels, r):
     inter = _inter_channels(channels, r)
     branch = nn.HybridSequential()
     with branch.name_scope():
-        branch.add(nn.GlobalAvgPool2D())
+        branch.add(GlobalAvgPool(channels))
         branch.add(nn.Conv2D(inter, 1, in_channels=channels))
         branch.add(nn.BatchNorm(in_channels=inter))
         branch.add(nn.Activation('relu'))

@@ -150,10 +150,16 @@ def test_every_batchnorm_updates_after_one_step(name, kwargs, size):
     y = mx.nd.array([0, 1, 2, 3])
     loop.fit(net, trainer, [mx.cpu()], lambda: iter([(x, y)]), lambda: iter([(x, y)]), 10, 1,
              progress=False)
-    unchanged = [k for k, v in stats.items()
-                 if np.allclose(v, net._collect_params_with_prefix()[k].data().asnumpy())]
+    after = {k: net._collect_params_with_prefix()[k].data().asnumpy() for k in stats}
+    # A layer counts as updated when its running variance moved. Its running mean may not:
+    # MS-CAM's first BatchNorm sees a 1x1 convolution (bias 0) of x + y, two outputs of
+    # training-mode BatchNorms (beta 0), so its batch mean is 0 up to rounding (~5e-8).
+    layers = {k.rsplit('.', 1)[0] for k in stats}
+    unchanged = [layer for layer in sorted(layers)
+                 if np.allclose(stats[layer + '.running_var'], after[layer + '.running_var'])]
     assert unchanged == []
-    assert len(stats) > 10
+    assert any(not np.allclose(stats[k], after[k]) for k in stats if k.endswith('running_mean'))
+    assert len(layers) > 10
 
 
 # -- resume -----------------------------------------------------------------------------------

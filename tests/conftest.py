@@ -73,9 +73,8 @@ def http_server():
 @pytest.fixture(scope='session')
 def trained_digits(tmp_path_factory):
     """One AFF CIFAR ResNet (1 block per stage, channel_times 1) trained on the digits set
-    for 6 epochs by train_cifar.py, shared by the whole session (iAFF on the same recipe
-    was measured in benchmarks/learning_margins.md while the suite still trained it; its
-    block is checked against NumPy in tests/nn).
+    for 6 epochs by train_cifar.py, shared by the whole session (docs/training.md gives
+    iAFF's accuracies on the same recipe; its block is checked against NumPy in tests/nn).
 
     Returns {'aff': dict(dir, best, acc, zoo, kwargs)}."""
     import glob

@@ -21,7 +21,7 @@ from gluon_aff.train import imagenet as train_imagenet
 from gluon_aff.train import loop
 
 # benchmarks/learning_margins.md: 3 seeds x oneDNN levels; at least 3 points under the worst
-DIGITS_THRESHOLD = 0.85
+DIGITS_THRESHOLD = 0.84
 
 
 @pytest.fixture(scope='module')

@@ -210,10 +210,29 @@ def _pack_img(header, img, quality=95, img_fmt='.jpg'):
     return _pack(header, buf.tobytes())
 
 
+def _import_mxnet_without_sklearn():
+    """``import mxnet`` with scikit-learn hidden, unless something imported it already.
+
+    ``mxnet/model.py`` imports scikit-learn (0.4 s of every start, with the scipy.stats
+    and pandas it pulls in) only to give the legacy ``mx.model.FeedForward`` the base class
+    ``sklearn.base.BaseEstimator``; hidden, FeedForward is a plain class, as MXNet makes it
+    where scikit-learn is not installed. ``import sklearn`` works as usual afterwards."""
+    if 'mxnet' in sys.modules or 'sklearn' in sys.modules:
+        import mxnet
+        return mxnet
+    sys.modules['sklearn'] = None       # "import sklearn" raises ImportError meanwhile
+    try:
+        import mxnet
+    finally:
+        if sys.modules.get('sklearn', 0) is None:
+            del sys.modules['sklearn']
+    return mxnet
+
+
 def patch_mxnet():
     """Import mxnet and mend the behaviour numpy 2 changed under it (record packing,
     numpy scalars in operator arguments); safe to call repeatedly."""
-    import mxnet
+    mxnet = _import_mxnet_without_sklearn()
     from mxnet import recordio
     from mxnet.ndarray import register as nd_register
     from mxnet.symbol import register as sym_register

@@ -199,17 +199,19 @@ def test_gluoncv_imports_beside_pytorch_2(tmp_path):
     assert run.stdout.strip() == 'AFFResNet'
 
 
-def test_building_an_mxnet_network_does_not_import_torch(tmp_path):
-    """gluoncv's version check would import torch (1.5 s) only to refuse it; a stand-in
-    torch shows whether anything still imports it."""
+def test_building_an_mxnet_network_imports_neither_torch_nor_sklearn(tmp_path):
+    """gluoncv's version check would import torch (1.5 s) only to refuse it, and MXNet
+    imports scikit-learn (0.4 s) only for a legacy base class; a stand-in torch shows
+    whether anything still imports it. scikit-learn imports as usual afterwards."""
     (tmp_path / 'torch').mkdir()
     (tmp_path / 'torch' / '__init__.py').write_text("__version__ = '2.5.0'\n")
     code = ('import sys, gluon_aff, gluoncv; gluoncv.model_zoo.get_model("cifar_iaff_resnet20"); '
-            'print("torch" in sys.modules)')
+            'print("torch" in sys.modules, "sklearn" in sys.modules); '
+            'from sklearn.datasets import load_digits; print(load_digits().data.shape)')
     env = dict(os.environ, PYTHONPATH=str(tmp_path) + os.pathsep + ROOT)
     run = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stderr[-2000:]
-    assert run.stdout.strip() == 'False'
+    assert run.stdout.split('\n')[:2] == ['False False', '(1797, 64)']
 
 
 def test_the_command_without_mxnet_serves_and_names_the_install():

@@ -62,7 +62,8 @@ def digits_inputs(params=None, epochs=6):
             blocks=1, channel_times=1, batch_size=32, num_epochs=epochs, cosine=True,
             warmup_epochs=1, seed=0, save_period=0, progress='off', save_dir=folder,
             logging_dir=folder, save_plot_dir=folder)).best_path
-    # int8: calibrate on the training images, control the accuracy on 300 of them held out
+    # int8: calibrate on 300 training images (NNCF's default subset size; all 1,137 took
+    # twice as long for the same accuracy), control the accuracy on 300 others held out
     # from calibration (never on the validation images, which are the reported metric)
     train_y = labels[train_idx]
-    return params, val_x, val_y, train_x[:-300], (train_x[-300:], train_y[-300:])
+    return params, val_x, val_y, train_x[:300], (train_x[-300:], train_y[-300:])

@@ -43,7 +43,8 @@ def _prepare(model, kwargs, batch, size, folder, seed, paths, reasons, params=No
         real = np.concatenate([real, real[:pad]]) if pad else real
         files['extra'] = os.path.join(folder, 'real.npy')
         np.save(files['extra'], real)
-        real_reference = in_batches(lambda b: net(mx.nd.array(b)).asnumpy(), real, batch)
+        # (the reference network takes any batch size: 16 at a time, not one by one)
+        real_reference = in_batches(lambda b: net(mx.nd.array(b)).asnumpy(), real, 16)
     wanted = [p for p in paths if not reasons.get(p)]
     if 'onnxruntime' in wanted:
         files['onnx'] = export_onnx(net, os.path.join(folder, 'net.onnx'), x.shape)

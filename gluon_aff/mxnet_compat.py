@@ -39,6 +39,10 @@ Behaviour rather than names (patched in mxnet once it is imported):
   scalars inside argument values to Python numbers first. numpy's print options are not
   touched.
 
+Start-up time (not a repair): scikit-learn is hidden while MXNet imports, which
+``mxnet/model.py`` imports (0.4 s) only for a legacy class's base; see
+``_import_mxnet_without_sklearn``.
+
 Python and onnx:
 
 - ``distutils`` (removed in Python 3.12; MXNet and gluoncv import ``distutils.version``):

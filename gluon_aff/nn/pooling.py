@@ -12,9 +12,9 @@ class GlobalAvgPool(nn.GlobalAvgPool2D):
     (the same node name, no parameters, the same checkpoint keys).
 
     On a map with few channels and many pixels, oneDNN (MXNet 1.9.1) computes the gradient
-    of global average pooling with a generic kernel at about 80 ns per input value: for a
-    batch of 32 maps of 16 channels at 32 x 32 the backward pass took 42 ms where the
-    forward took 0.5 ms. Below ``NATIVE_POOL_BELOW`` channels this block uses MXNet's own
+    of global average pooling with a generic kernel at about 80 ns per input value: on one
+    thread, for a batch of 32 maps of 16 channels at 32 x 32, the backward pass took 42 ms
+    where the forward took 0.5 ms. Below ``NATIVE_POOL_BELOW`` channels this block uses MXNet's own
     kernel (``contrib.AdaptiveAvgPooling2D`` to 1 x 1, exported to ONNX as
     GlobalAveragePool like the other), as fast as oneDNN's forwards there and fast
     backwards; from there up it uses oneDNN's, faster forwards and fast backwards at the

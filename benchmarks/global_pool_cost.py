@@ -26,6 +26,10 @@ NETWORKS = [('cifar_aff_resnet20', dict(blocks=1, channel_times=1), 32),
             ('afi_resnet50', dict(layers=[1, 1, 1, 1]), 4)]
 
 
+def _label(name, kwargs):
+    return name + ''.join(' %s=%s' % kv for kv in sorted(kwargs.items()))
+
+
 def attention_pool_shapes():
     """{(C, H, W): [zoo names]}: the inputs of every GlobalAvgPool of every zoo name at its
     input size, and of the CIFAR ResNets at the narrow widths the tests train."""
@@ -39,7 +43,7 @@ def attention_pool_shapes():
     for name, kwargs in entries:
         net = get_model(name, **kwargs)
         net.initialize()
-        label = name + ''.join(' %s=%s' % kv for kv in sorted(kwargs.items()))
+        label = _label(name, kwargs)
 
         def hook(block, inputs, output, label=label):
             names = shapes.setdefault(tuple(inputs[0].shape[1:]), [])
@@ -118,13 +122,13 @@ def step_time(name, kwargs, batch, native_below):
 def measure():
     """This process's measurements, as JSON-able data."""
     import gluon_aff  # noqa: F401  (numpy 2 compatibility before MXNet loads)
-    from gluon_aff.nn.pooling import NATIVE_POOL_BELOW
+    from gluon_aff.nn.pooling import NATIVE_POOL_BELOW, GlobalAvgPool
     shapes = attention_pool_shapes()
     pools = []
     for shape in sorted(shapes):
         batch = 32 if shape[1] <= 32 else 8
         pools.append(dict(shape=[batch] + list(shape), names=shapes[shape],
-                          picks='native' if shape[0] < NATIVE_POOL_BELOW else 'onednn',
+                          picks='native' if GlobalAvgPool(shape[0]).native else 'onednn',
                           **pool_times((batch,) + shape)))
     steps = []
     for name, kwargs, batch in NETWORKS:
@@ -135,17 +139,20 @@ def measure():
 
 
 def write(results, path, argv):
+    from gluon_aff.nn.pooling import NATIVE_POOL_BELOW
     from gluon_aff.tools.isa_check import cpu_model, flags_present
     lines = ['# What the attention\'s global average pooling costs in training', '',
              'Measured %s by `%s` on %s (%d cores; flags: %s), '
              'Python %s, MXNet on the NaiveEngine, %s OpenMP thread(s). Fastest of repeated runs.'
              % (datetime.date.today().isoformat(),
-                ' '.join(['benchmarks/global_pool_cost.py'] + list(argv)), cpu_model(), os.cpu_count(),
+                ' '.join(['benchmarks/global_pool_cost.py'] + list(argv)), cpu_model(),
+                os.cpu_count(),
                 flags_present(), platform.python_version(),
                 os.environ.get('OMP_NUM_THREADS', 'default')), '',
              'gluon_aff.nn.GlobalAvgPool pools with MXNet\'s own kernel (native: '
-             '`contrib.AdaptiveAvgPooling2D`) below 64 channels and with oneDNN\'s (`Pooling`, '
-             'global, what `nn.GlobalAvgPool2D` runs) from 64 up.', '']
+             '`contrib.AdaptiveAvgPooling2D`) below %d channels and with oneDNN\'s (`Pooling`, '
+             'global, what `nn.GlobalAvgPool2D` runs) from %d up.'
+             % (NATIVE_POOL_BELOW, NATIVE_POOL_BELOW), '']
     for isa, result in results.items():
         lines += ['## oneDNN level: %s' % isa, '',
                   '### Every shape the attention pools, forward and forward + backward (ms)', '',
@@ -164,9 +171,9 @@ def write(results, path, argv):
                   '| network | batch | oneDNN kernel everywhere | GlobalAvgPool | ratio |',
                   '|---|---|---|---|---|']
         for row in result['steps']:
-            label = row['name'] + ''.join(' %s=%s' % kv for kv in sorted(row['kwargs'].items()))
             lines.append('| %s | %d | %.3f | %.3f | %.2fx |' % (
-                label, row['batch'], row['onednn'], row['block'], row['block'] / row['onednn']))
+                _label(row['name'], row['kwargs']), row['batch'], row['onednn'], row['block'],
+                row['block'] / row['onednn']))
         lines.append('')
     with open(path, 'w') as f:
         f.write('\n'.join(lines))

@@ -41,7 +41,8 @@ class MultiAFF(HybridBlock):
             self.local_trunk.add(nn.Conv2D(inter, 1, in_channels=channels),
                                  nn.BatchNorm(in_channels=inter), nn.Activation('relu'))
             self.global_trunk = nn.HybridSequential(prefix='global_trunk_')
-            self.global_trunk.add(GlobalAvgPool(channels), nn.Conv2D(inter, 1, in_channels=channels),
+            self.global_trunk.add(GlobalAvgPool(channels),
+                                  nn.Conv2D(inter, 1, in_channels=channels),
                                   nn.BatchNorm(in_channels=inter), nn.Activation('relu'))
             self.local_heads = nn.HybridSequential(prefix='local_heads_')
             self.global_heads = nn.HybridSequential(prefix='global_heads_')

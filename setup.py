@@ -40,7 +40,7 @@ setup(
     license='Apache-2.0',
     python_requires='>=3.10',
     packages=find_packages(include=['gluon_aff', 'gluon_aff.*']),
-    package_data={'gluon_aff': ['released.json']},
+    package_data={'gluon_aff.core': ['released.json']},
     install_requires=REQUIRES,
     extras_require=EXTRAS,
     entry_points={'console_scripts': ['gluon-aff = gluon_aff.cli:main']},

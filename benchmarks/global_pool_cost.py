@@ -187,10 +187,10 @@ def main(argv=None):
     parser.add_argument('--worker', action='store_true', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        from gluon_aff.workers import report
+        from gluon_aff.core.workers import report
         report('result', **measure())
         return 0
-    from gluon_aff.workers import run_worker
+    from gluon_aff.core.workers import run_worker
     results = {}
     for isa in args.isa:
         env = dict(os.environ, MXNET_ENGINE_TYPE='NaiveEngine')

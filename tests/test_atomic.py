@@ -12,9 +12,9 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from gluon_aff import atomic
-from gluon_aff.atomic import atomic_path, write_atomically
-from gluon_aff.params_file import ParamsFileError, read_params
+from gluon_aff.core import atomic
+from gluon_aff.core.atomic import atomic_path, write_atomically
+from gluon_aff.core.params_file import ParamsFileError, read_params
 from helpers import randomize
 
 
@@ -45,7 +45,7 @@ def test_a_full_disk_names_the_file_and_the_free_space(tmp_path):
 
 
 def _writer_loop(body):
-    """A Python program that loads gluon_aff/atomic.py alone (a quick start) and runs
+    """A Python program that loads gluon_aff/core/atomic.py alone (a quick start) and runs
     ``body`` (with ``i`` = 1, 2, ...) forever, until it is killed."""
     return ('import importlib.util as u, sys, time\n'
             's = u.spec_from_file_location("atomic", %r); atomic = u.module_from_spec(s)\n'

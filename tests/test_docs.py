@@ -51,7 +51,7 @@ def _commands(code):
 def _check_command(argv, where):
     """Parse ``argv`` with the parser of the program it runs; a renamed flag fails."""
     from gluon_aff.cli import build_parser
-    from gluon_aff.launch import build_parser as launch_parser
+    from gluon_aff.train.launch import build_parser as launch_parser
     from gluon_aff.train.options import cifar_parser, imagenet_parser
     from gluon_aff.train.seg import seg_parser
     prog, args = os.path.basename(argv[0]), argv[1:]
@@ -68,7 +68,7 @@ def _check_command(argv, where):
             from gluon_aff.torch.finetune import parse_args
             parse_args(args[2:])
             return
-        if args[:2] == ['-m', 'gluon_aff.launch']:
+        if args[:2] == ['-m', 'gluon_aff.train.launch']:
             split = args.index('--')
             launch_parser().parse_args(args[2:split])
             return _check_command(args[split + 1:], where)

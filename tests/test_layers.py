@@ -9,10 +9,11 @@ from helpers import ROOT
 
 PACKAGE = os.path.join(ROOT, 'gluon_aff')
 # lowest first: a subpackage may import those before it, never those after it
-LAYERS = ['mxnet_compat', 'workers', 'params_file', 'atomic', 'preprocessing', 'released',
-          'afi_layout', 'fusion_names', 'autoaugment', 'plots',
-          'torch', 'nn', 'utils', 'model_zoo', 'transforms', 'data', 'deploy',
-          'train', 'tools', 'cli', 'launch', '__main__']
+LAYERS = ['core', 'mxnet_compat', 'torch', 'nn', 'utils', 'model_zoo', 'data', 'deploy',
+          'train', 'tools', 'cli', '__main__']
+# what each framework-free or PyTorch layer must never import, even lazily
+FORBIDDEN = {'core': ('mxnet', 'gluoncv', 'torch', 'torchvision', 'timm', 'sklearn', 'pandas'),
+             'torch': ('mxnet', 'gluoncv', 'sklearn', 'pandas')}
 
 
 def _modules():
@@ -24,6 +25,19 @@ def _modules():
                 name = os.path.relpath(path, ROOT)[:-3].replace(os.sep, '.')
                 found[name[:-len('.__init__')] if f == '__init__.py' else name] = path
     return found
+
+
+def _imported_names(path, package):
+    """Every absolute module name a file imports, function-level imports included."""
+    for node in ast.walk(ast.parse(open(path).read())):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ''
+            if node.level:
+                parts = package.split('.')
+                base = '.'.join(parts[:len(parts) - node.level + 1] + ([base] if base else []))
+            yield from (base + '.' + a.name for a in node.names)
+        elif isinstance(node, ast.Import):
+            yield from (a.name for a in node.names)
 
 
 def _import_graph():
@@ -38,22 +52,11 @@ def _import_graph():
     for module, path in modules.items():
         package = module if path.endswith('__init__.py') else module.rsplit('.', 1)[0]
         targets = set()
-        for node in ast.walk(ast.parse(open(path).read())):
-            if isinstance(node, ast.ImportFrom):
-                base = node.module or ''
-                if node.level:
-                    parts = package.split('.')
-                    base = '.'.join(parts[:len(parts) - node.level + 1] + ([base] if base else []))
-                names = [base + '.' + a.name for a in node.names]
-            elif isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            else:
-                continue
-            for name in names:
-                target = resolve(name) if name.startswith('gluon_aff') else None
-                # importing one's own package only runs what is already running
-                if target and target != module and not module.startswith(target + '.'):
-                    targets.add(target)
+        for name in _imported_names(path, package):
+            target = resolve(name) if name.startswith('gluon_aff') else None
+            # importing one's own package only runs what is already running
+            if target and target != module and not module.startswith(target + '.'):
+                targets.add(target)
         graph[module] = targets
     return graph
 
@@ -113,3 +116,17 @@ def test_each_layer_imports_only_the_layers_below_it():
                 if LAYERS.index(b) > LAYERS.index(a):
                     upward.append('%s -> %s' % (module, target))
     assert upward == []
+
+
+def test_core_needs_no_framework_and_the_twin_no_mxnet():
+    """gluon_aff/core imports no deep-learning framework, gluon_aff/torch nothing of the
+    MXNet side's stack (tests/torch_twin/test_standalone.py imports them to be sure)."""
+    found = []
+    for module, path in _modules().items():
+        parts = module.split('.')
+        forbidden = FORBIDDEN.get(parts[1] if len(parts) > 1 else None, ())
+        package = module if path.endswith('__init__.py') else module.rsplit('.', 1)[0]
+        for name in _imported_names(path, package):
+            if name.split('.')[0] in forbidden:
+                found.append('%s imports %s' % (module, name))
+    assert len(_modules()) > 60 and found == []

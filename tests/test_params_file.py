@@ -10,7 +10,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from gluon_aff.params_file import ParamsFileError, read_params, write_params
+from gluon_aff.core.params_file import ParamsFileError, read_params, write_params
 from helpers import COMPAT_DIR
 
 
@@ -104,7 +104,7 @@ def test_bad_files_are_named(tmp_path):
 def test_reads_without_mxnet(tmp_path):
     path = _mxnet_file(str(tmp_path / 'a.params'), {'w': np.arange(6, dtype=np.float16)})
     code = ("import sys; sys.modules['mxnet'] = None; "
-            "from gluon_aff.params_file import read_params; "
+            "from gluon_aff.core.params_file import read_params; "
             "print(read_params(sys.argv[1])['w'].tolist())")
     out = subprocess.run([sys.executable, '-c', code, path], capture_output=True, text=True,
                          check=True).stdout

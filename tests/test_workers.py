@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from gluon_aff import workers
-from gluon_aff.workers import WorkerError, run_worker
+from gluon_aff.core import workers
+from gluon_aff.core.workers import WorkerError, run_worker
 
 # the workers module by its path, without the package (and MXNet, which turns a SIGSEGV
 # into exit 255 with a message of its own)

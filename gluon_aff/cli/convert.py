@@ -16,7 +16,7 @@ def configure(p):
 
 def run(args):
     import torch
-    from ..atomic import atomic_path
+    from ..core.atomic import atomic_path
     from .. import torch as twin
     from ..torch.weights import save_safetensors
     pretrained = True if args.params == 'released' else args.params

@@ -9,7 +9,7 @@ from ..model_zoo import get_model, get_model_info, list_models
 from ..model_zoo.pretrained import (BASE_URL_ENV, DEFAULT_BASE_URL, DownloadError, model_root,
                                     select_checkpoint)
 from ..train.report import count_parameters
-from ..transforms import eval_transform, load_image
+from ..data.eval_transform import eval_transform, load_image
 
 
 def sample_image():

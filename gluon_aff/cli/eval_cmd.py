@@ -7,7 +7,7 @@ import mxnet as mx
 from . import register_command
 from .common import add_arg_option, load_checkpoint_network, parse_kwargs
 from ..data.evaluation import dataset_batches, folder_batches, rec_batches
-from .. import released
+from ..core import released
 
 
 def configure(p):

@@ -4,7 +4,7 @@ import os
 from . import register_command
 from .common import add_arg_option, load_checkpoint_network, parse_kwargs
 from ..tools.gradcam import draw
-from ..transforms import load_image
+from ..data.eval_transform import load_image
 
 
 def configure(p):

@@ -1,11 +1,11 @@
 """AutoAugment as the original training ran it, as a Gluon transform. The policies and
-operations are in ``gluon_aff.autoaugment`` (PIL only; its docstring gives the values)."""
+operations are in ``gluon_aff.core.autoaugment`` (PIL only; its docstring gives the values)."""
 import mxnet as mx
 import numpy as np
 from mxnet.gluon.block import Block
 from PIL import Image
 
-from ..autoaugment import (CIFAR10_POLICY, IMAGENET_POLICY, RANGES, SIGNED,  # noqa: F401
+from ..core.autoaugment import (CIFAR10_POLICY, IMAGENET_POLICY, RANGES, SIGNED,  # noqa: F401
                            apply_op, augment, op_value, resolve_policy)
 
 __all__ = ['AutoAugment', 'CIFAR10_POLICY', 'IMAGENET_POLICY', 'SIGNED', 'RANGES',

@@ -10,7 +10,7 @@ import os
 import mxnet as mx
 import numpy as np
 
-from ..preprocessing import CIFAR_PREPROCESS
+from ..core.preprocessing import CIFAR_PREPROCESS
 from .autoaugment import AutoAugment
 from .digits import digits_dataset
 

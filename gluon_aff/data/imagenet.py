@@ -14,7 +14,7 @@ from mxnet.gluon.data import DataLoader
 from mxnet.gluon.data.vision import transforms
 from PIL import Image
 
-from ..preprocessing import IMAGENET_PREPROCESS
+from ..core.preprocessing import IMAGENET_PREPROCESS
 from .autoaugment import AutoAugment
 from .folders import CheckedImageFolder
 from .recordio import check_record_file

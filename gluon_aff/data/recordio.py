@@ -1,7 +1,7 @@
 """Pack an image folder (one sub-folder per class) into MXNet .rec/.idx files.
 
 The files are written under temporary names and take their own only when every image
-went in (``gluon_aff.atomic``): a failed or interrupted packing leaves no half-written
+went in (``gluon_aff.core.atomic``): a failed or interrupted packing leaves no half-written
 .rec/.idx behind to train on."""
 import contextlib
 import os
@@ -10,7 +10,7 @@ import mxnet as mx
 import numpy as np
 from tqdm import tqdm
 
-from ..atomic import atomic_path
+from ..core.atomic import atomic_path
 
 __all__ = ['list_image_folder', 'pack_image_folder', 'pack_arrays', 'check_record_file',
            'IMAGE_EXTENSIONS']

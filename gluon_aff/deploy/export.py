@@ -10,7 +10,7 @@ import tempfile
 import mxnet as mx
 import numpy as np
 
-from ..atomic import atomic_files, atomic_path, write_atomically
+from ..core.atomic import atomic_files, atomic_path, write_atomically
 from .optimize import inference_form
 
 __all__ = ['export_symbol', 'export_onnx', 'export_openvino', 'write_meta',

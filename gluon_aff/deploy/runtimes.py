@@ -20,7 +20,7 @@ As a script (what ``gluon-aff bench`` runs)::
     python gluon_aff/deploy/runtimes.py MODEL --runtime openvino --precision f32 \\
         --input x.npy --output y.npy --iters 30
 
-reports one result (``gluon_aff.workers``): img_per_s, p50_ms, p90_ms, peak_rss_mb (when
+reports one result (``gluon_aff.core.workers``): img_per_s, p50_ms, p90_ms, peak_rss_mb (when
 --iters > 0).
 """
 import argparse
@@ -295,14 +295,14 @@ def timings(run, batch, iters, warmup):
 
 
 def _workers():
-    """gluon_aff.workers; loaded by its path when this file runs as a script, so that the
+    """gluon_aff.core.workers; loaded by its path when this file runs as a script, so that the
     process imports neither the package nor MXNet."""
     if __package__:
-        from .. import workers
+        from ..core import workers
         return workers
     import importlib.util
     path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                        'workers.py')
+                        'core', 'workers.py')
     spec = importlib.util.spec_from_file_location('gluon_aff_workers', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -19,7 +19,7 @@ convolution, the contribution is average-pooled to the stage's resolution.
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
-from ..afi_layout import AFI_SETTINGS, afi_widths  # noqa: F401 (the families import them here)
+from ..core.afi_layout import AFI_SETTINGS, afi_widths  # noqa: F401 (the families import them here)
 from ..nn.channels import concat_channels, interleave_groups
 from .base import ZooNet
 

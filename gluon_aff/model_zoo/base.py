@@ -239,7 +239,7 @@ class ZooNet(HybridBlock):
                              % (self.zoo_name, np.dtype(want).name, np.dtype(want).name,
                                 np.dtype(x.dtype).name, np.dtype(want).name,
                                 ' after scaling uint8 pixels to [0, 1] and normalising them '
-                                '(gluon_aff.transforms.eval_transform)'
+                                '(gluon_aff.data.eval_transform.eval_transform)'
                                 if x.dtype == np.uint8 else ''))
         if min(shape[2:]) < self.total_stride:
             raise ValueError(

@@ -17,7 +17,7 @@ from mxnet.gluon.nn import BatchNorm
 from ..nn import create_fusion, resolve_fusion
 from .base import ZooNet
 from .cifar_resnet import AFFPreActBlock
-from ..preprocessing import SEGMENTATION_PREPROCESS
+from ..core.preprocessing import SEGMENTATION_PREPROCESS
 from .registry import build_model, register_model
 
 __all__ = ['FPNResNet', 'SEGMENTATION_PREPROCESS']

@@ -1,7 +1,7 @@
 """Released checkpoints loaded into the MXNet zoo, with clear errors.
 
 Which files were released, where they come from and how they are verified is
-``gluon_aff.released`` (shared with the PyTorch twin); this module reads a file with MXNet
+``gluon_aff.core.released`` (shared with the PyTorch twin); this module reads a file with MXNet
 and fits it to a network.
 """
 import logging
@@ -9,7 +9,7 @@ import os
 
 import mxnet as mx
 
-from ..released import (BASE_URL_ENV, CHECKPOINTS, DEFAULT_BASE_URL, Checkpoint,  # noqa: F401
+from ..core.released import (BASE_URL_ENV, CHECKPOINTS, DEFAULT_BASE_URL, Checkpoint,  # noqa: F401
                         CheckpointError, CheckpointMismatchError, ChecksumError, DownloadError,
                         checkpoints_for, download, fetch_checkpoint, git_blob_id,
                         mismatch_error, model_root, resolve_pretrained,
@@ -31,7 +31,7 @@ def read_params(path):
         loaded = mx.nd.load(path)
     except mx.base.MXNetError:
         # MXNet's message is a C++ check; the format's own reader says what is wrong
-        from ..params_file import ParamsFileError, read_params as read_format
+        from ..core.params_file import ParamsFileError, read_params as read_format
         try:
             read_format(path)
             reason = 'MXNet cannot load it'

@@ -11,7 +11,7 @@ from collections import OrderedDict
 
 from mxnet import cpu
 
-from ..preprocessing import CIFAR_PREPROCESS, IMAGENET_PREPROCESS  # noqa: F401 (re-exported)
+from ..core.preprocessing import CIFAR_PREPROCESS, IMAGENET_PREPROCESS  # noqa: F401 (re-exported)
 
 __all__ = ['ModelInfo', 'register_model', 'get_model', 'list_models', 'get_model_info',
            'build_model', 'check_arguments', 'GLUONCV_ALIASES', 'IMAGENET_PREPROCESS', 'CIFAR_PREPROCESS']

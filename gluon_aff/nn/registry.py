@@ -5,7 +5,7 @@ constructors, ``--askc-type`` in the training scripts, later ablation hosts)
 resolves the name here. Names are case-insensitive; the original open-aff
 strings are registered as aliases of the clear names.
 """
-from ..fusion_names import FusionTable
+from ..core.fusion_table import FusionTable
 
 __all__ = ['register_fusion', 'resolve_fusion', 'create_fusion', 'list_fusions',
            'get_fusion_class', 'fusion_classes']

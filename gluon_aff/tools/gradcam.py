@@ -55,7 +55,7 @@ def draw(models, images, class_index, layer, out):
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    from ..transforms import eval_crop, eval_transform
+    from ..data.eval_transform import eval_crop, eval_transform
     os.makedirs(out, exist_ok=True)
     fig, axes = plt.subplots(len(images), len(models), squeeze=False,
                              figsize=(4 * len(models), 5.2 * len(images)))

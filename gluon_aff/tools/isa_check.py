@@ -13,7 +13,7 @@ import os
 import sys
 import time
 
-from ..workers import report, run_worker
+from ..core.workers import report, run_worker
 
 __all__ = ['ISA_LEVELS', 'CHECKS', 'cpu_flags', 'cpu_model', 'isa_levels', 'check_levels', 'format_matrix']
 

@@ -19,7 +19,7 @@ import argparse
 import os
 import sys
 
-from ..workers import report, run_worker
+from ..core.workers import report, run_worker
 
 __all__ = ['compare', 'check_twin', 'SMALL']
 

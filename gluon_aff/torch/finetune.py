@@ -30,8 +30,8 @@ from typing import Optional
 import numpy as np
 import torch
 
-from ..atomic import atomic_path, write_atomically
-from ..plots import plot_history
+from ..core.atomic import atomic_path, write_atomically
+from ..core.plots import plot_history
 
 __all__ = ['FinetuneConfig', 'FinetuneResult', 'run', 'main']
 

@@ -10,7 +10,7 @@ case-insensitive, the original open-aff strings as aliases.
 import torch
 from torch import nn
 
-from ..fusion_names import FusionTable
+from ..core.fusion_table import FusionTable
 from .layers import BatchNorm2d, GlobalAvgPool
 
 __all__ = ['MSCAM', 'Add', 'AFF', 'IAFF', 'Concat', 'GlobalGlobal', 'LocalLocal', 'MSGAU',

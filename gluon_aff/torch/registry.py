@@ -26,7 +26,7 @@ def pretrained_cfg(name, family, preprocess):
     """timm's pretrained config of a zoo name: the evaluation preprocessing the zoo uses
     (resize the short side to ``input_size / crop_pct``, centre crop), and where the
     released checkpoint lives, if there is one."""
-    from ..released import DEFAULT_BASE_URL, checkpoints_for
+    from ..core.released import DEFAULT_BASE_URL, checkpoints_for
     released = checkpoints_for(name)
     size = preprocess['input_size']
     return dict(

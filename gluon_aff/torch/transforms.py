@@ -7,7 +7,7 @@ uses OpenCV's bilinear resize and floors it: on the sample photos the two differ
 to 0.2 on average after normalisation. ``eval_transform`` reproduces the original with
 OpenCV, for comparing with numbers obtained on the MXNet side.
 
-``AutoAugment`` is the original's AutoAugment (``gluon_aff.autoaugment``) as a torchvision
+``AutoAugment`` is the original's AutoAugment (``gluon_aff.core.autoaugment``) as a torchvision
 transform.
 """
 import os
@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..autoaugment import augment, resolve_policy
+from ..core.autoaugment import augment, resolve_policy
 
 __all__ = ['eval_transform', 'AutoAugment']
 
@@ -41,7 +41,7 @@ def _rgb(img):
 
 def eval_transform(name):
     """A callable: image (path, PIL image or H x W x 3 uint8 RGB array) -> normalised
-    3 x S x S float tensor, as ``gluon_aff.transforms.eval_transform`` computes for the zoo
+    3 x S x S float tensor, as ``gluon_aff.data.eval_transform.eval_transform`` computes for the zoo
     name ``name``: resize the short side to ceil(S / crop_ratio), centre-crop S x S, scale
     to [0, 1], subtract the mean, divide by the std."""
     import math
@@ -71,7 +71,7 @@ class AutoAugment(torch.nn.Module):
     sub-policy of ``policy`` ('cifar10', 'imagenet' or a list of sub-policies). Like the
     original, put it first, on the whole decoded image, before cropping and flipping.
     Draws from Python's ``random`` only (seeded per DataLoader worker by PyTorch).
-    Not torchvision's ``AutoAugment``: see ``gluon_aff.autoaugment`` for how they differ."""
+    Not torchvision's ``AutoAugment``: see ``gluon_aff.core.autoaugment`` for how they differ."""
 
     def __init__(self, policy='cifar10'):
         super().__init__()

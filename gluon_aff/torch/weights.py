@@ -2,7 +2,7 @@
 
 The twin's modules carry the MXNet checkpoint's structural names, so the mapping is only
 BatchNorm's: MXNet ``gamma``/``beta`` are PyTorch ``weight``/``bias`` (``running_mean`` and
-``running_var`` keep their names). Files are read with ``gluon_aff.params_file`` (numpy
+``running_var`` keep their names). Files are read with ``gluon_aff.core.params_file`` (numpy
 alone, no MXNet); float16 arrays (the released ImageNet files) are cast to the network's
 dtype.
 """
@@ -12,8 +12,8 @@ import os
 import numpy as np
 import torch
 
-from ..params_file import read_params, write_params
-from ..released import CheckpointError, mismatch_error, resolve_pretrained
+from ..core.params_file import read_params, write_params
+from ..core.released import CheckpointError, mismatch_error, resolve_pretrained
 
 __all__ = ['mxnet_to_torch_key', 'torch_to_mxnet_key', 'state_dict_from_mxnet',
            'mxnet_arrays_from_state_dict', 'load_state', 'load_checkpoint', 'save_mxnet_params',

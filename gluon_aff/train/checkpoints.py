@@ -5,8 +5,8 @@ import os
 
 import numpy as np
 
-from ..atomic import atomic_path, describe_write_error, write_atomically
-from ..params_file import read_params
+from ..core.atomic import atomic_path, describe_write_error, write_atomically
+from ..core.params_file import read_params
 
 __all__ = ['Checkpointer', 'save_params', 'sidecar', 'TrainingDiverged',
            'non_finite_parameters', 'parameters_digest']
@@ -49,7 +49,7 @@ class Checkpointer(object):
     original names; a no-op unless ``enabled`` (only rank 0 writes in distributed runs).
 
     A checkpoint is never half-written: each file goes to a temporary name, is fsynced and
-    renamed into place (``gluon_aff.atomic``), the parameters are read back before they
+    renamed into place (``gluon_aff.core.atomic``), the parameters are read back before they
     take their name, and the JSON, naming the files of the set, comes last."""
 
     def __init__(self, net, trainer, save_dir, enabled=True, states=True):

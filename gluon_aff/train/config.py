@@ -122,7 +122,7 @@ class ClassificationConfig(RunConfig):
     use_pretrained: bool = option(False, 'start from the released checkpoint of the chosen '
                                   'network')
     kvstore: str = option('device', '(new) gradient aggregation; dist_* train on several '
-                          'machines, started by `python -m gluon_aff.launch`', choices=KVSTORES)
+                          'machines, started by `python -m gluon_aff.train.launch`', choices=KVSTORES)
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """What training shows people: the network summary and the training-history plot."""
-from ..plots import plot_history  # noqa: F401
+from ..core.plots import plot_history  # noqa: F401
 
 __all__ = ['print_summary', 'plot_history', 'count_parameters']
 

@@ -12,7 +12,7 @@ import os
 import mxnet as mx
 import numpy as np
 
-from ..atomic import write_atomically
+from ..core.atomic import write_atomically
 from ..data.stopsign import find_image_dir, load_stopsign
 from ..model_zoo import get_model, get_model_info, list_models
 from .config import SegConfig

@@ -8,7 +8,7 @@ import pytest
 
 from helpers import ROOT, randomize
 from gluon_aff.cli import main
-from gluon_aff import released
+from gluon_aff.core import released
 from gluon_aff.model_zoo import get_model, pretrained as P
 
 
@@ -69,7 +69,7 @@ def test_demo_downloads_the_released_file_and_classifies(released_cifar, http_se
     # the top class is the network's own top class on the demo's preprocessing
     from gluon_aff.cli.demo import sample_image
     from gluon_aff.model_zoo import get_model_info
-    from gluon_aff.transforms import eval_transform, load_image
+    from gluon_aff.data.eval_transform import eval_transform, load_image
     x = eval_transform(get_model_info('cifar_aff_resnet20'), load_image(sample_image()))
     top = int(net(x).asnumpy().argmax())
     assert out.splitlines()[2].split()[1:3] == ['class', str(top)]

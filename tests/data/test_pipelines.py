@@ -15,7 +15,7 @@ from gluon_aff.data.photos import sample_photos
 from gluon_aff.data.cifar import ArrayBatches
 from gluon_aff.data.imagenet import imagenet_train_transform, imagenet_val_transform
 from gluon_aff.model_zoo import get_model_info
-from gluon_aff.transforms import eval_transform, load_image
+from gluon_aff.data.eval_transform import eval_transform, load_image
 
 PHOTO = sample_photos()[0]        # Grace Hopper
 # torchvision's and gluoncv's ImageNet normalisation, written here

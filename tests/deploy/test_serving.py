@@ -14,7 +14,7 @@ from gluon_aff.cli import main
 from gluon_aff.data.photos import sample_photos
 from gluon_aff.deploy import runtimes
 from gluon_aff.model_zoo import get_model, get_model_info
-from gluon_aff.transforms import eval_transform, load_image
+from gluon_aff.data.eval_transform import eval_transform, load_image
 
 PHOTO = sample_photos()[0]        # Grace Hopper
 SMALL = dict(blocks=1, channel_times=1)

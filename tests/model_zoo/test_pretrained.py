@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from helpers import randomize
-from gluon_aff import released
+from gluon_aff.core import released
 from gluon_aff.model_zoo import get_model, pretrained as P
 
 SMALL = dict(blocks=1, channel_times=1)

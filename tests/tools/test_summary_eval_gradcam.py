@@ -10,7 +10,7 @@ from gluon_aff.data.recordio import pack_arrays
 from gluon_aff.model_zoo import get_model
 from gluon_aff.utils.flops import count_graph
 from gluon_aff.tools.gradcam import grad_cam
-from gluon_aff.transforms import load_image
+from gluon_aff.data.eval_transform import load_image
 
 
 def _macs(rows, prefix=None, attention=None):
@@ -116,7 +116,7 @@ def _photo_crops():
 def _labels_six_of_nine(net, info, images):
     """The network's own predictions on the zoo's evaluation preprocessing, every third one
     replaced by another class: evaluated as the zoo evaluates, top-1 is exactly 6/9."""
-    from gluon_aff.transforms import eval_transform
+    from gluon_aff.data.eval_transform import eval_transform
     pred = [int(net(eval_transform(info, mx.nd.array(im, dtype='uint8'))).argmax(axis=1)
                 .asscalar()) for im in images]
     return [(p + 1) % 3 if i % 3 == 0 else p for i, p in enumerate(pred)]

@@ -14,7 +14,7 @@ import mxnet as mx
 from helpers import COMPAT_DIR, ROOT
 from gluon_aff import model_zoo
 from gluon_aff import torch as twin
-from gluon_aff.released import CheckpointMismatchError
+from gluon_aff.core.released import CheckpointMismatchError
 from gluon_aff.tools.twin_check import check_twin, format_table
 from gluon_aff.torch.weights import mxnet_arrays_from_state_dict
 

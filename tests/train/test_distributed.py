@@ -1,4 +1,4 @@
-"""Parameter-server training on 127.0.0.1: python -m gluon_aff.launch + --kvstore dist_sync."""
+"""Parameter-server training on 127.0.0.1: python -m gluon_aff.train.launch + --kvstore dist_sync."""
 import os
 import re
 import signal
@@ -10,7 +10,7 @@ import pytest
 
 from helpers import ROOT
 
-from gluon_aff.launch import plan
+from gluon_aff.train.launch import plan
 
 TRAIN = [sys.executable, os.path.join(ROOT, 'train_cifar.py'), '--model', 'resnet',
          '--askc-type', 'add', '--dataset', 'digits', '--gpus', '', '-j', '0', '--blocks', '1',
@@ -60,7 +60,7 @@ def launched():
 
 
 def _launch(tmp_path, *extra):
-    argv = [sys.executable, '-m', 'gluon_aff.launch', '-n', '2', '-s', '1', '--'] + TRAIN + [
+    argv = [sys.executable, '-m', 'gluon_aff.train.launch', '-n', '2', '-s', '1', '--'] + TRAIN + [
         '--save-dir', str(tmp_path / 'params'), '--logging-dir', str(tmp_path / 'logs'),
         '--save-plot-dir', str(tmp_path)] + list(extra)
     env = dict(os.environ)
@@ -147,7 +147,7 @@ def test_plan_and_ssh_commands():
 def test_the_launcher_says_which_process_ended_how_and_its_last_lines(capsys):
     """A worker that fails, and one killed by a signal: named with pid, exit code or
     signal, and the lines it printed last; the others are stopped."""
-    from gluon_aff.launch import run
+    from gluon_aff.train.launch import run
     code = ('import sys, time; print("loading"); print("ValueError: no such file"); '
             'sys.stdout.flush(); sys.exit(2)')
     sleeper = [sys.executable, '-c', 'import time; time.sleep(60)']

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from helpers import ROOT, record_metric, run_script
-from gluon_aff import released
+from gluon_aff.core import released
 from gluon_aff.data.digits import digits_arrays
 from gluon_aff.data.cifar import cifar_loaders
 from gluon_aff.data.recordio import pack_arrays

@@ -8,7 +8,7 @@ import tempfile
 
 import numpy as np
 
-from ...workers import run_worker
+from ...core.workers import run_worker
 from .inputs import DIGITS_MODEL, digits_inputs, real_images
 from .paths import (INFERENCE_PATHS, KEYS, OPENVINO, PATHS, REDUCED_PATHS, TRAIN_PATHS,
                     available_paths)

@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-from ...workers import report
+from ...core.workers import report
 
 __all__ = ['worker_main']
 

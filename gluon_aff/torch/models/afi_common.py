@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...afi_layout import AFI_SETTINGS, afi_widths  # noqa: F401 (the families import them here)
+from ...core.afi_layout import AFI_SETTINGS, afi_widths  # noqa: F401 (the families import them here)
 from ..base import ZooNet
 from ..layers import BatchNorm2d
 

@@ -4,7 +4,7 @@ paper: a stage is one row of the table, the AFI blocks fuse the 1x1 expansions, 
 scorer uses r = 16 in both settings)."""
 from torch import nn
 
-from ...preprocessing import CIFAR_PREPROCESS
+from ...core.preprocessing import CIFAR_PREPROCESS
 from ..fusion import AFI
 from ..layers import BatchNorm2d
 from ..registry import build_model, register_model

@@ -3,7 +3,7 @@ twin): CIFAR ResNet-(6N+2) v1 with basic blocks, ImageNet ResNet-50/152 v1 with
 bottlenecks."""
 from torch import nn
 
-from ...preprocessing import CIFAR_PREPROCESS, IMAGENET_PREPROCESS
+from ...core.preprocessing import CIFAR_PREPROCESS, IMAGENET_PREPROCESS
 from ..fusion import AFI
 from ..layers import BatchNorm2d
 from ..registry import build_model, register_model

@@ -1,7 +1,7 @@
 """CIFAR ResNeXt-29 (32x4d) with AFI blocks and the plain baseline in PyTorch
 (``gluon_aff.model_zoo.afi_resnext``'s twin): 3x3 stem of 64, three stages of three
 bottlenecks with 3x3 widths 128/256/512 in 32 groups, outputs 256/512/1024."""
-from ...preprocessing import CIFAR_PREPROCESS
+from ...core.preprocessing import CIFAR_PREPROCESS
 from ..registry import build_model, register_model
 from .afi_resnet import AFIBottleneck, AFIResNet
 

@@ -4,7 +4,7 @@ reading of the paper)."""
 import torch
 from torch import nn
 
-from ...preprocessing import CIFAR_PREPROCESS
+from ...core.preprocessing import CIFAR_PREPROCESS
 from ..fusion import AFI
 from ..registry import build_model, register_model
 from .afi_common import (AFIClassifier, AFIStage, afi_widths, contribution, conv_bn,

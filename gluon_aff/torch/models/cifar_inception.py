@@ -2,7 +2,7 @@
 CIFAR pre-activation host with an Inception block, the AFF paper's same-layer scenario."""
 from torch import nn
 
-from ...preprocessing import CIFAR_PREPROCESS
+from ...core.preprocessing import CIFAR_PREPROCESS
 from ..fusion import create_fusion
 from ..layers import AvgPoolDown, BatchNorm2d
 from ..registry import build_model, register_model

@@ -2,7 +2,7 @@
 depth 6b+2, with the MXNet checkpoints' module names."""
 from torch import nn
 
-from ...preprocessing import CIFAR_PREPROCESS
+from ...core.preprocessing import CIFAR_PREPROCESS
 from ..base import ZooNet, deep_stem_layers
 from ..fusion import create_fusion, resolve_fusion
 from ..layers import AvgPoolDown, BatchNorm2d, GlobalAvgPool

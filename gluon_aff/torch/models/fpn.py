@@ -4,7 +4,7 @@ segmentation head whose logits are at the input's resolution."""
 import torch.nn.functional as F
 from torch import nn
 
-from ...preprocessing import SEGMENTATION_PREPROCESS
+from ...core.preprocessing import SEGMENTATION_PREPROCESS
 from ..base import ZooNet
 from ..fusion import create_fusion, resolve_fusion
 from ..layers import BatchNorm2d

@@ -5,7 +5,7 @@ Module names and ``Sequential`` indices are the MXNet checkpoint's
 """
 from torch import nn
 
-from ...preprocessing import IMAGENET_PREPROCESS
+from ...core.preprocessing import IMAGENET_PREPROCESS
 from ..base import ZooNet, deep_stem_layers
 from ..fusion import create_fusion, resolve_fusion
 from ..layers import AvgPoolDown, BatchNorm2d

@@ -4,7 +4,7 @@ import math
 
 from torch import nn
 
-from ...preprocessing import CIFAR_PREPROCESS, IMAGENET_PREPROCESS
+from ...core.preprocessing import CIFAR_PREPROCESS, IMAGENET_PREPROCESS
 from ..base import ZooNet, deep_stem_layers
 from ..fusion import create_fusion, resolve_fusion
 from ..layers import AvgPoolDown, BatchNorm2d, GlobalAvgPool

@@ -2,9 +2,9 @@
 import math
 import os
 
-from .mxnet_compat import require_mxnet
+from ..mxnet_compat import require_mxnet
 
-require_mxnet('gluon_aff.transforms')
+require_mxnet('gluon_aff.data.eval_transform')
 import mxnet as mx  # noqa: E402
 
 __all__ = ['load_image', 'eval_crop', 'eval_transform']

@@ -1,6 +1,6 @@
 """Start MXNet parameter-server training: a scheduler, servers and workers.
 
-    python -m gluon_aff.launch -n WORKERS -s SERVERS [--launcher local|ssh] [-H HOSTFILE]
+    python -m gluon_aff.train.launch -n WORKERS -s SERVERS [--launcher local|ssh] [-H HOSTFILE]
         [--port P] [--interface IFACE] -- COMMAND ...
 
 Every process gets the DMLC_* variables of its role (``DMLC_ROLE``, ``DMLC_PS_ROOT_URI``,
@@ -179,7 +179,7 @@ def run(jobs, server_grace=30.0):
 
 def build_parser():
     """The launcher's options (the command after ``--`` is not parsed here)."""
-    p = argparse.ArgumentParser(prog='python -m gluon_aff.launch', description=__doc__,
+    p = argparse.ArgumentParser(prog='python -m gluon_aff.train.launch', description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('-n', '--num-workers', type=int, required=True)
     p.add_argument('-s', '--num-servers', type=int, default=1)

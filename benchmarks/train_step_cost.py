@@ -31,7 +31,7 @@ def gradient_difference(name, batch):
     import gluon_aff.torch as twin
     torch.manual_seed(0)
     net = twin.get_model(name).train().double()
-    size = twin.get_model_info(name)['preprocess']['input_size']
+    size = twin.get_model_info(name).input_size
     x = torch.randn(batch, 3, size, size, dtype=torch.float64)
     y = torch.randint(0, net.num_classes, (batch,))
     start = {k: v.clone() for k, v in net.state_dict().items()}

@@ -1,36 +1,32 @@
-"""gluon-aff: Attentional Feature Fusion (AFF, iAFF, MS-CAM) for MXNet/Gluon.
+"""gluon-aff: Attentional Feature Fusion (AFF, iAFF, MS-CAM) for MXNet/Gluon and PyTorch.
 
-Importing the package registers every zoo name in gluoncv's model table, so
-``gluoncv.model_zoo.get_model('iaff_resnet50')`` works after ``import gluon_aff``.
-Without MXNet the package still imports, for serving exported files
-(``gluon_aff.deploy.runtimes``); the zoo's names then raise an ImportError that gives the
-command installing MXNet.
+``import gluon_aff`` loads neither framework. The MXNet zoo (``gluon_aff.get_model``,
+``gluon_aff.model_zoo``, ``gluon_aff.nn``) loads MXNet on first use; the PyTorch twin is
+``gluon_aff.torch``; ``gluon_aff.list_models`` and ``gluon_aff.get_model_info`` answer for
+both (``gluon_aff.core.zoo``, the one declaration). Once MXNet and gluoncv are imported,
+after ``import gluon_aff``, MXNet runs on numpy 2 (``gluon_aff.mxnet_compat``) and
+``gluoncv.model_zoo.get_model('iaff_resnet50')`` works. Without MXNet the zoo's MXNet names
+raise an ImportError that gives the command installing it.
 """
-__version__ = '0.2.0'
-
-import os as _os
-import sys as _sys
+__version__ = '0.3.0'
 
 from . import mxnet_compat as _mxnet_compat
+from .core.zoo import get_model_info, list_models  # noqa: F401
 
-# Before anything imports mxnet: MXNet 1.9.1 needs numpy names and distutils that numpy 2
-# and Python >= 3.12 removed (see gluon_aff/mxnet_compat.py).
-_mxnet_compat.apply()
+# MXNet 1.9.1 needs numpy names and distutils that numpy 2 and Python >= 3.12 removed, and
+# gluoncv a table entry per zoo name: both are done when (and if) they are imported.
+_mxnet_compat.install_import_hooks()
 
-if _mxnet_compat.mxnet_installed():
-    if 'mxnet' not in _sys.modules and hasattr(_os, 'sched_getaffinity'):
-        # MXNet's default OpenMP thread count oversubscribes small CPU machines: on 2
-        # cores, one thread per available core trains a CIFAR AFF network 2x faster. Set
-        # before MXNet loads; an explicit OMP_NUM_THREADS wins.
-        _os.environ.setdefault('OMP_NUM_THREADS', str(len(_os.sched_getaffinity(0))))
-    _mxnet_compat.patch_mxnet()
+_MXNET_SIDE = {'nn': 'gluon_aff.nn', 'model_zoo': 'gluon_aff.model_zoo',
+               'get_model': 'gluon_aff.model_zoo'}
 
-    from . import nn  # noqa: F401
-    from . import model_zoo  # noqa: F401
-    from .model_zoo import get_model, list_models, get_model_info  # noqa: F401
-else:
-    def __getattr__(name):
-        if name in ('nn', 'model_zoo', 'get_model', 'list_models', 'get_model_info'):
-            raise ImportError(_mxnet_compat.missing_mxnet_message('gluon_aff.' + name),
-                              name='mxnet')
-        raise AttributeError("module 'gluon_aff' has no attribute %r" % name)
+
+def __getattr__(name):
+    """The MXNet side on first use: ``gluon_aff.get_model``, ``gluon_aff.nn``,
+    ``gluon_aff.model_zoo``."""
+    if name in _MXNET_SIDE:
+        import importlib
+        _mxnet_compat.require_mxnet('gluon_aff.' + name)
+        module = importlib.import_module(_MXNET_SIDE[name])
+        return getattr(module, name) if name == 'get_model' else module
+    raise AttributeError("module 'gluon_aff' has no attribute %r" % name)

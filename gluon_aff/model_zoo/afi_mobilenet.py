@@ -18,12 +18,11 @@ channel c reading expansion channel c and AFI channel c. The scorer uses r = 16 
 both settings: with it the counts are the paper's (2.25M, 2.84M at 100 classes);
 with r = 4 setting A would have 2.53M, more than the 2.41M baseline.
 """
-from mxnet import cpu
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
 from .afi_common import AFIClassifier, AFIStage, afi_widths, conv_bn_relu, group_concat
-from .registry import CIFAR_PREPROCESS, build_model, register_model
+from .registry import register_family
 from ..nn.afi import AFI
 
 __all__ = ['AFIInvertedResidual', 'AFIMobileNetV2', 'MOBILENETV2_CIFAR_CONFIG']
@@ -101,24 +100,5 @@ class AFIMobileNetV2(AFIClassifier):
             self.output = nn.Dense(classes, in_units=1280)
         self.feature_channels = tuple(c[1] for c in config)
 
-# -- zoo entries -------------------------------------------------------------------------
-def _cifar_mobilenetv2(name, setting, pretrained, ctx, root, kwargs):
-    return build_model(name, AFIMobileNetV2, dict(setting=setting), pretrained, ctx, root, **kwargs)
 
-
-@register_model('cifar_afi_mobilenet', 'add', CIFAR_PREPROCESS)
-def cifar_mobilenetv2(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR MobileNetV2, plain (the baseline). Accepts classes=."""
-    return _cifar_mobilenetv2('cifar_mobilenetv2', None, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_afi_mobilenet', 'afi', CIFAR_PREPROCESS)
-def cifar_afi_mobilenetv2(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR MobileNetV2, AFI setting A (r=4). Accepts classes=."""
-    return _cifar_mobilenetv2('cifar_afi_mobilenetv2', 'A', pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_afi_mobilenet', 'afi', CIFAR_PREPROCESS)
-def cifar_afi_mobilenetv2_b(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR MobileNetV2, AFI setting B (r=16). Accepts classes=."""
-    return _cifar_mobilenetv2('cifar_afi_mobilenetv2_b', 'B', pretrained, ctx, root, kwargs)
+register_family('cifar_afi_mobilenet', AFIMobileNetV2)

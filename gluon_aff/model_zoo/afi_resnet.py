@@ -5,16 +5,15 @@ post-addition ReLU (gluoncv's ``cifar_resnet*_v1`` layout, which has the paper's
 baseline counts). ImageNet: ResNet-50/152 v1 with bottleneck blocks (stride on the
 3x3 convolution). The AFI settings are described in ``afi_common``.
 """
-from mxnet import cpu
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
 from .afi_common import (AFIClassifier, AFIStage, afi_widths, contribution,
                          conv_bn, group_concat)
-from .registry import CIFAR_PREPROCESS, IMAGENET_PREPROCESS, build_model, register_model
+from .registry import register_family
 from ..nn.afi import AFI
 
-__all__ = ['AFIBasicBlock', 'AFIBottleneck', 'AFIResNet']
+__all__ = ['AFIBasicBlock', 'AFIBottleneck', 'AFIResNet', 'build_afi_resnet']
 
 
 class _AFIBlock(HybridBlock):
@@ -117,6 +116,7 @@ class AFIResNet(AFIClassifier):
         super(AFIResNet, self).__init__(out_stages=out_stages, **kwargs)
         self.setting = setting
         self.total_stride = (1 if cifar else 4) * 2 ** (len(layers) - 1)
+        self.stem_pooled = not cifar
         with self.name_scope():
             self.stem = nn.HybridSequential(prefix='')
             if cifar:
@@ -142,75 +142,13 @@ class AFIResNet(AFIClassifier):
         self.feature_channels = tuple(channels[1:])
 
 
-# -- zoo entries: cifar_{,afi_}resnet{32,110}{,_b}, afi_resnet{50,50_b,152} ------------------
-def _cifar_afi_resnet(name, setting, blocks, pretrained, ctx, root, kwargs):
-    args = dict(block=AFIBasicBlock, layers=[kwargs.pop('blocks', None) or blocks] * 3,
-                channels=[16, 16, 32, 64], setting=setting, cifar=True)
-    return build_model(name, AFIResNet, args, pretrained, ctx, root, **kwargs)
+_BLOCKS = {'basic': AFIBasicBlock, 'bottleneck': AFIBottleneck}
 
 
-def _afi_resnet(name, setting, layers, pretrained, ctx, root, kwargs):
-    args = dict(block=AFIBottleneck, layers=kwargs.pop('layers', layers),
-                channels=[64, 256, 512, 1024, 2048],
-                setting=setting, cifar=False)
-    return build_model(name, AFIResNet, args, pretrained, ctx, root, **kwargs)
+def build_afi_resnet(block, **args):
+    """``AFIResNet`` with its block named: 'basic' or 'bottleneck'."""
+    return AFIResNet(block=_BLOCKS[block], **args)
 
 
-@register_model('cifar_afi_resnet', 'add', CIFAR_PREPROCESS)
-def cifar_resnet32(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR ResNet-32 v1 (16/32/64 channels), plain (the baseline). Accepts blocks=
-    (per stage), classes=."""
-    return _cifar_afi_resnet('cifar_resnet32', None, 5, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_afi_resnet', 'afi', CIFAR_PREPROCESS)
-def cifar_afi_resnet32(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR ResNet-32 v1 (16/32/64 channels), AFI setting A (r=4). Accepts blocks= (per
-    stage), classes=."""
-    return _cifar_afi_resnet('cifar_afi_resnet32', 'A', 5, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_afi_resnet', 'afi', CIFAR_PREPROCESS)
-def cifar_afi_resnet32_b(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR ResNet-32 v1 (16/32/64 channels), AFI setting B (r=16). Accepts blocks=
-    (per stage), classes=."""
-    return _cifar_afi_resnet('cifar_afi_resnet32_b', 'B', 5, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_afi_resnet', 'add', CIFAR_PREPROCESS)
-def cifar_resnet110(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR ResNet-110 v1 (16/32/64 channels), plain (the baseline). Accepts blocks=
-    (per stage), classes=."""
-    return _cifar_afi_resnet('cifar_resnet110', None, 18, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_afi_resnet', 'afi', CIFAR_PREPROCESS)
-def cifar_afi_resnet110(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR ResNet-110 v1 (16/32/64 channels), AFI setting A (r=4). Accepts blocks=
-    (per stage), classes=."""
-    return _cifar_afi_resnet('cifar_afi_resnet110', 'A', 18, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_afi_resnet', 'afi', CIFAR_PREPROCESS)
-def cifar_afi_resnet110_b(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR ResNet-110 v1 (16/32/64 channels), AFI setting B (r=16). Accepts blocks=
-    (per stage), classes=."""
-    return _cifar_afi_resnet('cifar_afi_resnet110_b', 'B', 18, pretrained, ctx, root, kwargs)
-
-
-@register_model('imagenet_afi_resnet', 'afi', IMAGENET_PREPROCESS)
-def afi_resnet50(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """ImageNet ResNet-50 v1 with AFI setting A (r=4). Accepts layers=, classes=."""
-    return _afi_resnet('afi_resnet50', 'A', [3, 4, 6, 3], pretrained, ctx, root, kwargs)
-
-
-@register_model('imagenet_afi_resnet', 'afi', IMAGENET_PREPROCESS)
-def afi_resnet50_b(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """ImageNet ResNet-50 v1 with AFI setting B (r=16). Accepts layers=, classes=."""
-    return _afi_resnet('afi_resnet50_b', 'B', [3, 4, 6, 3], pretrained, ctx, root, kwargs)
-
-
-@register_model('imagenet_afi_resnet', 'afi', IMAGENET_PREPROCESS)
-def afi_resnet152(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """ImageNet ResNet-152 v1 with AFI setting A (r=4). Accepts layers=, classes=."""
-    return _afi_resnet('afi_resnet152', 'A', [3, 8, 36, 3], pretrained, ctx, root, kwargs)
+register_family('cifar_afi_resnet', build_afi_resnet)
+register_family('imagenet_afi_resnet', build_afi_resnet)

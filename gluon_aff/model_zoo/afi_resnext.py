@@ -1,34 +1,9 @@
 """CIFAR ResNeXt-29 (32x4d) with AFI blocks, and the plain baseline (gluoncv's
 ``cifar_resnext29_32x4d`` layout: 3x3 stem of 64, three stages of three bottlenecks
 with 3x3 widths 128/256/512 in 32 groups and outputs 256/512/1024)."""
-from mxnet import cpu
-
-from .afi_resnet import AFIBottleneck, AFIResNet
-from .registry import CIFAR_PREPROCESS, build_model, register_model
+from .afi_resnet import build_afi_resnet
+from .registry import register_family
 
 __all__ = []
 
-
-def _cifar_afi_resnext(name, setting, pretrained, ctx, root, kwargs):
-    args = dict(block=AFIBottleneck, layers=[3, 3, 3], channels=[64, 256, 512, 1024],
-                cifar=True, setting=setting,
-                stage_kwargs=[dict(width=w, groups=32) for w in (128, 256, 512)])
-    return build_model(name, AFIResNet, args, pretrained, ctx, root, **kwargs)
-
-
-@register_model('cifar_afi_resnext', 'add', CIFAR_PREPROCESS)
-def cifar_resnext29_32x4d(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR ResNeXt-29 (32x4d), plain (the baseline). Accepts classes=."""
-    return _cifar_afi_resnext('cifar_resnext29_32x4d', None, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_afi_resnext', 'afi', CIFAR_PREPROCESS)
-def cifar_afi_resnext29_32x4d(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR ResNeXt-29 (32x4d), AFI setting A (r=4). Accepts classes=."""
-    return _cifar_afi_resnext('cifar_afi_resnext29_32x4d', 'A', pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_afi_resnext', 'afi', CIFAR_PREPROCESS)
-def cifar_afi_resnext29_32x4d_b(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR ResNeXt-29 (32x4d), AFI setting B (r=16). Accepts classes=."""
-    return _cifar_afi_resnext('cifar_afi_resnext29_32x4d_b', 'B', pretrained, ctx, root, kwargs)
+register_family('cifar_afi_resnext', build_afi_resnet)

@@ -12,13 +12,12 @@ first convolution is the 1x1 on the processed half (c channels), and the AFI out
 goes with it (channels interleaved) into the depthwise 3x3 (setting B: 2c channels
 through the depthwise 3x3 and into the last 1x1).
 """
-from mxnet import cpu
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
 from .afi_common import (AFIClassifier, AFIStage, afi_widths, contribution, conv_bn,
                          conv_bn_relu, group_concat)
-from .registry import CIFAR_PREPROCESS, build_model, register_model
+from .registry import register_family
 from ..nn.channels import channel_shuffle, concat_channels
 from ..nn.afi import AFI
 
@@ -109,27 +108,5 @@ class AFIShuffleNetV2(AFIClassifier):
             self.output = nn.Dense(classes, in_units=widths[3])
         self.feature_channels = tuple(widths[:3])
 
-# -- zoo entries -------------------------------------------------------------------------
-def _cifar_shufflenetv2(name, setting, pretrained, ctx, root, kwargs):
-    return build_model(name, AFIShuffleNetV2, dict(setting=setting), pretrained, ctx, root, **kwargs)
 
-
-@register_model('cifar_afi_shufflenet', 'add', CIFAR_PREPROCESS)
-def cifar_shufflenetv2(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR ShuffleNetV2 (net_size=1), plain (the baseline). Accepts net_size=,
-    classes=."""
-    return _cifar_shufflenetv2('cifar_shufflenetv2', None, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_afi_shufflenet', 'afi', CIFAR_PREPROCESS)
-def cifar_afi_shufflenetv2(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR ShuffleNetV2 (net_size=1), AFI setting A (r=4). Accepts net_size=,
-    classes=."""
-    return _cifar_shufflenetv2('cifar_afi_shufflenetv2', 'A', pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_afi_shufflenet', 'afi', CIFAR_PREPROCESS)
-def cifar_afi_shufflenetv2_b(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR ShuffleNetV2 (net_size=1), AFI setting B (r=16). Accepts net_size=,
-    classes=."""
-    return _cifar_shufflenetv2('cifar_afi_shufflenetv2_b', 'B', pretrained, ctx, root, kwargs)
+register_family('cifar_afi_shufflenet', AFIShuffleNetV2)

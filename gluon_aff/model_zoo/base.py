@@ -7,6 +7,7 @@ import numpy as np
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
+from ..core.features import take_indices
 from ..nn.attention_norm import warn_if_single_sample
 
 __all__ = ['ZooNet', 'make_norm', 'deep_stem_layers']
@@ -51,22 +52,27 @@ class ZooNet(HybridBlock):
 
     A family subclasses it and provides
 
-    - ``_stem(F, x)``, ``_stages()`` (the stage blocks, in order: what ``features_only``
-      returns the outputs of) and ``_head(F, x)`` (pooling and classifier on the last
-      stage's output);
+    - ``_stem(F, x)``: the stem's feature map (feature index 0, as timm's ResNets), and
+      ``_pool_stem(F, m)`` where a pool follows it before stage 1 (the ImageNet hosts'
+      max-pool); ``stem_block()``: the block whose output that map is;
+    - ``_stages()``: the stage blocks, in order;
+    - ``_head(F, x, pre_logits=False)``: the classifier on the last stage's output
+      (``pre_logits``: the pooled vector it classifies);
     - ``feature_channels``: the output channels of each stage, one entry per stage;
     - ``total_stride``: the smallest input side the network takes;
     - ``classifier_name``: the attribute holding the classifier (``fc`` or ``output`` as
       in the original checkpoints; FPN's ``head``, whose last layer is the classifier).
 
-    Every zoo network then offers ``feature_info`` (per stage: channels, reduction, module
-    name, as timm's), ``forward_features``, ``forward_head``, ``classes``, ``classifier``,
-    ``reset_classifier`` and ``set_out_stages``. ``check_contract`` verifies a family keeps
-    it; ``build_model`` calls it for every entry.
+    Every zoo network then has, with the PyTorch twin's meanings (timm's):
+    ``feature_info`` (index 0 the stem, then one entry per stage: channels, reduction,
+    module), ``forward_features`` (the last stage's unpooled map), ``forward_head``,
+    ``forward_intermediates``, ``classes``, ``classifier``, ``reset_classifier``, and
+    ``set_features`` (return feature maps instead of logits). ``check_contract``
+    verifies a family keeps it; ``build_model`` calls it for every entry.
 
-    With ``out_stages`` (1-based stage indices) the network returns those stages' feature
-    maps instead of logits; the classifier stays in place so that released checkpoints
-    still load.
+    With feature maps selected (``get_model(..., features_only=True, out_indices=...)``)
+    the network returns those maps instead of logits; the classifier stays in place so
+    that released checkpoints still load.
     """
     classifier_name = 'fc'
     input_channels = 3
@@ -77,16 +83,22 @@ class ZooNet(HybridBlock):
         self.zoo_name = type(self).__name__
         self.feature_channels = ()
         self.total_stride = 1
-        self._out_stages = tuple(out_stages) if out_stages else None
+        self._out_indices = tuple(out_stages) if out_stages else None
 
     # -- to be provided by the families -------------------------------------------------
     def _stem(self, F, x):
         raise NotImplementedError
 
+    def _pool_stem(self, F, m):
+        return m
+
+    def stem_block(self):
+        raise NotImplementedError
+
     def _stages(self):
         raise NotImplementedError
 
-    def _head(self, F, x):
+    def _head(self, F, x, pre_logits=False):
         raise NotImplementedError
 
     def head_map(self, F, x):
@@ -104,18 +116,36 @@ class ZooNet(HybridBlock):
     def num_stages(self):
         return len(self._stages())
 
-    def set_out_stages(self, stages):
-        """Return these stages' feature maps (1-based; ``'all'``: every stage) instead of
-        logits; None: logits again."""
-        if stages == 'all':
-            stages = range(1, self.num_stages + 1)
-        self._out_stages = self._check_out_stages(tuple(stages)) if stages else None
+    def set_features(self, out_indices=None, out_stages=None):
+        """Return feature maps instead of logits: those of ``out_indices`` (indices into
+        ``feature_info``, 0 the stem; negative ones count from the end; an int n: the last
+        n), or of ``out_stages`` (stage numbers, 1-based, 0 the stem); neither: every
+        stage (1..n). Returns the network."""
+        n = self.num_stages
+        if out_indices is not None:
+            picked, _ = take_indices(n + 1, out_indices, 'out_indices')
+        elif out_stages is not None:
+            picked = self._check_out_stages(out_stages)
+        else:
+            picked = list(range(1, n + 1))
+        self._out_indices = tuple(picked)
         self._clear_cached_op()
         return self
 
+    def set_out_stages(self, stages):
+        """``set_features(out_stages=stages)``; ``'all'``: every stage; None: logits again."""
+        if not stages:
+            self._out_indices = None
+            self._clear_cached_op()
+            return self
+        return self.set_features(out_stages=None if stages == 'all' else stages)
+
     @property
-    def out_stages(self):
-        return self._out_stages
+    def out_indices(self):
+        """The feature indices the network returns instead of logits (None: logits)."""
+        return self._out_indices
+
+    out_stages = out_indices    # (the feature index of stage k is k)
 
     def check_contract(self):
         """Raise TypeError naming what a family leaves out of the ZooNet contract."""
@@ -138,25 +168,26 @@ class ZooNet(HybridBlock):
 
     @property
     def feature_info(self):
-        """One dict per stage, as timm's ``feature_info``: ``num_chs`` (channels),
-        ``reduction`` (input side / stage output side, at the training input size) and
-        ``module`` (the stage's attribute path, e.g. ``layer3`` or ``features.4``)."""
+        """timm's ``feature_info``: entry 0 the stem, then one per stage, each a dict of
+        ``num_chs`` (channels), ``reduction`` (input side / map side, at the training input
+        size), ``module`` (the attribute path of the block giving it, e.g. ``layer3``) and
+        ``index``."""
         if getattr(self, '_feature_info', None) is None:
             names = {id(block): name for name, block in _named_blocks(self)}
             size = max(self.train_size, self.total_stride)
-            shapes = self._stage_shapes(size)
+            shapes = self._feature_shapes(size)
+            blocks = [self.stem_block()] + list(self._stages())
             self._feature_info = [
-                dict(num_chs=c, reduction=size // shape[2], module=names.get(id(stage), ''),
-                     index=i + 1)
-                for i, (c, shape, stage) in enumerate(zip(self.feature_channels, shapes,
-                                                          self._stages()))]
+                dict(num_chs=shape[1], reduction=size // shape[2],
+                     module=names.get(id(block), ''), index=i)
+                for i, (shape, block) in enumerate(zip(shapes, blocks))]
         return [dict(info) for info in self._feature_info]
 
-    def _stage_shapes(self, size):
-        """Output shapes of every stage for one input of size x size, by shape inference
-        (no parameters needed)."""
+    def _feature_shapes(self, size):
+        """Output shapes of the stem and every stage for one input of size x size, by
+        shape inference (no parameters needed)."""
         data = mx.sym.var('data')
-        outs = self._stage_outputs(mx.sym, data, self.num_stages)
+        outs = self._feature_outputs(mx.sym, data, self.num_stages)
         _, shapes, _ = mx.sym.Group(outs).infer_shape_partial(
             data=(1, self.input_channels, size, size))
         return shapes
@@ -164,26 +195,34 @@ class ZooNet(HybridBlock):
     # -- forward --------------------------------------------------------------------------
     def _check_out_stages(self, stages):
         n = self.num_stages
-        bad = [s for s in stages if not isinstance(s, int) or not 1 <= s <= n]
+        stages = tuple(stages) if hasattr(stages, '__len__') else (stages,)
+        bad = [s for s in stages if not isinstance(s, int) or not 0 <= s <= n]
         if bad or not stages:
-            raise ValueError('out_stages must be stage numbers between 1 and %d, got %r'
-                             % (n, tuple(stages)))
-        return tuple(stages)
+            raise ValueError('out_stages must be stage numbers between 1 and %d (0: the '
+                             'stem), got %r' % (n, stages))
+        return list(stages)
 
-    def _stage_outputs(self, F, x, last):
-        x = self._stem(F, x)
-        outs = []
-        for stage in self._stages()[:last]:
-            x = stage(x)
-            outs.append(x)
+    def _feature_outputs(self, F, x, last):
+        """The stem's map and the maps of stages 1..``last``."""
+        m = self._stem(F, x)
+        outs = [m]
+        if last >= 1:
+            x = self._pool_stem(F, m)
+            for stage in self._stages()[:last]:
+                x = stage(x)
+                outs.append(x)
         return outs
 
+    def _stage_outputs(self, F, x, last):
+        """The maps of stages 1..``last``."""
+        return self._feature_outputs(F, x, last)[1:]
+
     def hybrid_forward(self, F, x):
-        if self._out_stages:
-            outs = self._stage_outputs(F, x, max(self._out_stages))
-            picked = [outs[i - 1] for i in self._out_stages]
+        if self._out_indices:
+            outs = self._feature_outputs(F, x, max(self._out_indices))
+            picked = [outs[i] for i in self._out_indices]
             return picked[0] if len(picked) == 1 else tuple(picked)
-        outs = self._stage_outputs(F, x, len(self._stages()))
+        outs = self._feature_outputs(F, x, self.num_stages)
         return self._head(F, outs[-1])
 
     def forward(self, x, *args):
@@ -193,28 +232,38 @@ class ZooNet(HybridBlock):
         return super(ZooNet, self).forward(x, *args)
 
     def _build_cache(self, *args):
-        if not self._out_stages:
+        if not self._out_indices:
             return super(ZooNet, self)._build_cache(*args)
         # A features-only network keeps its head (so checkpoints load) but does not use it.
         with warnings.catch_warnings():
             warnings.filterwarnings('ignore', message='Parameter .* is not used by any computation')
             return super(ZooNet, self)._build_cache(*args)
 
-    def forward_features(self, x, out_stages=None):
-        """Feature maps of the given stages (default: all), as a list of NDArrays.
-
-        The maps are the raw stage outputs (for the pre-activation CIFAR
-        ResNet, before the final BN/ReLU).
-        """
+    def forward_features(self, x):
+        """The last stage's feature map, unpooled (timm's ``forward_features``; for the
+        pre-activation CIFAR ResNet, before the final BN/ReLU)."""
         self.check_input(x)
-        stages = self._check_out_stages(out_stages or range(1, len(self._stages()) + 1))
-        outs = self._stage_outputs(mx.nd, x, max(stages))
-        return [outs[i - 1] for i in stages]
+        return self._feature_outputs(mx.nd, x, self.num_stages)[-1]
 
-    def forward_head(self, x):
-        """Logits from the last stage's feature map (what ``forward_features`` returns
-        last)."""
-        return self._head(mx.nd, x)
+    def forward_head(self, x, pre_logits=False):
+        """Logits from ``forward_features``' map; ``pre_logits``: the pooled vector the
+        classifier takes."""
+        return self._head(mx.nd, x, pre_logits=pre_logits)
+
+    def forward_intermediates(self, x, indices=None, norm=False, stop_early=False,
+                              output_fmt='NCHW', intermediates_only=False):
+        """timm's ``forward_intermediates``: the maps of ``indices`` (into
+        ``feature_info``; default all, an int n the last n) and, unless
+        ``intermediates_only``, the last stage's map: ``(final, [maps])``."""
+        if output_fmt != 'NCHW':
+            raise ValueError("output_fmt=%r: the zoo's maps are NCHW" % (output_fmt,))
+        self.check_input(x)
+        n = self.num_stages
+        picked, last = take_indices(n + 1, indices, 'indices')
+        outs = self._feature_outputs(mx.nd, x, last if stop_early or intermediates_only
+                                     else n)
+        intermediates = [outs[i] for i in picked]
+        return intermediates if intermediates_only else (outs[-1], intermediates)
 
     def check_input(self, x):
         """Raise ValueError for a batch this network cannot take (NDArray input only)."""

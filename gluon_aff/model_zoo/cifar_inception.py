@@ -7,7 +7,6 @@ the basic block: after BN-ReLU, a 3x3 branch (X) and a 5x5-receptive-field branc
 BN-ReLU-1x1 and the shortcut is added, as in Inception-ResNet. b blocks per stage,
 widths 16/32/64 times channel_times (4 by default, like the released CIFAR networks).
 """
-from mxnet import cpu
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 from mxnet.gluon.nn import BatchNorm
@@ -15,7 +14,7 @@ from mxnet.gluon.nn import BatchNorm
 from ..nn import create_fusion
 from .base import make_norm
 from .cifar_resnet import CIFARAFFResNet
-from .registry import CIFAR_PREPROCESS, build_model, register_model
+from .registry import register_family
 
 __all__ = ['InceptionPreActBlock']
 
@@ -53,170 +52,8 @@ class InceptionPreActBlock(HybridBlock):
         return self.post(fused) + shortcut
 
 
-# -- zoo entries: cifar_inception_{aff,iaff,sk,add,concat}_b{1,2,3,4} -------------------------
-def _cifar_inception(name, fusion, blocks, pretrained, ctx, root, kwargs):
-    channel_times = kwargs.pop('channel_times', 4)
-    args = dict(fusion=fusion, start_layer=1, layers=[kwargs.pop('blocks', blocks)] * 3,
-                block=InceptionPreActBlock,
-                channels=[c * channel_times for c in (16, 16, 32, 64)])
-    return build_model(name, CIFARAFFResNet, args, pretrained, ctx, root, **kwargs)
+def _cifar_inception(**args):
+    return CIFARAFFResNet(block=InceptionPreActBlock, **args)
 
 
-@register_model('cifar_inception', 'aff', CIFAR_PREPROCESS)
-def cifar_inception_aff_b1(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR Inception-ResNet-20-1 (1 Inception blocks per stage, channel_times 4), 3x3
-    and dilated-3x3 branches fused by AFF. Accepts blocks=, channel_times=, fusion=, r=,
-    classes=."""
-    return _cifar_inception('cifar_inception_aff_b1', 'aff', 1, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_inception', 'aff', CIFAR_PREPROCESS)
-def cifar_inception_aff_b2(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR Inception-ResNet-20-2 (2 Inception blocks per stage, channel_times 4), 3x3
-    and dilated-3x3 branches fused by AFF. Accepts blocks=, channel_times=, fusion=, r=,
-    classes=."""
-    return _cifar_inception('cifar_inception_aff_b2', 'aff', 2, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_inception', 'aff', CIFAR_PREPROCESS)
-def cifar_inception_aff_b3(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR Inception-ResNet-20-3 (3 Inception blocks per stage, channel_times 4), 3x3
-    and dilated-3x3 branches fused by AFF. Accepts blocks=, channel_times=, fusion=, r=,
-    classes=."""
-    return _cifar_inception('cifar_inception_aff_b3', 'aff', 3, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_inception', 'aff', CIFAR_PREPROCESS)
-def cifar_inception_aff_b4(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR Inception-ResNet-20-4 (4 Inception blocks per stage, channel_times 4), 3x3
-    and dilated-3x3 branches fused by AFF. Accepts blocks=, channel_times=, fusion=, r=,
-    classes=."""
-    return _cifar_inception('cifar_inception_aff_b4', 'aff', 4, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_inception', 'iaff', CIFAR_PREPROCESS)
-def cifar_inception_iaff_b1(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR Inception-ResNet-20-1 (1 Inception blocks per stage, channel_times 4), 3x3
-    and dilated-3x3 branches fused by iAFF. Accepts blocks=, channel_times=, fusion=,
-    r=, classes=."""
-    return _cifar_inception('cifar_inception_iaff_b1', 'iaff', 1, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_inception', 'iaff', CIFAR_PREPROCESS)
-def cifar_inception_iaff_b2(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR Inception-ResNet-20-2 (2 Inception blocks per stage, channel_times 4), 3x3
-    and dilated-3x3 branches fused by iAFF. Accepts blocks=, channel_times=, fusion=,
-    r=, classes=."""
-    return _cifar_inception('cifar_inception_iaff_b2', 'iaff', 2, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_inception', 'iaff', CIFAR_PREPROCESS)
-def cifar_inception_iaff_b3(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR Inception-ResNet-20-3 (3 Inception blocks per stage, channel_times 4), 3x3
-    and dilated-3x3 branches fused by iAFF. Accepts blocks=, channel_times=, fusion=,
-    r=, classes=."""
-    return _cifar_inception('cifar_inception_iaff_b3', 'iaff', 3, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_inception', 'iaff', CIFAR_PREPROCESS)
-def cifar_inception_iaff_b4(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR Inception-ResNet-20-4 (4 Inception blocks per stage, channel_times 4), 3x3
-    and dilated-3x3 branches fused by iAFF. Accepts blocks=, channel_times=, fusion=,
-    r=, classes=."""
-    return _cifar_inception('cifar_inception_iaff_b4', 'iaff', 4, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_inception', 'sk', CIFAR_PREPROCESS)
-def cifar_inception_sk_b1(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR Inception-ResNet-20-1 (1 Inception blocks per stage, channel_times 4), 3x3
-    and dilated-3x3 branches fused by SK. Accepts blocks=, channel_times=, fusion=, r=,
-    classes=."""
-    return _cifar_inception('cifar_inception_sk_b1', 'sk', 1, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_inception', 'sk', CIFAR_PREPROCESS)
-def cifar_inception_sk_b2(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR Inception-ResNet-20-2 (2 Inception blocks per stage, channel_times 4), 3x3
-    and dilated-3x3 branches fused by SK. Accepts blocks=, channel_times=, fusion=, r=,
-    classes=."""
-    return _cifar_inception('cifar_inception_sk_b2', 'sk', 2, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_inception', 'sk', CIFAR_PREPROCESS)
-def cifar_inception_sk_b3(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR Inception-ResNet-20-3 (3 Inception blocks per stage, channel_times 4), 3x3
-    and dilated-3x3 branches fused by SK. Accepts blocks=, channel_times=, fusion=, r=,
-    classes=."""
-    return _cifar_inception('cifar_inception_sk_b3', 'sk', 3, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_inception', 'sk', CIFAR_PREPROCESS)
-def cifar_inception_sk_b4(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR Inception-ResNet-20-4 (4 Inception blocks per stage, channel_times 4), 3x3
-    and dilated-3x3 branches fused by SK. Accepts blocks=, channel_times=, fusion=, r=,
-    classes=."""
-    return _cifar_inception('cifar_inception_sk_b4', 'sk', 4, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_inception', 'add', CIFAR_PREPROCESS)
-def cifar_inception_add_b1(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR Inception-ResNet-20-1 (1 Inception blocks per stage, channel_times 4), 3x3
-    and dilated-3x3 branches fused by addition. Accepts blocks=, channel_times=,
-    fusion=, r=, classes=."""
-    return _cifar_inception('cifar_inception_add_b1', 'add', 1, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_inception', 'add', CIFAR_PREPROCESS)
-def cifar_inception_add_b2(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR Inception-ResNet-20-2 (2 Inception blocks per stage, channel_times 4), 3x3
-    and dilated-3x3 branches fused by addition. Accepts blocks=, channel_times=,
-    fusion=, r=, classes=."""
-    return _cifar_inception('cifar_inception_add_b2', 'add', 2, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_inception', 'add', CIFAR_PREPROCESS)
-def cifar_inception_add_b3(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR Inception-ResNet-20-3 (3 Inception blocks per stage, channel_times 4), 3x3
-    and dilated-3x3 branches fused by addition. Accepts blocks=, channel_times=,
-    fusion=, r=, classes=."""
-    return _cifar_inception('cifar_inception_add_b3', 'add', 3, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_inception', 'add', CIFAR_PREPROCESS)
-def cifar_inception_add_b4(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR Inception-ResNet-20-4 (4 Inception blocks per stage, channel_times 4), 3x3
-    and dilated-3x3 branches fused by addition. Accepts blocks=, channel_times=,
-    fusion=, r=, classes=."""
-    return _cifar_inception('cifar_inception_add_b4', 'add', 4, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_inception', 'concat', CIFAR_PREPROCESS)
-def cifar_inception_concat_b1(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR Inception-ResNet-20-1 (1 Inception blocks per stage, channel_times 4), 3x3
-    and dilated-3x3 branches fused by concatenation + 1x1 (the Inception baseline).
-    Accepts blocks=, channel_times=, fusion=, r=, classes=."""
-    return _cifar_inception('cifar_inception_concat_b1', 'concat', 1, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_inception', 'concat', CIFAR_PREPROCESS)
-def cifar_inception_concat_b2(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR Inception-ResNet-20-2 (2 Inception blocks per stage, channel_times 4), 3x3
-    and dilated-3x3 branches fused by concatenation + 1x1 (the Inception baseline).
-    Accepts blocks=, channel_times=, fusion=, r=, classes=."""
-    return _cifar_inception('cifar_inception_concat_b2', 'concat', 2, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_inception', 'concat', CIFAR_PREPROCESS)
-def cifar_inception_concat_b3(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR Inception-ResNet-20-3 (3 Inception blocks per stage, channel_times 4), 3x3
-    and dilated-3x3 branches fused by concatenation + 1x1 (the Inception baseline).
-    Accepts blocks=, channel_times=, fusion=, r=, classes=."""
-    return _cifar_inception('cifar_inception_concat_b3', 'concat', 3, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_inception', 'concat', CIFAR_PREPROCESS)
-def cifar_inception_concat_b4(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR Inception-ResNet-20-4 (4 Inception blocks per stage, channel_times 4), 3x3
-    and dilated-3x3 branches fused by concatenation + 1x1 (the Inception baseline).
-    Accepts blocks=, channel_times=, fusion=, r=, classes=."""
-    return _cifar_inception('cifar_inception_concat_b4', 'concat', 4, pretrained, ctx, root, kwargs)
+register_family('cifar_inception', _cifar_inception, extras=('norm_layer', 'norm_kwargs'))

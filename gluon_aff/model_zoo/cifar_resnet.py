@@ -1,12 +1,11 @@
 """CIFAR AFF-ResNet: pre-activation basic blocks, depth 6b+2 (b blocks per stage)."""
-from mxnet import cpu
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 from mxnet.gluon.nn import BatchNorm
 
 from ..nn import create_fusion, resolve_fusion
 from .base import ZooNet, deep_stem_layers, make_norm
-from .registry import CIFAR_PREPROCESS, build_model, register_model
+from .registry import register_family
 
 __all__ = ['AFFPreActBlock', 'CIFARAFFResNet']
 
@@ -124,137 +123,30 @@ class CIFARAFFResNet(ZooNet):
             self.drop = nn.Dropout(drop_rate) if drop_rate > 0 else None
             self.output = nn.Dense(classes, in_units=in_channels)
         self.feature_channels = tuple(channels[1:])
-        if self._out_stages:
-            self._check_out_stages(self._out_stages)
+        if self._out_indices:
+            self._check_out_stages(self._out_indices)
 
     def _stem(self, F, x):
         return self.features[1](self.features[0](x))
 
+    def stem_block(self):
+        return self.features[1]
+
     def _stages(self):
         return [self.features[2], self.features[3], self.features[4]]
 
-    def _head(self, F, x):
-        return self.classify_map(F, self.head_map(F, x))
+    def _head(self, F, x, pre_logits=False):
+        return self.classify_map(F, self.head_map(F, x), pre_logits)
 
     def head_map(self, F, x):
         return self.features[6](self.features[5](x))        # final BN, ReLU
 
-    def classify_map(self, F, m):
+    def classify_map(self, F, m, pre_logits=False):
         for i in range(7, len(self.features)):              # pool, flatten
             m = self.features[i](m)
         if self.drop is not None:
             m = self.drop(m)
-        return self.output(m)
+        return m if pre_logits else self.output(m)
 
 
-# -- zoo entries: cifar_{aff,iaff,add}_resnet{20,32,44,56,110} -------------------------------
-def _cifar_resnet(name, fusion, blocks, pretrained, ctx, root, kwargs):
-    channel_times = kwargs.pop('channel_times', 4)
-    args = dict(fusion=fusion, start_layer=1, layers=[kwargs.pop('blocks', blocks)] * 3,
-                channels=[c * channel_times for c in (16, 16, 32, 64)])
-    return build_model(name, CIFARAFFResNet, args, pretrained, ctx, root, **kwargs)
-
-
-@register_model('cifar_resnet', 'aff', CIFAR_PREPROCESS)
-def cifar_aff_resnet20(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR pre-activation ResNet-20 (3 blocks per stage, channel_times 4), AFF in
-    every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
-    return _cifar_resnet('cifar_aff_resnet20', 'aff', 3, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_resnet', 'aff', CIFAR_PREPROCESS)
-def cifar_aff_resnet32(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR pre-activation ResNet-32 (5 blocks per stage, channel_times 4), AFF in
-    every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
-    return _cifar_resnet('cifar_aff_resnet32', 'aff', 5, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_resnet', 'aff', CIFAR_PREPROCESS)
-def cifar_aff_resnet44(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR pre-activation ResNet-44 (7 blocks per stage, channel_times 4), AFF in
-    every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
-    return _cifar_resnet('cifar_aff_resnet44', 'aff', 7, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_resnet', 'aff', CIFAR_PREPROCESS)
-def cifar_aff_resnet56(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR pre-activation ResNet-56 (9 blocks per stage, channel_times 4), AFF in
-    every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
-    return _cifar_resnet('cifar_aff_resnet56', 'aff', 9, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_resnet', 'aff', CIFAR_PREPROCESS)
-def cifar_aff_resnet110(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR pre-activation ResNet-110 (18 blocks per stage, channel_times 4), AFF in
-    every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
-    return _cifar_resnet('cifar_aff_resnet110', 'aff', 18, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_resnet', 'iaff', CIFAR_PREPROCESS)
-def cifar_iaff_resnet20(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR pre-activation ResNet-20 (3 blocks per stage, channel_times 4), iAFF in
-    every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
-    return _cifar_resnet('cifar_iaff_resnet20', 'iaff', 3, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_resnet', 'iaff', CIFAR_PREPROCESS)
-def cifar_iaff_resnet32(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR pre-activation ResNet-32 (5 blocks per stage, channel_times 4), iAFF in
-    every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
-    return _cifar_resnet('cifar_iaff_resnet32', 'iaff', 5, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_resnet', 'iaff', CIFAR_PREPROCESS)
-def cifar_iaff_resnet44(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR pre-activation ResNet-44 (7 blocks per stage, channel_times 4), iAFF in
-    every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
-    return _cifar_resnet('cifar_iaff_resnet44', 'iaff', 7, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_resnet', 'iaff', CIFAR_PREPROCESS)
-def cifar_iaff_resnet56(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR pre-activation ResNet-56 (9 blocks per stage, channel_times 4), iAFF in
-    every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
-    return _cifar_resnet('cifar_iaff_resnet56', 'iaff', 9, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_resnet', 'iaff', CIFAR_PREPROCESS)
-def cifar_iaff_resnet110(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR pre-activation ResNet-110 (18 blocks per stage, channel_times 4), iAFF in
-    every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
-    return _cifar_resnet('cifar_iaff_resnet110', 'iaff', 18, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_resnet', 'add', CIFAR_PREPROCESS)
-def cifar_add_resnet20(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR pre-activation ResNet-20 (3 blocks per stage, channel_times 4), addition in
-    every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
-    return _cifar_resnet('cifar_add_resnet20', 'add', 3, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_resnet', 'add', CIFAR_PREPROCESS)
-def cifar_add_resnet32(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR pre-activation ResNet-32 (5 blocks per stage, channel_times 4), addition in
-    every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
-    return _cifar_resnet('cifar_add_resnet32', 'add', 5, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_resnet', 'add', CIFAR_PREPROCESS)
-def cifar_add_resnet44(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR pre-activation ResNet-44 (7 blocks per stage, channel_times 4), addition in
-    every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
-    return _cifar_resnet('cifar_add_resnet44', 'add', 7, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_resnet', 'add', CIFAR_PREPROCESS)
-def cifar_add_resnet56(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR pre-activation ResNet-56 (9 blocks per stage, channel_times 4), addition in
-    every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
-    return _cifar_resnet('cifar_add_resnet56', 'add', 9, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_resnet', 'add', CIFAR_PREPROCESS)
-def cifar_add_resnet110(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR pre-activation ResNet-110 (18 blocks per stage, channel_times 4), addition
-    in every stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
-    return _cifar_resnet('cifar_add_resnet110', 'add', 18, pretrained, ctx, root, kwargs)
+register_family('cifar_resnet', CIFARAFFResNet, extras=('norm_layer', 'norm_kwargs'))

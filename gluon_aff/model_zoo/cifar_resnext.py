@@ -1,11 +1,10 @@
 """CIFAR AFF-ResNeXt (32x4d): depth 9b+2, the ImageNet block on a 3x3 stem."""
-from mxnet import cpu
 from mxnet.gluon import nn
 from mxnet.gluon.nn import BatchNorm
 
 from ..nn import resolve_fusion
 from .base import ZooNet, deep_stem_layers, make_norm
-from .registry import CIFAR_PREPROCESS, build_model, register_model
+from .registry import register_family
 from .resnext import AFFResNeXtBlock
 
 __all__ = ['CIFARAFFResNeXt']
@@ -84,69 +83,26 @@ class CIFARAFFResNeXt(ZooNet):
             self.drop = nn.Dropout(drop_rate) if drop_rate > 0 else None
             self.output = nn.Dense(classes, in_units=in_channels)
         self.feature_channels = (channels * 4, channels * 8, channels * 16)
-        if self._out_stages:
-            self._check_out_stages(self._out_stages)
+        if self._out_indices:
+            self._check_out_stages(self._out_indices)
 
     def _stem(self, F, x):
         for i in range(3):
             x = self.features[i](x)
         return x
 
+    def stem_block(self):
+        return self.features[2]
+
     def _stages(self):
         return [self.features[3], self.features[4], self.features[5]]
 
-    def _head(self, F, x):
-        x = self.features[6](x)
+    def _head(self, F, x, pre_logits=False):
+        x = F.flatten(self.features[6](x))
         if self.drop is not None:
             x = self.drop(x)
-        return self.output(x)
+        return x if pre_logits else self.output(x)
 
 
-# -- zoo entries: cifar_{aff,iaff,add}_resnext{38,47}_32x4d ----------------------------------
-def _cifar_resnext(name, fusion, blocks, pretrained, ctx, root, kwargs):
-    args = dict(fusion=fusion, start_layer=1, layers=[kwargs.pop('blocks', blocks)] * 3,
-                channels=16 * kwargs.pop('channel_times', 4), cardinality=32,
-                bottleneck_width=4)
-    return build_model(name, CIFARAFFResNeXt, args, pretrained, ctx, root, **kwargs)
-
-
-@register_model('cifar_resnext', 'aff', CIFAR_PREPROCESS)
-def cifar_aff_resnext38_32x4d(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR ResNeXt-38-32x4d (4 blocks per stage, base width 64), AFF in every stage.
-    Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
-    return _cifar_resnext('cifar_aff_resnext38_32x4d', 'aff', 4, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_resnext', 'aff', CIFAR_PREPROCESS)
-def cifar_aff_resnext47_32x4d(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR ResNeXt-47-32x4d (5 blocks per stage, base width 64), AFF in every stage.
-    Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
-    return _cifar_resnext('cifar_aff_resnext47_32x4d', 'aff', 5, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_resnext', 'iaff', CIFAR_PREPROCESS)
-def cifar_iaff_resnext38_32x4d(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR ResNeXt-38-32x4d (4 blocks per stage, base width 64), iAFF in every stage.
-    Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
-    return _cifar_resnext('cifar_iaff_resnext38_32x4d', 'iaff', 4, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_resnext', 'iaff', CIFAR_PREPROCESS)
-def cifar_iaff_resnext47_32x4d(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR ResNeXt-47-32x4d (5 blocks per stage, base width 64), iAFF in every stage.
-    Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
-    return _cifar_resnext('cifar_iaff_resnext47_32x4d', 'iaff', 5, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_resnext', 'add', CIFAR_PREPROCESS)
-def cifar_add_resnext38_32x4d(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR ResNeXt-38-32x4d (4 blocks per stage, base width 64), addition in every
-    stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
-    return _cifar_resnext('cifar_add_resnext38_32x4d', 'add', 4, pretrained, ctx, root, kwargs)
-
-
-@register_model('cifar_resnext', 'add', CIFAR_PREPROCESS)
-def cifar_add_resnext47_32x4d(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """CIFAR ResNeXt-47-32x4d (5 blocks per stage, base width 64), addition in every
-    stage. Accepts blocks=, channel_times=, start_layer=, r=, classes=."""
-    return _cifar_resnext('cifar_add_resnext47_32x4d', 'add', 5, pretrained, ctx, root, kwargs)
+register_family('cifar_resnext', CIFARAFFResNeXt,
+                extras=('norm_layer', 'norm_kwargs'))

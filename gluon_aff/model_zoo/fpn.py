@@ -10,7 +10,6 @@ on P1, so the logits are at the input's resolution: (N, classes, H, W).
 """
 import contextlib
 
-from mxnet import cpu
 from mxnet.gluon import nn
 from mxnet.gluon.nn import BatchNorm
 
@@ -18,7 +17,7 @@ from ..nn import create_fusion, resolve_fusion
 from .base import ZooNet
 from .cifar_resnet import AFFPreActBlock
 from ..core.preprocessing import SEGMENTATION_PREPROCESS
-from .registry import build_model, register_model
+from .registry import register_family
 
 __all__ = ['FPNResNet', 'SEGMENTATION_PREPROCESS']
 
@@ -75,15 +74,18 @@ class FPNResNet(ZooNet):
     def _stem(self, F, x):
         return self.stem(x)
 
+    def stem_block(self):
+        return self.stem[1]
+
     def _stages(self):
         return list(self.stages)
 
-    def _head(self, F, x):
+    def _head(self, F, x, pre_logits=False):
         raise NotImplementedError('the FPN head merges the maps of every stage, not the last '
                                   "one alone: call the network itself for the logits")
 
     def hybrid_forward(self, F, x):
-        if self._out_stages:            # the bottom-up stages' maps, as every zoo backbone
+        if self._out_indices:            # the bottom-up stages' maps, as every zoo backbone
             return super(FPNResNet, self).hybrid_forward(F, x)
         c = []
         h = self.stem(x)
@@ -116,119 +118,4 @@ class FPNResNet(ZooNet):
             self._clear_cached_op()
 
 
-# -- zoo entries: fpn_resnet20_{aff,iaff,gau,add}_b{1,2,3,4} ---------------------------------
-def _fpn_resnet20(name, fusion, blocks, pretrained, ctx, root, kwargs):
-    args = dict(fusion=fusion, blocks=kwargs.pop('blocks', blocks))
-    return build_model(name, FPNResNet, args, pretrained, ctx, root, **kwargs)
-
-
-@register_model('fpn_resnet', 'aff', SEGMENTATION_PREPROCESS)
-def fpn_resnet20_aff_b1(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """ResNet-20-1 + FPN for segmentation (logits at input resolution), top-down merges
-    fused by AFF. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
-    return _fpn_resnet20('fpn_resnet20_aff_b1', 'aff', 1, pretrained, ctx, root, kwargs)
-
-
-@register_model('fpn_resnet', 'aff', SEGMENTATION_PREPROCESS)
-def fpn_resnet20_aff_b2(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """ResNet-20-2 + FPN for segmentation (logits at input resolution), top-down merges
-    fused by AFF. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
-    return _fpn_resnet20('fpn_resnet20_aff_b2', 'aff', 2, pretrained, ctx, root, kwargs)
-
-
-@register_model('fpn_resnet', 'aff', SEGMENTATION_PREPROCESS)
-def fpn_resnet20_aff_b3(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """ResNet-20-3 + FPN for segmentation (logits at input resolution), top-down merges
-    fused by AFF. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
-    return _fpn_resnet20('fpn_resnet20_aff_b3', 'aff', 3, pretrained, ctx, root, kwargs)
-
-
-@register_model('fpn_resnet', 'aff', SEGMENTATION_PREPROCESS)
-def fpn_resnet20_aff_b4(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """ResNet-20-4 + FPN for segmentation (logits at input resolution), top-down merges
-    fused by AFF. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
-    return _fpn_resnet20('fpn_resnet20_aff_b4', 'aff', 4, pretrained, ctx, root, kwargs)
-
-
-@register_model('fpn_resnet', 'iaff', SEGMENTATION_PREPROCESS)
-def fpn_resnet20_iaff_b1(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """ResNet-20-1 + FPN for segmentation (logits at input resolution), top-down merges
-    fused by iAFF. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
-    return _fpn_resnet20('fpn_resnet20_iaff_b1', 'iaff', 1, pretrained, ctx, root, kwargs)
-
-
-@register_model('fpn_resnet', 'iaff', SEGMENTATION_PREPROCESS)
-def fpn_resnet20_iaff_b2(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """ResNet-20-2 + FPN for segmentation (logits at input resolution), top-down merges
-    fused by iAFF. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
-    return _fpn_resnet20('fpn_resnet20_iaff_b2', 'iaff', 2, pretrained, ctx, root, kwargs)
-
-
-@register_model('fpn_resnet', 'iaff', SEGMENTATION_PREPROCESS)
-def fpn_resnet20_iaff_b3(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """ResNet-20-3 + FPN for segmentation (logits at input resolution), top-down merges
-    fused by iAFF. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
-    return _fpn_resnet20('fpn_resnet20_iaff_b3', 'iaff', 3, pretrained, ctx, root, kwargs)
-
-
-@register_model('fpn_resnet', 'iaff', SEGMENTATION_PREPROCESS)
-def fpn_resnet20_iaff_b4(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """ResNet-20-4 + FPN for segmentation (logits at input resolution), top-down merges
-    fused by iAFF. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
-    return _fpn_resnet20('fpn_resnet20_iaff_b4', 'iaff', 4, pretrained, ctx, root, kwargs)
-
-
-@register_model('fpn_resnet', 'gau', SEGMENTATION_PREPROCESS)
-def fpn_resnet20_gau_b1(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """ResNet-20-1 + FPN for segmentation (logits at input resolution), top-down merges
-    fused by GAU. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
-    return _fpn_resnet20('fpn_resnet20_gau_b1', 'gau', 1, pretrained, ctx, root, kwargs)
-
-
-@register_model('fpn_resnet', 'gau', SEGMENTATION_PREPROCESS)
-def fpn_resnet20_gau_b2(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """ResNet-20-2 + FPN for segmentation (logits at input resolution), top-down merges
-    fused by GAU. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
-    return _fpn_resnet20('fpn_resnet20_gau_b2', 'gau', 2, pretrained, ctx, root, kwargs)
-
-
-@register_model('fpn_resnet', 'gau', SEGMENTATION_PREPROCESS)
-def fpn_resnet20_gau_b3(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """ResNet-20-3 + FPN for segmentation (logits at input resolution), top-down merges
-    fused by GAU. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
-    return _fpn_resnet20('fpn_resnet20_gau_b3', 'gau', 3, pretrained, ctx, root, kwargs)
-
-
-@register_model('fpn_resnet', 'gau', SEGMENTATION_PREPROCESS)
-def fpn_resnet20_gau_b4(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """ResNet-20-4 + FPN for segmentation (logits at input resolution), top-down merges
-    fused by GAU. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
-    return _fpn_resnet20('fpn_resnet20_gau_b4', 'gau', 4, pretrained, ctx, root, kwargs)
-
-
-@register_model('fpn_resnet', 'add', SEGMENTATION_PREPROCESS)
-def fpn_resnet20_add_b1(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """ResNet-20-1 + FPN for segmentation (logits at input resolution), top-down merges
-    fused by addition. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
-    return _fpn_resnet20('fpn_resnet20_add_b1', 'add', 1, pretrained, ctx, root, kwargs)
-
-
-@register_model('fpn_resnet', 'add', SEGMENTATION_PREPROCESS)
-def fpn_resnet20_add_b2(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """ResNet-20-2 + FPN for segmentation (logits at input resolution), top-down merges
-    fused by addition. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
-    return _fpn_resnet20('fpn_resnet20_add_b2', 'add', 2, pretrained, ctx, root, kwargs)
-
-
-@register_model('fpn_resnet', 'add', SEGMENTATION_PREPROCESS)
-def fpn_resnet20_add_b3(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """ResNet-20-3 + FPN for segmentation (logits at input resolution), top-down merges
-    fused by addition. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
-    return _fpn_resnet20('fpn_resnet20_add_b3', 'add', 3, pretrained, ctx, root, kwargs)
-
-
-@register_model('fpn_resnet', 'add', SEGMENTATION_PREPROCESS)
-def fpn_resnet20_add_b4(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """ResNet-20-4 + FPN for segmentation (logits at input resolution), top-down merges
-    fused by addition. Accepts blocks=, channel_times=, fusion=, r=, classes=."""
-    return _fpn_resnet20('fpn_resnet20_add_b4', 'add', 4, pretrained, ctx, root, kwargs)
+register_family('fpn_resnet', FPNResNet)

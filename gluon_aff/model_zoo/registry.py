@@ -1,99 +1,73 @@
-"""The one table of zoo names: ``register_model``, ``get_model``, ``list_models``.
+"""The MXNet zoo's names, made from the one declaration (``gluon_aff.core.zoo``).
 
-Every zoo name is an entry function in its family's module, decorated with
-``@register_model`` (as timm's): the function's name is the zoo name, its body calls the
-family's builder with the configuration, and ``build_model`` is the one path from there
-to a network (arguments, the ZooNet contract, features, attention BatchNorms, weights).
+A family module implements a declared family with ``register_family(name, builder)``;
+``make_entries`` then gives every declared name an entry function
+``fn(pretrained=False, ctx=cpu(), root=None, **kwargs)`` (``gluon_aff.model_zoo.NAME``,
+and gluoncv's table), and ``build_model`` is the one path from there to a network:
+the one argument check, the family's class, the ZooNet contract, features, attention
+BatchNorms, weights.
 """
-import difflib
-import fnmatch
+import sys
 from collections import OrderedDict
 
 from mxnet import cpu
 
-from ..core.preprocessing import CIFAR_PREPROCESS, IMAGENET_PREPROCESS  # noqa: F401 (re-exported)
+from ..core.arguments import check_arguments
+from ..core.attention_norm import ATTENTION_NORMS  # noqa: F401 (re-exported)
+from ..core.model_info import ModelInfo  # noqa: F401 (re-exported)
+from ..core.preprocessing import CIFAR_PREPROCESS, IMAGENET_PREPROCESS  # noqa: F401
+from ..core.zoo import ZOO, get_model_info, list_models, unknown_model_error  # noqa: F401
 
-__all__ = ['ModelInfo', 'register_model', 'get_model', 'list_models', 'get_model_info',
-           'build_model', 'check_arguments', 'GLUONCV_ALIASES', 'IMAGENET_PREPROCESS', 'CIFAR_PREPROCESS']
+__all__ = ['ModelInfo', 'register_family', 'make_entries', 'entry_function', 'get_model',
+           'list_models', 'get_model_info', 'build_model', 'implemented_families',
+           'GLUONCV_ALIASES']
 
+_BUILDERS = OrderedDict()   # family -> (builder, the MXNet-only arguments it takes)
+_ENTRIES = OrderedDict()    # zoo name -> entry function
 
-
-class ModelInfo(object):
-    """Metadata of one zoo entry.
-
-    Attributes: ``name``, ``family`` (``imagenet_resnet``, ``imagenet_resnext``,
-    ``cifar_resnet``, ``cifar_resnext``), ``fusion`` (canonical fusion name),
-    ``input_size``, ``mean``/``std`` (RGB, on [0, 1] pixels), ``crop_ratio``
-    and ``interpolation`` of the evaluation resize, ``classes`` (default
-    head), ``constructor`` and, via ``checkpoints``, the released files;
-    ``preprocessing()`` and ``class_names`` for serving.
-    """
-
-    def __init__(self, name, constructor, family, fusion, input_size, mean, std,
-                 crop_ratio, interpolation, classes, description=''):
-        self.name = name
-        self.constructor = constructor
-        self.family = family
-        self.fusion = fusion
-        self.input_size = input_size
-        self.mean = tuple(mean)
-        self.std = tuple(std)
-        self.crop_ratio = crop_ratio
-        self.interpolation = interpolation
-        self.classes = classes
-        self.description = description
-
-    @property
-    def checkpoints(self):
-        """Released checkpoints of this network (``gluon_aff.model_zoo.pretrained``)."""
-        from .pretrained import checkpoints_for
-        return checkpoints_for(self.name)
-
-    def preprocessing(self):
-        """The evaluation preprocessing as plain data (what exports write beside the model
-        and ``deploy.runtimes.preprocess`` reads): input size, crop ratio, interpolation,
-        mean and std."""
-        return dict(input_size=self.input_size, crop_ratio=self.crop_ratio,
-                    interpolation=self.interpolation, mean=list(self.mean), std=list(self.std))
-
-    @property
-    def class_names(self):
-        """ImageNet's 1,000 class names for the ImageNet networks with the full head, else
-        None."""
-        if self.classes == 1000 and self.family.startswith('imagenet'):
-            from gluoncv.data import ImageNet1kAttr
-            return list(ImageNet1kAttr().classes)
-        return None
-
-    def as_dict(self):
-        return OrderedDict(
-            name=self.name, family=self.family, fusion=self.fusion,
-            input_size=self.input_size, mean=self.mean, std=self.std,
-            crop_ratio=self.crop_ratio, interpolation=self.interpolation,
-            classes=self.classes, description=self.description,
-            checkpoints=[c.file for c in self.checkpoints])
-
-    def __repr__(self):
-        return 'ModelInfo(%s, family=%s, fusion=%s, input_size=%d)' % (
-            self.name, self.family, self.fusion, self.input_size)
+# arguments every MXNet zoo network takes besides its family's (gluon_aff.core.families)
+MXNET_ARGUMENTS = ('features_only', 'out_stages', 'out_indices', 'attention_norm')
 
 
-_MODELS = OrderedDict()
+def register_family(family, builder, extras=()):
+    """``builder(**class_arguments)`` builds the MXNet network of the declared ``family``
+    (``gluon_aff.core.families``); ``extras`` are MXNet-only arguments it takes as well
+    (``norm_layer``, ``norm_kwargs``)."""
+    if family in _BUILDERS:
+        raise ValueError('family %s is implemented twice' % family)
+    _BUILDERS[family] = (builder, tuple(extras))
+    return builder
 
 
-def register_model(family, fusion, preprocess, description=''):
-    """Decorator: add the entry function ``fn(pretrained=False, ctx=cpu(), root=None,
-    **kwargs)`` to the zoo under its own name, with its family, fusion and the
-    preprocessing its weights were trained with."""
-    def decorate(fn):
-        key = fn.__name__
-        if key in _MODELS:
-            raise ValueError('zoo name %s is registered twice' % key)
-        _MODELS[key] = ModelInfo(key, fn, family, fusion, description=description,
-                                 **preprocess)
-        _register_in_gluoncv(key, fn)
-        return fn
-    return decorate
+def implemented_families():
+    """The families this side implements."""
+    return list(_BUILDERS)
+
+
+def _entry(info):
+    name = info.name
+
+    def entry(pretrained=False, ctx=cpu(), root=None, **kwargs):
+        return get_model(name, pretrained=pretrained, ctx=ctx, root=root, **kwargs)
+    entry.__name__ = entry.__qualname__ = name
+    entry.__module__ = 'gluon_aff.model_zoo'
+    entry.__doc__ = '%s. Takes %s.' % (info.description, ', '.join(
+        ('classes',) + info.arguments))
+    return entry
+
+
+def make_entries():
+    """One entry function per declared name (``gluon_aff.model_zoo.NAME``), put in
+    gluoncv's table when gluoncv is installed."""
+    for name, info in ZOO.items():
+        if name not in _ENTRIES:
+            _ENTRIES[name] = _entry(info)
+            _register_in_gluoncv(name, _ENTRIES[name])
+
+
+def entry_function(name):
+    """The entry function of a zoo name (what gluoncv's table holds)."""
+    return _ENTRIES[get_model_info(name).name]
 
 
 # zoo name -> the name it has in gluoncv's table, where gluoncv has a network of its own
@@ -115,33 +89,6 @@ def _register_in_gluoncv(name, fn):
     gcv_zoo._models[name] = fn
 
 
-def _unknown(name):
-    names = list(_MODELS)
-    close = difflib.get_close_matches(name, names, n=5, cutoff=0.6)
-    msg = "unknown model '%s'." % name
-    if close:
-        msg += ' Closest names: %s.' % ', '.join(close)
-    msg += (" gluon_aff.model_zoo.list_models('*aff*') (or `gluon-aff list`) lists all %d."
-            % len(names))
-    return ValueError(msg)
-
-
-def get_model_info(name):
-    """The ``ModelInfo`` of a zoo name (ValueError listing close names if unknown)."""
-    info = _MODELS.get(str(name).lower())
-    if info is None:
-        raise _unknown(name)
-    return info
-
-
-def list_models(pattern=None):
-    """Sorted zoo names, optionally filtered by a shell-style wildcard ('*aff*resnet*')."""
-    names = sorted(_MODELS)
-    if pattern:
-        names = [n for n in names if fnmatch.fnmatchcase(n, pattern.lower())]
-    return names
-
-
 def get_model(name, pretrained=False, ctx=cpu(), root=None, classes=None, **kwargs):
     """Build a zoo network.
 
@@ -151,8 +98,9 @@ def get_model(name, pretrained=False, ctx=cpu(), root=None, classes=None, **kwar
         A name from ``list_models()``.
     pretrained : bool or str
         False: uninitialised network (call ``net.initialize()``), as gluoncv.
-        True: the model's default released checkpoint; ``'fine'``/``'coarse'``
-        pick a CIFAR-100 label set; a path loads that file.
+        True: the model's default released checkpoint; a tag (``'in1k'``, ``'cifar100'``,
+        ``'cifar100_coarse'``) or a label set (``'fine'``/``'coarse'``) picks one; a path
+        loads that file.
     ctx : Context
         Where loaded parameters live.
     root : str
@@ -162,71 +110,46 @@ def get_model(name, pretrained=False, ctx=cpu(), root=None, classes=None, **kwar
         Size of the classifier; with a checkpoint of another size, everything
         but the classifier is loaded and the classifier is re-initialised.
     features_only : bool
-        Return the per-stage feature maps instead of logits (``out_stages``
-        picks stages, 1-based).
+        Return feature maps instead of logits: those of ``out_indices`` (indices into
+        ``feature_info``: 0 the stem, then the stages, as timm's), default all.
+    out_stages : sequence of int
+        The same by stage number (1-based; the stem is stage 0).
     attention_norm : 'batch', 'global_stats' or 'frozen'
         How the attention modules' BatchNorms run: 'batch' as released;
         'global_stats'/'frozen' for training with one image per device
-        (see ``gluon_aff.nn.set_attention_norm``). Checkpoint keys are the same.
+        (``gluon_aff.core.attention_norm``). Checkpoint keys are the same.
     **kwargs
-        Passed to the constructor (``layers``, ``blocks``, ``channel_times``,
-        ``start_layer``, ``r``, ``norm_layer`` ...).
+        The name's build arguments (``get_model_info(name).arguments``: ``layers``,
+        ``blocks``, ``channel_times``, ``start_layer``, ``r`` ...) and, where the family
+        takes them, ``norm_layer``/``norm_kwargs``.
     """
     info = get_model_info(name)
     if classes is not None:
         kwargs['classes'] = classes
-    check_arguments(info.name, kwargs)     # before the entry function turns them into widths
-    return info.constructor(pretrained=pretrained, ctx=ctx, root=root, **kwargs)
+    return build_model(info, pretrained=pretrained, ctx=ctx, root=root, **kwargs)
 
 
-# constructor arguments checked before the network is built: name -> (smallest, what)
-_COUNTS = {'classes': (1, 'the number of classes'), 'blocks': (1, 'blocks per stage'),
-           'channel_times': (1, 'the width multiplier'), 'r': (1, 'the reduction ratio'),
-           'start_layer': (1, 'the first stage with attention'),
-           'stem_width': (1, 'the stem width')}
-
-
-def _is_count(value):
-    import numbers
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def check_arguments(name, args):
-    """ValueError naming the argument, what it is and what it must be, before MXNet sees
-    it: counts are whole numbers from their smallest value, ``layers`` a list of them."""
-    for key, (smallest, what) in _COUNTS.items():
-        value = args.get(key)
-        if value is not None and (not _is_count(value) or value < smallest):
-            raise ValueError('%s: %s=%r is not valid; %s must be a whole number of at least %d'
-                             % (name, key, value, what, smallest))
-    layers = args.get('layers')
-    if layers is not None and (isinstance(layers, (str, bytes)) or
-                               not hasattr(layers, '__len__') or
-                               not all(_is_count(n) and n >= 1 for n in layers)):
-        raise ValueError('%s: layers=%r is not valid; give the blocks of each stage as a list '
-                         'of whole numbers >= 1, e.g. layers=[3, 4, 6, 3]' % (name, layers))
-
-
-def build_model(name, cls, args, pretrained=False, ctx=cpu(), root=None,
-                features_only=False, out_stages=None, attention_norm='batch', **kwargs):
-    """The one path from an entry function to a network: merge the entry's arguments
-    with the caller's, build, check the ZooNet contract, pick the feature stages (all of
-    the network's own for ``features_only``), set how the attention BatchNorms run
-    (``gluon_aff.nn.set_attention_norm``), load weights."""
-    info = get_model_info(name)
-    args = dict(args)
-    args.update(kwargs)
-    args.setdefault('classes', info.classes)
-    check_arguments(name, args)
-    net = cls(**args)
-    net.zoo_name = name
+def build_model(info, pretrained=False, ctx=cpu(), root=None, features_only=False,
+                out_stages=None, out_indices=None, attention_norm='batch', **kwargs):
+    """The one path from a declared name to an MXNet network: check the arguments, build
+    the family's class, check the ZooNet contract, pick the feature maps, set how the
+    attention BatchNorms run (``gluon_aff.nn.set_attention_norm``), load weights."""
+    if info.family not in _BUILDERS:
+        raise NotImplementedError('%s: the MXNet zoo has no implementation of the family %s '
+                                  '(gluon_aff/model_zoo/ registers none)'
+                                  % (info.name, info.family))
+    builder, extras = _BUILDERS[info.family]
+    check_arguments(info, kwargs, extras)
+    mxnet_only = {k: kwargs.pop(k) for k in extras if k in kwargs}
+    net = builder(**info.class_arguments(kwargs), **mxnet_only)
+    net.zoo_name = info.name
     net.train_size = info.input_size
     net.check_contract()
-    if features_only or out_stages:
-        net.set_out_stages(out_stages or 'all')
+    if features_only or out_stages is not None or out_indices is not None:
+        net.set_features(out_indices=out_indices, out_stages=out_stages)
     from ..nn.attention_norm import set_attention_norm
     set_attention_norm(net, attention_norm)
     if pretrained:
         from .pretrained import load_pretrained
-        load_pretrained(net, name, pretrained, ctx=ctx, root=root)
+        load_pretrained(net, info.name, pretrained, ctx=ctx, root=root)
     return net

@@ -4,19 +4,16 @@ Attribute names and sequential indices follow the original ``save_parameters``
 keys (``layer3.0.attention.local_att.0.weight`` ...), so the released
 checkpoints load.
 """
-from mxnet import cpu
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 from mxnet.gluon.nn import BatchNorm
 
 from ..nn import create_fusion, resolve_fusion
+from ..core.families import RESNET_LAYERS  # noqa: F401 (re-exported)
 from .base import ZooNet, deep_stem_layers, make_norm
-from .registry import IMAGENET_PREPROCESS, build_model, register_model
+from .registry import register_family
 
 __all__ = ['AFFBottleneck', 'AFFResNet', 'RESNET_LAYERS']
-
-# The original uses [3, 4, 36, 3] for 152 (the usual one is [3, 8, 36, 3]).
-RESNET_LAYERS = {50: [3, 4, 6, 3], 101: [3, 4, 23, 3], 152: [3, 4, 36, 3]}
 
 
 class AFFBottleneck(HybridBlock):
@@ -175,65 +172,26 @@ class AFFResNet(ZooNet):
             self.drop = nn.Dropout(final_drop) if final_drop > 0 else None
             self.fc = nn.Dense(classes, in_units=channels)
         self.feature_channels = (256, 512, 1024, 2048)
-        if self._out_stages:
-            self._check_out_stages(self._out_stages)
+        if self._out_indices:
+            self._check_out_stages(self._out_indices)
 
     def _stem(self, F, x):
-        return self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        return self.relu(self.bn1(self.conv1(x)))
+
+    def _pool_stem(self, F, m):
+        return self.maxpool(m)
+
+    def stem_block(self):
+        return self.relu
 
     def _stages(self):
         return [self.layer1, self.layer2, self.layer3, self.layer4]
 
-    def _head(self, F, x):
+    def _head(self, F, x, pre_logits=False):
         x = self.flat(self.avgpool(x))
         if self.drop is not None:
             x = self.drop(x)
-        return self.fc(x)
+        return x if pre_logits else self.fc(x)
 
 
-# -- zoo entries ---------------------------------------------------------------------------
-def _resnet(name, fusion, depth, pretrained, ctx, root, kwargs):
-    args = dict(fusion=fusion, start_layer=3, layers=RESNET_LAYERS[depth])
-    return build_model(name, AFFResNet, args, pretrained, ctx, root, **kwargs)
-
-
-@register_model('imagenet_resnet', 'aff', IMAGENET_PREPROCESS)
-def aff_resnet50(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """AFF-ResNet-50 (AFF in stages 3-4), 30.4M parameters; released (top-1 err 0.2028)."""
-    return _resnet('aff_resnet50', 'aff', 50, pretrained, ctx, root, kwargs)
-
-
-@register_model('imagenet_resnet', 'iaff', IMAGENET_PREPROCESS)
-def iaff_resnet50(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """iAFF-ResNet-50 (iAFF in stages 3-4), 35.2M parameters; released (top-1 err 0.2022)."""
-    return _resnet('iaff_resnet50', 'iaff', 50, pretrained, ctx, root, kwargs)
-
-
-@register_model('imagenet_resnet', 'add', IMAGENET_PREPROCESS)
-def resnet50_add(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """The host ResNet-50-D of the AFF models with plain addition everywhere."""
-    return _resnet('resnet50_add', 'add', 50, pretrained, ctx, root, kwargs)
-
-
-@register_model('imagenet_resnet', 'aff', IMAGENET_PREPROCESS)
-def aff_resnet101(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """AFF-ResNet-101 (AFF in stages 3-4); no released weights."""
-    return _resnet('aff_resnet101', 'aff', 101, pretrained, ctx, root, kwargs)
-
-
-@register_model('imagenet_resnet', 'iaff', IMAGENET_PREPROCESS)
-def iaff_resnet101(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """iAFF-ResNet-101 (iAFF in stages 3-4); no released weights."""
-    return _resnet('iaff_resnet101', 'iaff', 101, pretrained, ctx, root, kwargs)
-
-
-@register_model('imagenet_resnet', 'aff', IMAGENET_PREPROCESS)
-def aff_resnet152(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """AFF-ResNet-152 (the original's [3, 4, 36, 3] layers); no released weights."""
-    return _resnet('aff_resnet152', 'aff', 152, pretrained, ctx, root, kwargs)
-
-
-@register_model('imagenet_resnet', 'iaff', IMAGENET_PREPROCESS)
-def iaff_resnet152(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """iAFF-ResNet-152 (the original's [3, 4, 36, 3] layers); no released weights."""
-    return _resnet('iaff_resnet152', 'iaff', 152, pretrained, ctx, root, kwargs)
+register_family('imagenet_resnet', AFFResNet, extras=('norm_layer', 'norm_kwargs'))

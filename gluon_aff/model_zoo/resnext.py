@@ -1,18 +1,16 @@
 """ImageNet AFF-ResNeXt (32x4d): grouped bottleneck blocks joined by a fusion block."""
 import math
 
-from mxnet import cpu
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 from mxnet.gluon.nn import BatchNorm
 
 from ..nn import create_fusion, resolve_fusion
+from ..core.families import RESNEXT_LAYERS  # noqa: F401 (re-exported)
 from .base import ZooNet, deep_stem_layers, make_norm
-from .registry import IMAGENET_PREPROCESS, build_model, register_model
+from .registry import register_family
 
 __all__ = ['AFFResNeXtBlock', 'AFFResNeXt', 'RESNEXT_LAYERS']
-
-RESNEXT_LAYERS = {50: [3, 4, 6, 3], 101: [3, 4, 23, 3]}
 
 
 class AFFResNeXtBlock(HybridBlock):
@@ -172,47 +170,26 @@ class AFFResNeXt(ZooNet):
                 self.features.add(nn.GlobalAvgPool2D())
             self.output = nn.Dense(classes, in_units=in_channels)
         self.feature_channels = (256, 512, 1024, 2048)
-        if self._out_stages:
-            self._check_out_stages(self._out_stages)
+        if self._out_indices:
+            self._check_out_stages(self._out_indices)
 
     def _stem(self, F, x):
-        for i in range(self._num_stem):
+        for i in range(self._num_stem - 1):
             x = self.features[i](x)
         return x
+
+    def _pool_stem(self, F, m):
+        return self.features[self._num_stem - 1](m)        # the max-pool
+
+    def stem_block(self):
+        return self.features[self._num_stem - 2]
 
     def _stages(self):
         return [self.features[self._num_stem + i] for i in range(4)]
 
-    def _head(self, F, x):
-        return self.output(self.features[len(self.features) - 1](x))
+    def _head(self, F, x, pre_logits=False):
+        x = F.flatten(self.features[len(self.features) - 1](x))
+        return x if pre_logits else self.output(x)
 
 
-# -- zoo entries ---------------------------------------------------------------------------
-def _resnext(name, fusion, depth, pretrained, ctx, root, kwargs):
-    args = dict(fusion=fusion, start_layer=3, layers=RESNEXT_LAYERS[depth],
-                cardinality=32, bottleneck_width=4)
-    return build_model(name, AFFResNeXt, args, pretrained, ctx, root, **kwargs)
-
-
-@register_model('imagenet_resnext', 'aff', IMAGENET_PREPROCESS)
-def aff_resnext50_32x4d(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """AFF-ResNeXt-50-32x4d (AFF in stages 3-4); released (top-1 err 0.2028)."""
-    return _resnext('aff_resnext50_32x4d', 'aff', 50, pretrained, ctx, root, kwargs)
-
-
-@register_model('imagenet_resnext', 'iaff', IMAGENET_PREPROCESS)
-def iaff_resnext50_32x4d(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """iAFF-ResNeXt-50-32x4d (iAFF in stages 3-4); released (top-1 err 0.1978)."""
-    return _resnext('iaff_resnext50_32x4d', 'iaff', 50, pretrained, ctx, root, kwargs)
-
-
-@register_model('imagenet_resnext', 'aff', IMAGENET_PREPROCESS)
-def aff_resnext101_32x4d(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """AFF-ResNeXt-101-32x4d (AFF in stages 3-4); no released weights."""
-    return _resnext('aff_resnext101_32x4d', 'aff', 101, pretrained, ctx, root, kwargs)
-
-
-@register_model('imagenet_resnext', 'iaff', IMAGENET_PREPROCESS)
-def iaff_resnext101_32x4d(pretrained=False, ctx=cpu(), root=None, **kwargs):
-    """iAFF-ResNeXt-101-32x4d (iAFF in stages 3-4); no released weights."""
-    return _resnext('iaff_resnext101_32x4d', 'iaff', 101, pretrained, ctx, root, kwargs)
+register_family('imagenet_resnext', AFFResNeXt, extras=('norm_layer', 'norm_kwargs'))

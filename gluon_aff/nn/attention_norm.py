@@ -1,35 +1,15 @@
-"""How the attention modules' BatchNorms normalise: as released, or frozen for tiny batches.
-
-The BatchNorms inside MS-CAM, AFF, iAFF and the other fusion blocks are plain
-``BatchNorm()`` whatever the host's ``norm_layer`` (the original's, and so the released
-checkpoints'). In training mode, a global branch's BatchNorm, which comes after global
-average pooling, sees one value per channel and image. With one image per batch (per
-device: detection and segmentation fine-tuning) that value normalises to 0, the branch
-outputs its ``beta`` alone, and the moving variance decays towards 0, so that the
-network later misbehaves in inference mode.
-
-``set_attention_norm(net, mode)`` (or ``get_model(..., attention_norm=mode)``, or
-``--attention-norm`` in the training scripts) changes only how those BatchNorms run;
-their parameters and checkpoint keys stay, so released files load unchanged:
-
-- ``'batch'`` (default, the original): batch statistics in training, moving ones in
-  inference; the moving statistics are updated.
-- ``'global_stats'``: the stored moving statistics in training too (none are updated);
-  gamma and beta still learn. gluoncv's ``use_global_stats``.
-- ``'frozen'``: as ``'global_stats'``, and gamma and beta are not trained either: each
-  attention BatchNorm is a fixed affine map.
-
-The host's own BatchNorms are not touched (use the host's ``norm_layer``/``norm_kwargs``).
-"""
+"""How the attention modules' BatchNorms run, for the MXNet blocks: the three modes
+(``'batch'``, ``'global_stats'``, ``'frozen'``) are ``gluon_aff.core.attention_norm``'s,
+which says what each does and why."""
 import warnings
 
 from mxnet import autograd
 from mxnet.gluon import nn
 
+from ..core.attention_norm import ATTENTION_NORMS, check_attention_norm
+
 __all__ = ['ATTENTION_NORMS', 'attention_batchnorms', 'set_attention_norm',
            'warn_if_single_sample']
-
-ATTENTION_NORMS = ('batch', 'global_stats', 'frozen')
 
 
 def _is_attention(block):
@@ -55,9 +35,7 @@ def attention_batchnorms(block):
 def set_attention_norm(block, mode):
     """Make the attention BatchNorms of ``block`` (a network or a fusion block) run in
     ``mode`` ('batch', 'global_stats' or 'frozen'); returns how many it changed."""
-    if mode not in ATTENTION_NORMS:
-        raise ValueError("attention_norm must be one of %s, got %r"
-                         % (', '.join("'%s'" % m for m in ATTENTION_NORMS), mode))
+    check_attention_norm(mode)
     norms = attention_batchnorms(block)
     for bn in norms:
         bn._kwargs['use_global_stats'] = mode != 'batch'

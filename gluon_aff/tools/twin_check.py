@@ -151,10 +151,10 @@ def _worker(names, full):
     torch.set_num_threads(1)
     trained = set()
     for name in names or twin.list_models():
-        entry = twin.get_model_info(name)
+        info = twin.get_model_info(name)
         # names that differ only in depth are the same network at the reduced depths: the
         # training-mode pass runs once per family and fusion (every name with --full)
-        key = (entry['family'], entry['fusion'])
+        key = (info.family, info.fusion)
         try:
             report('ok', name=name, **compare(name, full=full,
                                               train=full or key not in trained))
@@ -167,7 +167,7 @@ def format_table(results):
     from .. import torch as twin
     by_family = {}
     for name, r in results.items():
-        family = twin.get_model_info(name)['family'] if name in twin.list_models() else name
+        family = twin.get_model_info(name).family if name in twin.list_models() else name
         by_family.setdefault(family, []).append((name, r))
     lines = ['| family | names | eval (float32) | train (float64) | gradients (float64) | '
              'running stats (float64) |',

@@ -1,8 +1,12 @@
 """What every network of the PyTorch twin shares: the zoo's contract in timm's terms."""
+import math
+
 import torch
 from torch import nn
 
-__all__ = ['ZooNet', 'deep_stem_layers']
+from ..core.features import take_indices
+
+__all__ = ['ZooNet', 'deep_stem_layers', 'checkpoint_stages']
 
 
 def deep_stem_layers(width, out_channels, stride, norm, in_channels=3):
@@ -13,47 +17,229 @@ def deep_stem_layers(width, out_channels, stride, norm, in_channels=3):
             nn.Conv2d(width, out_channels, 3, 1, 1, bias=False)]
 
 
-class ZooNet(nn.Module):
-    """Base of the twin's networks, with the MXNet ``ZooNet``'s contract.
+def checkpoint_stages(stages, x, flatten=True):
+    """``x`` through ``stages`` with gradient checkpointing (timm's ``checkpoint_seq``; each
+    block of a plain ``Sequential`` stage on its own with ``flatten``)."""
+    from timm.models._manipulate import checkpoint_seq
+    return checkpoint_seq(stages, x, flatten=flatten)
 
-    A family provides ``_stem(x)``, ``_stages()`` (the stage modules in order),
-    ``head_map(x)`` (what the classifier pools: the last stage's output, or a final
-    norm/activation of it) and ``classify_map(m)`` (pooling, dropout, classifier), and sets
-    ``feature_channels``, ``total_stride`` and ``classifier_name``. Every network then has
-    timm's interface: ``forward_features`` (the last stage's map, before ``head_map``),
-    ``forward_head(x, pre_logits=False)``, ``forward_intermediates``, ``feature_info``,
-    ``get_classifier``/``reset_classifier``, ``num_classes``, and ``out_stages``
-    (1-based stages returned instead of logits, the MXNet side's ``features_only``).
+
+def _pool(global_pool):
+    from timm.layers import SelectAdaptivePool2d
+    return SelectAdaptivePool2d(pool_type=global_pool, flatten=True)
+
+
+class ZooNet(nn.Module):
+    """Base of the twin's networks: timm's model contract, as timm's ResNets keep it.
+
+    A family provides, all TorchScript-compatible: ``forward_features(x)`` (stem and
+    stages: the last stage's unpooled map), ``head_map(x)`` (what the classifier pools:
+    that map, or a final norm/activation/1x1 of it) and ``classify(x)`` (its classifier
+    layer); and, for the per-stage features (Python only): ``forward_stem(x)`` (feature
+    index 0), ``pool_stem(m)`` (a pool between the stem and stage 1) and
+    ``stage_modules()``. It calls ``init_head`` for the pooling, dropout and classifier, and
+    sets ``feature_channels`` (per stage), ``total_stride``, ``classifier_name`` and
+    ``head_modules`` (the module names after the stages: what ``group_matcher`` calls the
+    head).
+
+    Every network then has timm's interface: ``num_classes``, ``num_features``,
+    ``head_hidden_size``, ``feature_info`` (index 0 the stem, then the stages),
+    ``forward_features``, ``forward_head(x, pre_logits=False)``, ``forward_intermediates``,
+    ``prune_intermediate_layers``, ``get_classifier``/``reset_classifier``,
+    ``group_matcher``, ``set_grad_checkpointing``; ``gluon_aff.torch.registry`` wraps it for
+    ``features_only`` as timm does.
     """
     classifier_name = 'fc'
+    head_modules = ('fc',)
+    # timm's FeatureListNet/hook wrappers find feature_info's modules among the network's
+    # children, one level of Sequential flattened where they sit inside one
+    flatten_features = True
     input_channels = 3
     train_size = 224
+    __jit_unused_properties__ = ['classes', 'num_stages']
 
-    def __init__(self, out_stages=None):
+    def __init__(self):
         super().__init__()
         self.zoo_name = type(self).__name__
         self.feature_channels = ()
         self.total_stride = 1
-        self.out_stages = tuple(out_stages) if out_stages else None
+        self.grad_checkpointing = False
+        self.num_classes = 0
+        self.num_features = 0
+        self.head_hidden_size = 0
+        self.drop_rate = 0.0
 
     # -- provided by the families -------------------------------------------------------
-    def _stem(self, x):
-        raise NotImplementedError
-
-    def _stages(self):
+    def forward_features(self, x):
+        """The last stage's feature map, unpooled (timm's ``forward_features``)."""
         raise NotImplementedError
 
     def head_map(self, x):
         return x
 
-    def classify_map(self, m, pre_logits=False):
+    def classify(self, x):
         raise NotImplementedError
 
-    # -- contract -------------------------------------------------------------------------
+    def forward_stem(self, x):
+        raise NotImplementedError
+
+    def pool_stem(self, m):
+        return m
+
+    def stage_modules(self):
+        raise NotImplementedError
+
+    def init_head(self, num_features, num_classes, drop_rate=0.0, global_pool='avg'):
+        """The head every family shares: ``global_pool`` (timm's pooling types),
+        dropout at ``drop_rate`` and a linear classifier (named ``classifier_name``, as in
+        the MXNet checkpoints) on ``num_features`` channels."""
+        self.num_features = self.head_hidden_size = num_features
+        self.drop_rate = float(drop_rate)
+        self.head_drop = nn.Dropout(self.drop_rate) if self.drop_rate else nn.Identity()
+        self.reset_classifier(num_classes, global_pool)
+
+    # -- the head ---------------------------------------------------------------------------
+    def forward_head(self, x, pre_logits: bool = False):
+        """Logits from ``forward_features``' map; ``pre_logits``: the pooled (and, in
+        training, dropped-out) vector the classifier takes."""
+        x = self.global_pool(self.head_map(x))
+        x = self.head_drop(x)
+        return x if pre_logits else self.classify(x)
+
+    def forward(self, x):
+        if not torch.jit.is_scripting():
+            self.check_input(x)
+        return self.forward_head(self.forward_features(x))
+
+    def get_classifier(self):
+        return getattr(self, self.classifier_name)
+
+    @property
+    def classes(self):
+        """The number of classes (the MXNet zoo's word for ``num_classes``)."""
+        return self.num_classes
+
+    def reset_classifier(self, num_classes, global_pool=None):
+        """A fresh classifier with ``num_classes`` outputs (0: none, ``forward`` gives the
+        pooled features), and the pooling ``global_pool`` if given ('avg', 'max',
+        'avgmax', 'catavgmax', 'fast'; '' keeps the map unpooled, with no classifier)."""
+        if global_pool is not None or not hasattr(self, 'global_pool'):
+            pool = _pool('avg' if global_pool is None else global_pool)
+            if pool.is_identity() and num_classes:
+                raise ValueError("%s: global_pool='' keeps the map unpooled, which a linear "
+                                 'classifier cannot take: give num_classes=0 as well (then '
+                                 'forward returns the map)' % self.zoo_name)
+            self.global_pool = pool
+        elif self.global_pool.is_identity() and num_classes:
+            raise ValueError("%s: its pooling is '' (no pooling); give global_pool='avg' with "
+                             'num_classes=%d' % (self.zoo_name, num_classes))
+        old = getattr(self, self.classifier_name, None)
+        ref = next((p for p in old.parameters()), None) if old is not None else None
+        features = self.num_features * self.global_pool.feat_mult()
+        new = nn.Linear(features, num_classes) if num_classes else nn.Identity()
+        if ref is not None:
+            new = new.to(ref.device, ref.dtype)
+        setattr(self, self.classifier_name, new)
+        self.num_classes = num_classes
+        return new
+
+    # -- features ---------------------------------------------------------------------------
+    @torch.jit.unused
+    def compute_feature_info(self):
+        """``feature_info`` as timm's: index 0 the stem, then one entry per stage, each
+        ``num_chs``, ``reduction`` (input side over map side) and ``module`` (the attribute
+        path giving it); measured with one small forward pass."""
+        names = {id(m): name for name, m in self.named_modules()}
+        size = max(8, 2 * self.total_stride)
+        weight = next(self.parameters(), None)
+        x = torch.zeros(1, self.input_channels, size, size,
+                        device=weight.device if weight is not None else None,
+                        dtype=weight.dtype if weight is not None else None)
+        was = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                maps = self._feature_maps(x, self.num_stages)
+        finally:
+            self.train(was)
+        modules = [self.stem_module()] + list(self.stage_modules())
+        self.feature_info = [dict(num_chs=int(m.shape[1]), reduction=size // int(m.shape[2]),
+                                  module=names.get(id(mod), ''), index=i)
+                             for i, (m, mod) in enumerate(zip(maps, modules))]
+        return self.feature_info
+
+    def stem_module(self):
+        """The module whose output is the stem's feature map (feature index 0)."""
+        raise NotImplementedError
+
     @property
     def num_stages(self):
-        return len(self._stages())
+        return len(self.stage_modules())
 
+    def _feature_maps(self, x, last):
+        m = self.forward_stem(x)
+        maps = [m]
+        if last >= 1:
+            x = self.pool_stem(m)
+            for stage in self.stage_modules()[:last]:
+                x = stage(x)
+                maps.append(x)
+        return maps
+
+    @torch.jit.unused
+    def forward_intermediates(self, x, indices=None, norm=False, stop_early=False,
+                              output_fmt='NCHW', intermediates_only=False):
+        """timm's ``forward_intermediates``: the maps of ``indices`` (into ``feature_info``,
+        0 the stem; default all; an int n the last n; negative ones from the end) and,
+        unless ``intermediates_only``, the last stage's map: ``(final, [maps])``.
+        ``norm`` changes nothing (as for timm's ResNets, no final norm belongs to the
+        stages); ``stop_early`` stops after the last map asked for."""
+        if output_fmt != 'NCHW':
+            raise ValueError("output_fmt=%r: the zoo's maps are NCHW" % (output_fmt,))
+        self.check_input(x)
+        picked, last = take_indices(self.num_stages + 1, indices, 'indices')
+        maps = self._feature_maps(x, last if stop_early or intermediates_only
+                                  else self.num_stages)
+        intermediates = [maps[i] for i in picked]
+        return intermediates if intermediates_only else (maps[-1], intermediates)
+
+    @torch.jit.unused
+    def prune_intermediate_layers(self, indices=1, prune_norm=False, prune_head=True):
+        """timm's: the stages after the last of ``indices`` become ``nn.Identity`` and,
+        with ``prune_head``, the pooling and classifier go (``reset_classifier(0, '')``).
+        Returns the kept feature indices."""
+        picked, last = take_indices(self.num_stages + 1, indices, 'indices')
+        for info in self.feature_info[last + 1:]:
+            self.set_submodule(info['module'], nn.Identity())
+        if prune_head:
+            self.reset_classifier(0, '')
+        return picked
+
+    @torch.jit.unused
+    def group_matcher(self, coarse=False):
+        """timm's layer grouping (for ``layer_decay``): the stem first, then each stage
+        (each block of it unless ``coarse``), then the head."""
+        stages = [info['module'] for info in self.feature_info[1:]]
+        head = self.head_modules
+
+        def group(name):
+            for i, path in enumerate(stages):
+                if name.startswith(path + '.'):
+                    block = name[len(path) + 1:].split('.', 1)[0]
+                    return (i + 1,) if coarse or not block.isdigit() else (i + 1, int(block))
+            if any(name == h or name.startswith(h + '.') for h in head):
+                return (math.inf,)
+            return (0,)
+        return group
+
+    @torch.jit.unused
+    def set_grad_checkpointing(self, enable=True):
+        """Recompute each stage's activations in the backward pass instead of keeping
+        them (timm's; eager and torch.compile, not TorchScript)."""
+        self.grad_checkpointing = enable
+
+    # -- contract and input -----------------------------------------------------------------
+    @torch.jit.unused
     def check_contract(self):
         problems = []
         if len(self.feature_channels) != self.num_stages:
@@ -61,48 +247,18 @@ class ZooNet(nn.Module):
                             % (len(self.feature_channels), self.num_stages))
         if self.total_stride < 1:
             problems.append('total_stride is not set')
-        if not isinstance(self.get_classifier(), (nn.Linear, nn.Conv2d)):
+        if not isinstance(self.get_classifier(), (nn.Linear, nn.Conv2d, nn.Identity)):
             problems.append('classifier %r is not a Linear or 1x1 Conv2d' % self.classifier_name)
         if problems:
             raise TypeError('%s breaks the ZooNet contract: %s'
                             % (self.zoo_name, '; '.join(problems)))
 
-    @property
-    def feature_info(self):
-        """Per stage, as timm's: ``num_chs``, ``reduction`` (input side / map side at the
-        training size), ``module`` (attribute path), ``index`` (1-based)."""
-        names = {id(m): name for name, m in self.named_modules()}
-        size = max(self.train_size, self.total_stride)
-        with torch.no_grad():
-            was = self.training
-            self.eval()
-            try:
-                shapes = [o.shape for o in self._stage_outputs(
-                    torch.zeros(1, self.input_channels, size, size), self.num_stages)]
-            finally:
-                self.train(was)
-        return [dict(num_chs=c, reduction=size // s[2], module=names.get(id(stage), ''),
-                     index=i + 1)
-                for i, (c, s, stage) in enumerate(zip(self.feature_channels, shapes,
-                                                      self._stages()))]
-
-    def set_out_stages(self, stages):
-        """Return these stages' maps (1-based, ``'all'``) instead of logits; None: logits."""
-        if stages == 'all':
-            stages = range(1, self.num_stages + 1)
-        self.out_stages = self._check_stages(tuple(stages)) if stages else None
-        return self
-
-    def _check_stages(self, stages):
-        n = self.num_stages
-        if not stages or any(not isinstance(s, int) or not 1 <= s <= n for s in stages):
-            raise ValueError('out_stages must be stage numbers between 1 and %d, got %r'
-                             % (n, tuple(stages)))
-        return tuple(stages)
-
-    # -- forward --------------------------------------------------------------------------
+    @torch.jit.unused
     def check_input(self, x):
-        if torch.jit.is_tracing() or torch.compiler.is_compiling():
+        """ValueError for a batch this network cannot take (eager mode only: traced, exported
+        and compiled graphs run without it)."""
+        if (not isinstance(x, torch.Tensor) or torch.jit.is_tracing()
+                or torch.compiler.is_compiling()):
             return
         if x.dim() != 4:
             raise ValueError('%s expects a batch of images shaped (N, %d, H, W), got shape %s; '
@@ -127,80 +283,3 @@ class ZooNet(nn.Module):
                              '%dx%d; it was trained at %dx%d'
                              % (self.zoo_name, self.total_stride, self.total_stride,
                                 x.shape[2], x.shape[3], self.train_size, self.train_size))
-
-    def _stage_outputs(self, x, last):
-        x = self._stem(x)
-        outs = []
-        for stage in self._stages()[:last]:
-            x = stage(x)
-            outs.append(x)
-        return outs
-
-    def forward_features(self, x):
-        """The last stage's feature map (timm's ``forward_features``)."""
-        self.check_input(x)
-        return self._stage_outputs(x, self.num_stages)[-1]
-
-    def forward_head(self, x, pre_logits=False):
-        """Logits (or the pooled features, ``pre_logits``) from ``forward_features``' map."""
-        return self.classify_map(self.head_map(x), pre_logits=pre_logits)
-
-    def forward_intermediates(self, x, indices=None, norm=False, stop_early=False,
-                              output_fmt='NCHW', intermediates_only=False):
-        """timm's ``forward_intermediates``: the maps of the stages ``indices`` (0-based;
-        an int n takes the last n), then, unless ``intermediates_only``, the final map."""
-        self.check_input(x)
-        n = self.num_stages
-        if indices is None:
-            picked = list(range(n))
-        elif isinstance(indices, int):
-            picked = list(range(n - indices, n))
-        else:
-            picked = [i % n for i in indices]
-        outs = self._stage_outputs(x, max(picked) + 1 if stop_early or intermediates_only
-                                   else n)
-        intermediates = [outs[i] for i in picked]
-        if intermediates_only:
-            return intermediates
-        return outs[-1], intermediates
-
-    def prune_intermediate_layers(self, indices=1, prune_norm=False, prune_head=True):
-        """timm's hook for ``features_only``: nothing is removed (the checkpoint keys stay
-        whole); returns the kept stage indices."""
-        n = self.num_stages
-        return list(range(n - indices, n)) if isinstance(indices, int) else [i % n for i in indices]
-
-    def forward(self, x):
-        if self.out_stages:
-            self.check_input(x)
-            outs = self._stage_outputs(x, max(self.out_stages))
-            picked = [outs[i - 1] for i in self.out_stages]
-            return picked[0] if len(picked) == 1 else tuple(picked)
-        return self.forward_head(self.forward_features(x))
-
-    # -- classifier -----------------------------------------------------------------------
-    def get_classifier(self):
-        layer = getattr(self, self.classifier_name)
-        return layer[-1] if isinstance(layer, nn.Sequential) else layer
-
-    @property
-    def num_classes(self):
-        return self.get_classifier().out_features if isinstance(
-            self.get_classifier(), nn.Linear) else self.get_classifier().out_channels
-
-    classes = num_classes
-
-    def reset_classifier(self, num_classes, global_pool=None):
-        """A fresh classifier with ``num_classes`` outputs, of the same kind and key."""
-        old = self.get_classifier()
-        if isinstance(old, nn.Linear):
-            new = nn.Linear(old.in_features, num_classes)
-        else:
-            new = nn.Conv2d(old.in_channels, num_classes, 1)
-        new.to(old.weight.device, old.weight.dtype)
-        holder = getattr(self, self.classifier_name)
-        if isinstance(holder, nn.Sequential):
-            holder[len(holder) - 1] = new
-        else:
-            setattr(self, self.classifier_name, new)
-        return new

@@ -7,6 +7,8 @@ has the MXNet checkpoint's keys (``local_att.0.weight`` ...; BatchNorm's ``gamma
 become ``weight``/``bias``). Fusion names resolve through ``gluon_aff.nn.registry``'s rules:
 case-insensitive, the original open-aff strings as aliases.
 """
+from typing import List
+
 import torch
 from torch import nn
 
@@ -48,21 +50,29 @@ def global_context(channels, r):
 
 
 class _Attention(nn.Module):
-    """Holds MS-CAM's branches (``local_att``/``global_att``, ``...2`` for a second one)."""
+    """Holds MS-CAM's branches (``local_att``/``global_att``)."""
 
-    def __init__(self, channels, r, second=False):
+    def __init__(self, channels, r):
         super().__init__()
         self.local_att = local_context(channels, r)
         self.global_att = global_context(channels, r)
-        if second:
-            self.local_att2 = local_context(channels, r)
-            self.global_att2 = global_context(channels, r)
 
-    def weight(self, s, second=False):
+    def weight(self, s):
         """``M(s) = sigmoid(L(s) + g(s))``."""
-        if second:
-            return torch.sigmoid(self.local_att2(s) + self.global_att2(s))
         return torch.sigmoid(self.local_att(s) + self.global_att(s))
+
+
+class _TwoAttentions(_Attention):
+    """MS-CAM's branches twice: ``local_att2``/``global_att2`` for a second weight."""
+
+    def __init__(self, channels, r):
+        super().__init__(channels, r)
+        self.local_att2 = local_context(channels, r)
+        self.global_att2 = global_context(channels, r)
+
+    def weight2(self, s):
+        """``M2(s) = sigmoid(L2(s) + g2(s))``."""
+        return torch.sigmoid(self.local_att2(s) + self.global_att2(s))
 
 
 class MSCAM(_Attention):
@@ -106,7 +116,7 @@ class AFF(_Attention):
 
 
 @_register('iaff', aliases=('ResGlobLocaforGlobLocaCha',))
-class IAFF(_Attention):
+class IAFF(_TwoAttentions):
     """Iterative AFF: ``W1 = M1(Y + X)``, ``I = Y * W1 + X * (1 - W1)``, ``W2 = M2(I)``,
     ``Z = Y * W2 + X * (1 - W2)``; ``M2`` has its own branches (``local_att2``,
     ``global_att2``), as in the released weights."""
@@ -114,14 +124,14 @@ class IAFF(_Attention):
     inference_form = False
 
     def __init__(self, channels, r=4):
-        super().__init__(channels, r, second=True)
+        super().__init__(channels, r)
 
     def forward(self, y, x):
         w1 = self.weight(y + x)
         if self.inference_form:
             d = y - x
-            return x + d * self.weight(x + d * w1, second=True)
-        w2 = self.weight(y * w1 + x * (1 - w1), second=True)
+            return x + d * self.weight2(x + d * w1)
+        w2 = self.weight2(y * w1 + x * (1 - w1))
         return y * w2 + x * (1 - w2)
 
 
@@ -232,16 +242,16 @@ class ConcatAFF(_Attention):
 
 
 @_register('recursive_aff')
-class RecursiveAFF(_Attention):
+class RecursiveAFF(_TwoAttentions):
     """``V = M'(S)``, ``W = sigmoid(L(S) V + g(S) (1 - V))``, ``Z = 2 (Y W + X (1 - W))``,
     ``S = X + Y``; ``M'`` uses ``local_att2``/``global_att2``."""
 
     def __init__(self, channels, r=4):
-        super().__init__(channels, r, second=True)
+        super().__init__(channels, r)
 
     def forward(self, y, x):
         s = y + x
-        v = self.weight(s, second=True)
+        v = self.weight2(s)
         return _select(y, x, torch.sigmoid(self.local_att(s) * v + self.global_att(s) * (1 - v)))
 
 
@@ -280,10 +290,13 @@ class GAU(_OneGlobal):
 
 
 # -- N inputs -------------------------------------------------------------------------------
-def softmax_blend(scores, features):
+def softmax_blend(scores: List[torch.Tensor], features: List[torch.Tensor]):
     """``sum_i softmax_i(scores)_i * features_i``, the softmax across the N inputs."""
     weights = torch.softmax(torch.stack(scores, 1), 1)
-    return sum(weights[:, i] * x for i, x in enumerate(features))
+    out = weights[:, 0] * features[0]
+    for i in range(1, len(features)):
+        out = out + weights[:, i] * features[i]
+    return out
 
 
 class MultiAFF(nn.Module):
@@ -306,13 +319,18 @@ class MultiAFF(nn.Module):
         self.global_heads = nn.Sequential(*[nn.Sequential(
             nn.Conv2d(inter, channels, 1), BatchNorm2d(channels)) for _ in range(n)])
 
-    def forward(self, *xs):
+    def forward(self, xs: List[torch.Tensor]):
+        """``xs``: the list of N maps."""
         if len(xs) != self.n:
             raise ValueError('MultiAFF was built for %d inputs, got %d' % (self.n, len(xs)))
-        s = sum(xs[1:], xs[0])
+        s = xs[0]
+        for i in range(1, len(xs)):
+            s = s + xs[i]
         local, glob = self.local_trunk(s), self.global_trunk(s)
-        return softmax_blend([self.local_heads[i](local) + self.global_heads[i](glob)
-                              for i in range(self.n)], xs)
+        scores: List[torch.Tensor] = []
+        for local_head, global_head in zip(self.local_heads, self.global_heads):
+            scores.append(local_head(local) + global_head(glob))
+        return softmax_blend(scores, xs)
 
 
 class AFI(nn.Module):
@@ -329,9 +347,11 @@ class AFI(nn.Module):
         self.fc1 = nn.Linear(channels, inner, bias=False)
         self.fc2 = nn.Linear(inner, channels, bias=False)
 
-    def forward(self, *features):
-        if not features:
+    def forward(self, features: List[torch.Tensor]):
+        """``features``: the list of maps to integrate."""
+        if len(features) == 0:
             raise ValueError('AFI needs at least one feature map')
-        scores = [self.fc2(torch.relu(self.fc1(x.mean((2, 3)))))[:, :, None, None]
-                  for x in features]
+        scores: List[torch.Tensor] = []
+        for x in features:
+            scores.append(self.fc2(torch.relu(self.fc1(x.mean([2, 3]))))[:, :, None, None])
         return softmax_blend(scores, features)

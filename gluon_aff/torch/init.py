@@ -18,12 +18,11 @@ import math
 import torch
 from torch import nn
 
-__all__ = ['init_like_original', 'ORIGINAL_INIT']
+__all__ = ['init_like_original']
 
-# family -> the original script's initialiser (train_cifar.py: Xavier; train_imagenet.py
-# and the segmentation script: MSRAPrelu)
-ORIGINAL_INIT = {'imagenet_resnet': 'msra', 'imagenet_resnext': 'msra',
-                 'imagenet_afi_resnet': 'msra', 'fpn_resnet': 'msra'}
+# Which scheme each family uses is declared with the family (gluon_aff.core.families: the
+# original's train_cifar.py used Xavier, train_imagenet.py and the segmentation script
+# MSRAPrelu); ModelInfo.init gives it.
 
 
 def init_like_original(net, scheme):

@@ -1,9 +1,14 @@
-"""The few layers whose MXNet meaning PyTorch's own do not have out of the box."""
+"""The few layers whose MXNet meaning PyTorch's own do not have out of the box, and the
+small pieces every family shares (stochastic depth, the FPN's upsampling)."""
+from typing import List
+
 import torch
+import torch.fx
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ['BatchNorm2d', 'AvgPoolDown', 'GlobalAvgPool']
+__all__ = ['BatchNorm2d', 'AvgPoolDown', 'GlobalAvgPool', 'DropPath', 'drop_path_rates',
+           'upsample_like']
 
 
 class BatchNorm2d(nn.BatchNorm2d):
@@ -18,41 +23,53 @@ class BatchNorm2d(nn.BatchNorm2d):
       MXNet's ``momentum=0.9``; PyTorch's ``momentum=0.1`` is the weight of the batch, the
       same update, but PyTorch folds the *unbiased* variance into ``running_var`` and
       MXNet the biased one. This layer updates the statistics itself, with the biased one;
-    - MXNet updates them in the backward pass, PyTorch (and this layer) in the forward:
-      a forward and backward in training mode leaves the same statistics in both. MXNet
+    - MXNet updates them in the backward pass, PyTorch (and this layer) in the forward: a
+      forward and backward in training mode leaves the same statistics in both. MXNet
       runs no backward for a layer none of whose inputs needs a gradient, so such a layer
-      never updates its statistics (the CIFAR ResNet's input BatchNorm, whose gamma and
-      beta are fixed, keeps mean 0 and variance 1 through training); this layer updates
-      them only when grad mode is on and the input, gamma or beta requires a gradient;
+      never updates its statistics: the CIFAR hosts' input BatchNorm, whose gamma and beta
+      are fixed, keeps mean 0 and variance 1 through training. ``update_stats=False``
+      says so for that layer (fine-tuning may turn it on); every other layer updates its
+      statistics in a training-mode forward with gradients enabled;
     - ``fix_gamma`` (MXNet's ``scale=False``): gamma is used as 1 whatever is stored;
-      ``center=False``: beta is not trained but is still added, as MXNet does;
+      ``center=False``: beta is not trained but is still added, as MXNet does. A value the
+      original keeps fixed is a buffer here, not a Parameter (every Parameter is trained),
+      under the same state-dict key;
     - ``use_global_stats``: the running statistics are used in training mode too.
 
-    Parameter names are PyTorch's (``weight``, ``bias``); an MXNet checkpoint's
-    ``gamma``/``beta`` map onto them (``gluon_aff.torch.weights``).
+    Names are PyTorch's (``weight``, ``bias``); an MXNet checkpoint's ``gamma``/``beta``
+    map onto them (``gluon_aff.torch.weights``).
     """
 
     def __init__(self, num_features, eps=1e-5, momentum=0.9, fix_gamma=False, center=True,
-                 use_global_stats=False):
+                 use_global_stats=False, update_stats=True):
         super().__init__(num_features, eps=eps, momentum=1.0 - momentum)
         self.fix_gamma = fix_gamma
         self.use_global_stats = use_global_stats
-        if fix_gamma:
-            self.weight.requires_grad_(False)
-        if not center:
-            self.bias.requires_grad_(False)
+        self.update_stats = update_stats
+        self.batch_weight = 1.0 - momentum      # a float for TorchScript (momentum may be None)
+        for name, fixed in (('weight', fix_gamma), ('bias', not center)):
+            if fixed:
+                value = getattr(self, name).detach().clone()
+                delattr(self, name)
+                self.register_buffer(name, value)
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        # MXNet's order (gamma, beta, running_mean, running_var) whichever are buffers
+        for name in ('weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'):
+            value = self._parameters.get(name, self._buffers.get(name))
+            if value is not None and name not in self._non_persistent_buffers_set:
+                destination[prefix + name] = value if keep_vars else value.detach()
 
     def forward(self, x):
         weight = torch.ones_like(self.weight) if self.fix_gamma else self.weight
         if not self.training or self.use_global_stats:
             return F.batch_norm(x, self.running_mean, self.running_var, weight, self.bias,
                                 False, 0.0, self.eps)
-        if self.track_running_stats and torch.is_grad_enabled() and (
-                x.requires_grad or self.weight.requires_grad or self.bias.requires_grad):
+        if self.update_stats and torch.is_grad_enabled():
             with torch.no_grad():
-                var, mean = torch.var_mean(x, dim=(0, 2, 3), unbiased=False)
-                self.running_mean.lerp_(mean.to(self.running_mean.dtype), self.momentum)
-                self.running_var.lerp_(var.to(self.running_var.dtype), self.momentum)
+                var, mean = torch.var_mean(x, dim=[0, 2, 3], unbiased=False)
+                self.running_mean.lerp_(mean.to(self.running_mean.dtype), self.batch_weight)
+                self.running_var.lerp_(var.to(self.running_var.dtype), self.batch_weight)
                 self.num_batches_tracked.add_(1)
         return F.batch_norm(x, None, None, weight, self.bias, True, 0.0, self.eps)
 
@@ -69,5 +86,44 @@ class GlobalAvgPool(nn.Module):
     """MXNet's ``GlobalAvgPool2D``: N x C x H x W -> N x C x 1 x 1."""
 
     def forward(self, x):
-        return x.mean((2, 3), keepdim=True)
+        return x.mean([2, 3], keepdim=True)
 
+
+class DropPath(nn.Module):
+    """Stochastic depth of a residual branch (timm's ``DropPath``): in training, each
+    sample's ``x`` is zeroed with probability ``rate`` and the others scaled by
+    ``1 / (1 - rate)``; identity in eval mode. A block ``z = fuse(y, x)`` applies it as
+    ``x + DropPath(z - x)``: timm's ``x + DropPath(y)`` for addition, and for a fusing
+    block the whole change it makes is dropped."""
+
+    def __init__(self, rate):
+        super().__init__()
+        self.rate = float(rate)
+
+    def forward(self, x):
+        if not self.training or self.rate == 0.0:
+            return x
+        keep = 1.0 - self.rate
+        mask = torch.empty([x.shape[0], 1, 1, 1], dtype=x.dtype, device=x.device)
+        return x * mask.bernoulli_(keep).div_(keep)
+
+    def extra_repr(self):
+        return 'rate=%g' % self.rate
+
+
+def drop_path_rates(blocks, rate):
+    """timm's ResNet rule: block i of ``blocks`` drops its branch with probability
+    ``rate * i / (blocks - 1)``."""
+    if blocks <= 1:
+        return [0.0] * blocks
+    return [rate * i / (blocks - 1) for i in range(blocks)]
+
+
+def upsample_like(p, ref):
+    """``p`` resized to ``ref``'s height and width, bilinear with aligned corners (MXNet's
+    ``BilinearResize2D(p, like=ref)``); a leaf function for torch.fx."""
+    size: List[int] = [ref.shape[-2], ref.shape[-1]]
+    return F.interpolate(p, size=size, mode='bilinear', align_corners=True)
+
+
+torch.fx.wrap('upsample_like')

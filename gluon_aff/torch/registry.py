@@ -1,110 +1,163 @@
-"""The twin's table of zoo names: ``register_model``, ``get_model``, ``list_models``.
+"""The twin's names, made from the one declaration (``gluon_aff.core.zoo``), in timm's
+registry.
 
-Each name is an entry function in its family's module under ``gluon_aff/torch/models``,
-decorated with ``@register_model`` as in timm (and registered with timm when timm is
-installed, with a pretrained config that carries the zoo's preprocessing). ``build_model``
-is the one path from an entry function to a network: timm's arguments, the ZooNet contract,
+A family module implements a declared family with ``register_family(name, builder)``;
+``make_entries`` gives every declared name an entry function ``fn(pretrained=False,
+**kwargs)`` (``gluon_aff.torch.zoo.NAME``) registered with timm, with a pretrained config
+per released file (``iaff_resnet50.in1k``; ``cifar_aff_resnet32.cifar100`` and
+``.cifar100_coarse``). ``build_model`` is the one path from a name to a network: the one
+argument check, timm's arguments, the family's class, the original's initialisation,
 attention BatchNorms, weights, features.
 """
-import difflib
-import fnmatch
+import contextlib
+import inspect
 import logging
-import sys
+import os
 from collections import OrderedDict
 
-__all__ = ['register_model', 'get_model', 'list_models', 'get_model_info', 'build_model',
-           'pretrained_cfg', 'set_attention_norm']
+from ..core.arguments import check_arguments
+from ..core.attention_norm import ATTENTION_NORMS, check_attention_norm  # noqa: F401
+from ..core.features import take_indices
+from ..core.model_info import TAGS
+from ..core.released import DEFAULT_BASE_URL, select_checkpoint
+from ..core.zoo import ZOO, get_model_info, list_models  # noqa: F401 (re-exported)
+
+__all__ = ['register_family', 'make_entries', 'get_model', 'list_models', 'get_model_info',
+           'build_model', 'pretrained_cfgs', 'set_attention_norm', 'implemented_families',
+           'TIMM_ARGUMENTS']
 
 logger = logging.getLogger('gluon_aff')
 
-_MODELS = OrderedDict()     # name -> dict(fn, family, fusion, preprocess)
+_BUILDERS = OrderedDict()       # family -> (builder(**class arguments), its network class)
 
-ATTENTION_NORMS = ('batch', 'global_stats', 'frozen')
+# timm's create_model arguments the twin takes besides a family's own (each either works
+# or raises naming itself: see build_model)
+TIMM_ARGUMENTS = ('num_classes', 'global_pool', 'drop_rate', 'drop_path_rate',
+                  'output_stride', 'in_chans', 'features_only', 'out_indices', 'feature_cls',
+                  'feature_cfg', 'pretrained_cfg', 'pretrained_cfg_overlay', 'cache_dir',
+                  'device', 'dtype', 'pretrained_model_args')
+# the twin's own: where released files go, the attention BatchNorms, stages by number
+TWIN_ARGUMENTS = ('root', 'attention_norm', 'out_stages')
+# timm's arguments a family class takes itself, when it supports them
+_CLASS_ARGUMENTS = ('drop_rate', 'drop_path_rate', 'output_stride', 'global_pool')
+_FEATURE_CLASSES = ('list', 'getter', 'hook', 'dict', 'fx')
 
 
-def pretrained_cfg(name, family, preprocess):
-    """timm's pretrained config of a zoo name: the evaluation preprocessing the zoo uses
-    (resize the short side to ``input_size / crop_pct``, centre crop), and where the
-    released checkpoint lives, if there is one."""
-    from ..core.released import DEFAULT_BASE_URL, checkpoints_for
-    released = checkpoints_for(name)
-    size = preprocess['input_size']
-    return dict(
-        url=DEFAULT_BASE_URL + released[0].path if released else '',
-        architecture=name, input_size=(3, size, size), min_input_size=(3, 32, 32),
-        interpolation=preprocess['interpolation'] or 'bilinear',
-        crop_pct=preprocess['crop_ratio'], crop_mode='center', mean=preprocess['mean'],
-        std=preprocess['std'], num_classes=preprocess['classes'],
-        classifier={'imagenet_resnet': 'fc', 'fpn_resnet': 'head.2'}.get(family, 'output'),
+def register_family(family, builder, network_class=None):
+    """``builder(**class_arguments)`` builds the twin's network of the declared ``family``
+    (``gluon_aff.core.families``); ``network_class``: the class it builds, when
+    ``builder`` is a function."""
+    if family in _BUILDERS:
+        raise ValueError('family %s is implemented twice' % family)
+    _BUILDERS[family] = (builder, network_class or builder)
+    return builder
+
+
+def implemented_families():
+    return list(_BUILDERS)
+
+
+def pretrained_cfgs(info):
+    """timm's pretrained configs of a name, by tag ('' for a name without released files):
+    the evaluation preprocessing the zoo uses (resize the short side to ``input_size /
+    crop_pct``, centre crop), where the released file lives, and what it was trained on."""
+    size = info.input_size
+    base = dict(
+        architecture=info.name, input_size=(3, size, size), min_input_size=(3, 32, 32),
+        interpolation=info.interpolation or 'bilinear', crop_pct=info.crop_ratio,
+        crop_mode='center', mean=info.mean, std=info.std, num_classes=info.classes,
+        classifier={'imagenet_resnet': 'fc', 'fpn_resnet': 'head.2'}.get(info.family,
+                                                                         'output'),
         license='apache-2.0', paper_ids='arXiv:2009.14082',
-        description='gluon-aff %s (%s fusion), weights from MXNet' % (family, name))
+        paper_name='Attentional Feature Fusion', origin_url='https://github.com/YimianDai/open-aff',
+        description=info.description)
+    cfgs = OrderedDict()
+    for tag in info.pretrained_tags:
+        ckpt = _checkpoint_for_tag(info, tag)
+        cfgs[tag] = dict(base, url=DEFAULT_BASE_URL + ckpt.path, tag=tag,
+                         label_names=_label_names(info, ckpt),
+                         notes=('released by the authors; %s %s %.4f' % (
+                             ckpt.labels, 'top-1 error' if ckpt.metric == 'top1_err'
+                             else 'accuracy', ckpt.value),))
+    if not cfgs:
+        cfgs[''] = dict(base)
+    return cfgs
 
 
-def register_model(family, fusion, preprocess):
-    """Decorator: add the entry function ``fn(pretrained=False, **kwargs)`` under its own
-    name, and to timm's registry when timm is installed."""
-    def decorate(fn):
-        name = fn.__name__
-        if name in _MODELS:
-            raise ValueError('zoo name %s is registered twice' % name)
-        _MODELS[name] = dict(fn=fn, family=family, fusion=fusion, preprocess=dict(preprocess))
-        try:
-            import timm.models
-        except ImportError:
-            return fn
-        module = sys.modules[fn.__module__]
-        if not hasattr(module, 'default_cfgs'):
-            module.default_cfgs = {}
-        module.default_cfgs[name] = pretrained_cfg(name, family, preprocess)
-        timm.models.register_model(fn)
-        return fn
-    return decorate
+def _checkpoint_for_tag(info, tag):
+    labels = {t: label for label, t in TAGS.items()}.get(tag)
+    if labels is None:
+        raise ValueError("%s has no pretrained tag '%s'; its tags: %s"
+                         % (info.name, tag, ', '.join(info.pretrained_tags) or 'none'))
+    return select_checkpoint(info.name, labels)
 
 
-def list_models(pattern=None):
-    """Sorted zoo names of the twin, optionally filtered by a shell-style wildcard."""
-    names = sorted(_MODELS)
-    return [n for n in names if fnmatch.fnmatchcase(n, pattern.lower())] if pattern else names
+def _label_names(info, ckpt):
+    if ckpt.labels == 'imagenet':
+        return info.class_names
+    return None
 
 
-def get_model_info(name):
-    """``dict(fn, family, fusion, preprocess)`` of a zoo name (ValueError listing close
-    names if unknown)."""
-    entry = _MODELS.get(str(name).lower())
-    if entry is None:
-        close = difflib.get_close_matches(str(name), list(_MODELS), n=5, cutoff=0.6)
-        raise ValueError("unknown model '%s'.%s gluon_aff.torch.list_models() lists all %d."
-                         % (name, ' Closest names: %s.' % ', '.join(close) if close else '',
-                            len(_MODELS)))
+def _entry(info):
+    name = info.name
+
+    def entry(pretrained=False, **kwargs):
+        return build_model(info, pretrained=pretrained, **kwargs)
+    entry.__name__ = entry.__qualname__ = name
+    entry.__module__ = 'gluon_aff.torch.zoo'
+    entry.__doc__ = '%s. Takes %s, and timm\'s arguments.' % (
+        info.description, ', '.join(('num_classes',) + info.arguments))
     return entry
+
+
+def make_entries():
+    """One entry function per declared name in ``gluon_aff.torch.zoo``, registered with
+    timm with its pretrained configs."""
+    import sys
+    from timm.models import generate_default_cfgs, register_model
+    from . import zoo
+    module = sys.modules[zoo.__name__]
+    cfgs = {}
+    for name, info in ZOO.items():
+        for tag, cfg in pretrained_cfgs(info).items():
+            cfgs[name + ('.' + tag if tag else '')] = cfg
+    module.default_cfgs = generate_default_cfgs(cfgs)
+    for name, info in ZOO.items():
+        if not hasattr(module, name):
+            fn = _entry(info)
+            setattr(module, name, fn)
+            register_model(fn)
 
 
 def get_model(name, pretrained=False, **kwargs):
     """Build a zoo network in PyTorch.
 
-    ``pretrained``: False (initialised at random), True or ``'fine'``/``'coarse'`` (the
-    released checkpoint, downloaded and verified by git blob id into ``root``, default
-    ``~/.mxnet/models``), or a path (an MXNet ``.params`` file, a ``.safetensors`` or a
-    PyTorch state dict). Other arguments as the MXNet ``get_model`` (``classes``,
-    ``features_only``, ``out_stages``, ``attention_norm``, ``blocks``, ``layers`` ...) and
-    timm's (``num_classes``, ``features_only``, ``out_indices``).
+    ``name``: a zoo name, with a pretrained tag if you like (``iaff_resnet50.in1k``).
+    ``pretrained``: False (the original's initialisation), True (the released file of the
+    tag, or the default one: downloaded and verified by git blob id into ``root``, default
+    ``~/.mxnet/models``), a tag or label set (``'cifar100_coarse'``, ``'coarse'``), or a path
+    (an MXNet ``.params``, a ``.safetensors`` or a PyTorch state dict). Other arguments: the
+    name's own (``get_model_info(name).arguments``: ``blocks``, ``layers`` ...), ``classes``
+    or timm's ``num_classes``, timm's ``global_pool``, ``drop_rate``, ``drop_path_rate``,
+    ``output_stride``, ``features_only``/``out_indices``/``feature_cls``, ``device``,
+    ``dtype``, and ``attention_norm``.
     """
-    return get_model_info(name)['fn'](pretrained=pretrained, **kwargs)
+    info = get_model_info(name)
+    if '.' in str(name):
+        kwargs.setdefault('pretrained_cfg', str(name).split('.', 1)[1])
+    return build_model(info, pretrained=pretrained, **kwargs)
 
 
 def set_attention_norm(net, mode):
     """Make the BatchNorms inside the fusion modules run on their running statistics
     (``'global_stats'``), also untrained (``'frozen'``), or on batch statistics (``'batch'``,
-    as released): the option for fine-tuning with one image per device. Returns how many
-    BatchNorms it set."""
-    from .fusion import AFI, MSCAM, MultiAFF
+    as released): ``gluon_aff.core.attention_norm``. Returns how many BatchNorms it set."""
+    from .fusion import MultiAFF
     from .layers import BatchNorm2d
-    if mode not in ATTENTION_NORMS:
-        raise ValueError('attention_norm must be one of %s, got %r'
-                         % (', '.join("'%s'" % m for m in ATTENTION_NORMS), mode))
+    check_attention_norm(mode)
     norms = []
     for module in net.modules():
-        if hasattr(type(module), 'fusion_name') or isinstance(module, (MSCAM, MultiAFF, AFI)):
+        if hasattr(type(module), 'fusion_name') or isinstance(module, MultiAFF):
             norms.extend(m for m in module.modules() if isinstance(m, BatchNorm2d))
     for bn in norms:
         bn.use_global_stats = mode != 'batch'
@@ -114,76 +167,167 @@ def set_attention_norm(net, mode):
     return len(norms)
 
 
-# timm's arguments that this zoo takes under other names or not at all
-_TIMM_DROPPED = ('pretrained_cfg', 'pretrained_cfg_overlay', 'cache_dir', 'feature_cfg',
-                 'output_stride', 'drop_path_rate', 'device', 'dtype')
+def _class_arguments(info, network_class, timm_args):
+    """The timm arguments the family's class takes; one it lacks is refused by name
+    unless it has its neutral value."""
+    cls_params = inspect.signature(network_class).parameters
+    taken, neutral = {}, {'drop_rate': 0.0, 'drop_path_rate': 0.0, 'output_stride': None,
+                          'global_pool': 'avg'}
+    for key, value in timm_args.items():
+        if key in cls_params:
+            taken[key] = value
+        elif value != neutral[key]:
+            raise ValueError('%s does not take %s=%r: %s' % (info.name, key, value, {
+                'output_stride': 'only the ImageNet ResNet and ResNeXt hosts dilate '
+                                 '(output_stride 8 or 16)',
+                'drop_path_rate': 'its blocks have no residual branch to drop',
+                'drop_rate': 'a segmentation network has no classifier dropout',
+                'global_pool': 'a segmentation network keeps its map unpooled'}[key]))
+    return taken
 
 
-def build_model(name, cls, args, pretrained, kwargs):
-    """Merge the entry's arguments with the caller's, build, check the contract, set the
-    attention norms, load weights, pick features; timm's arguments are understood."""
-    from .init import ORIGINAL_INIT, init_like_original
+def _resolve_cfg(info, pretrained_cfg, overlay):
+    """The pretrained config as a dict: a tag, a dict or timm's PretrainedCfg, updated with
+    the overlay."""
+    cfgs = pretrained_cfgs(info)
+    if pretrained_cfg is None or pretrained_cfg == '':
+        cfg = dict(next(iter(cfgs.values())))
+    elif isinstance(pretrained_cfg, str):
+        if pretrained_cfg not in cfgs:
+            raise ValueError("%s has no pretrained tag '%s'; its tags: %s"
+                             % (info.name, pretrained_cfg,
+                                ', '.join(t for t in cfgs if t) or 'none (no released file)'))
+        cfg = dict(cfgs[pretrained_cfg])
+    elif isinstance(pretrained_cfg, dict):
+        cfg = dict(pretrained_cfg)
+    else:       # timm's PretrainedCfg
+        cfg = dict(pretrained_cfg.to_dict(remove_source=False, remove_null=False))
+    cfg.update(overlay or {})
+    return cfg
+
+
+def _weights_source(info, pretrained, cfg):
+    """What ``pretrained=True`` loads under ``cfg``: (kind, location)."""
+    source = cfg.get('source')
+    if source == 'local-dir':
+        return 'file', _hub_dir_weights(cfg['file'])
+    if source == 'hf-hub':
+        return 'hf-hub', cfg['hf_hub_id']
+    if cfg.get('state_dict') is not None:
+        return 'state_dict', cfg['state_dict']
+    if cfg.get('file'):
+        path = cfg['file']
+        return 'file', _hub_dir_weights(path) if os.path.isdir(path) else path
+    tag = cfg.get('tag')
+    if not info.pretrained_tags:
+        return 'released', True         # names the released ones in the error
+    return 'released', {t: label for label, t in TAGS.items()}[tag] if tag else True
+
+
+def _hub_dir_weights(folder):
+    for candidate in ('model.safetensors', 'pytorch_model.bin'):
+        path = os.path.join(folder, candidate)
+        if os.path.isfile(path):
+            return path
+    from ..core.released import CheckpointError
+    raise CheckpointError('%s holds no model.safetensors (nor pytorch_model.bin); write the '
+                          'folder with `gluon-aff convert NAME --hub-dir %s`' % (folder, folder))
+
+
+def build_model(info, pretrained=False, root=None, attention_norm='batch', out_stages=None,
+                features_only=False, out_indices=None, feature_cls=None, feature_cfg=None,
+                pretrained_cfg=None, pretrained_cfg_overlay=None, cache_dir=None, device=None,
+                dtype=None, pretrained_model_args=None, in_chans=3, num_classes=None,
+                **kwargs):
+    """The one path from a declared name to a twin network (see ``get_model``)."""
+    import torch
+    from .init import init_like_original
     from .weights import load_checkpoint
-    entry = get_model_info(name)
-    kwargs = dict(kwargs)
-    overlay = kwargs.get('pretrained_cfg_overlay') or {}
-    root = kwargs.pop('root', None)
-    for key in _TIMM_DROPPED:
-        kwargs.pop(key, None)
-    if 'num_classes' in kwargs:
-        kwargs['classes'] = kwargs.pop('num_classes')
-    in_chans = kwargs.pop('in_chans', 3)
+    if info.family not in _BUILDERS:
+        raise NotImplementedError('%s: the PyTorch twin has no implementation of the family %s '
+                                  '(gluon_aff/torch/models/ registers none)'
+                                  % (info.name, info.family))
+    builder, network_class = _BUILDERS[info.family]
     if in_chans != 3:
-        raise ValueError('%s takes RGB images: in_chans=%r is not supported' % (name, in_chans))
-    global_pool = kwargs.pop('global_pool', None)
-    if global_pool not in (None, 'avg'):
-        raise ValueError("%s pools by averaging: global_pool=%r is not supported"
-                         % (name, global_pool))
-    features_only = kwargs.pop('features_only', False)
-    out_indices = kwargs.pop('out_indices', None)
-    out_stages = kwargs.pop('out_stages', None)
-    attention_norm = kwargs.pop('attention_norm', 'batch')
-    merged = dict(args)
-    merged.update(kwargs)
-    merged.setdefault('classes', entry['preprocess']['classes'])
-    _check_counts(name, merged)
-    net = cls(**merged)
-    init_like_original(net, ORIGINAL_INIT.get(entry['family'], 'xavier'))
-    net.zoo_name = name
-    net.train_size = entry['preprocess']['input_size']
+        raise ValueError('%s takes RGB images: in_chans=%r is not supported' % (info.name,
+                                                                               in_chans))
+    if num_classes is not None:
+        if 'classes' in kwargs and kwargs['classes'] != num_classes:
+            raise ValueError('%s: classes=%r and num_classes=%r disagree; give one'
+                             % (info.name, kwargs['classes'], num_classes))
+        kwargs['classes'] = num_classes
+    check_attention_norm(attention_norm)
+    timm_args = {k: kwargs.pop(k) for k in _CLASS_ARGUMENTS if k in kwargs}
+    if kwargs.get('classes') == 0:      # timm: no classifier, forward gives pooled features
+        kwargs.pop('classes')
+        headless = True
+    else:
+        headless = False
+    check_arguments(info, kwargs)
+    class_args = dict(info.class_arguments(kwargs), **_class_arguments(info, network_class,
+                                                                      timm_args))
+    if feature_cls is not None and str(feature_cls).lower() not in _FEATURE_CLASSES:
+        raise ValueError("feature_cls=%r: the twin's features come as timm's %s"
+                         % (feature_cls, ', '.join("'%s'" % c for c in _FEATURE_CLASSES)))
+    cfg = _resolve_cfg(info, pretrained_cfg, pretrained_cfg_overlay)
+    on_meta = device is not None and torch.device(device).type == 'meta'
+    if pretrained and on_meta:
+        raise ValueError("%s: weights cannot be loaded on device='meta'; build it there with "
+                         'pretrained=False and load them later (load_state_dict(..., '
+                         'assign=True))' % info.name)
+    with torch.device(device) if device is not None else contextlib.nullcontext():
+        net = builder(**class_args)
+        if not on_meta:
+            init_like_original(net, info.init)
+    net.zoo_name = info.name
+    net.train_size = info.input_size
+    net.pretrained_cfg = net.default_cfg = cfg
+    net._model_args = dict(pretrained_model_args or {})
     net.check_contract()
-    net.pretrained_cfg = dict(pretrained_cfg(name, entry['family'], entry['preprocess']),
-                              **overlay)
-    net.default_cfg = net.pretrained_cfg
     set_attention_norm(net, attention_norm)
-    if overlay.get('file') and pretrained is True:
-        pretrained = overlay['file']
     if pretrained:
-        load_checkpoint(net, name, pretrained, root=root)
-    if features_only or out_indices is not None:
-        try:
-            from timm.models._features import FeatureGetterNet
-        except ImportError:
-            FeatureGetterNet = None
-        if FeatureGetterNet is not None and out_stages is None:
-            n = net.num_stages
-            return FeatureGetterNet(net, out_indices=n if out_indices is None else out_indices)
-        net.set_out_stages(out_stages or [i + 1 for i in (out_indices or range(net.num_stages))])
-    elif out_stages:
-        net.set_out_stages(out_stages)
+        if pretrained is True:
+            kind, where = _weights_source(info, pretrained, cfg)
+            if kind == 'hf-hub':
+                from timm.models._hub import load_state_dict_from_hf
+                where = load_state_dict_from_hf(where, cache_dir=cache_dir)
+            pretrained = where
+        load_checkpoint(net, info.name, pretrained, root=root)
+    if headless:
+        net.reset_classifier(0)
+    if dtype is not None:
+        net.to(dtype)
+    net.compute_feature_info()
+    if features_only or out_indices is not None or out_stages is not None:
+        return feature_network(net, out_indices, out_stages, feature_cls, feature_cfg)
     return net
 
 
-def _check_counts(name, args):
-    import numbers
-    for key in ('classes', 'r', 'start_layer', 'stem_width', 'cardinality', 'bottleneck_width'):
-        value = args.get(key)
-        if value is not None and (not isinstance(value, numbers.Integral) or
-                                  isinstance(value, bool) or value < 1):
-            raise ValueError('%s: %s=%r is not valid; it must be a whole number of at least 1'
-                             % (name, key, value))
-    layers = args.get('layers')
-    if layers is not None and not all(isinstance(n, numbers.Integral) and n >= 1
-                                      for n in layers):
-        raise ValueError('%s: layers=%r is not valid; give whole numbers >= 1 per stage'
-                         % (name, layers))
+def feature_network(net, out_indices=None, out_stages=None, feature_cls=None,
+                    feature_cfg=None):
+    """``net`` wrapped by timm's feature class ``feature_cls`` ('list' by default, as
+    timm's ResNets; 'getter', 'hook', 'dict', 'fx'), returning the maps of ``out_indices``
+    (into ``feature_info``: 0 the stem, then the stages; default all) or of ``out_stages``
+    (stage numbers, 0 the stem)."""
+    from timm.models._features import (FeatureDictNet, FeatureGetterNet, FeatureHookNet,
+                                       FeatureListNet)
+    from timm.models._features_fx import FeatureGraphNet
+    count = len(net.feature_info)
+    if out_stages is not None:
+        picked = [s for s in (out_stages if hasattr(out_stages, '__len__') else [out_stages])]
+        if out_indices is not None or any(not isinstance(s, int) or not 0 <= s < count
+                                          for s in picked) or not picked:
+            raise ValueError('out_stages=%r: stage numbers between 1 and %d (0 the stem), '
+                             'and not together with out_indices' % (out_stages, count - 1))
+    else:
+        picked, _ = take_indices(count, out_indices, 'out_indices')
+    kind = str(feature_cls or 'list').lower()
+    cfg = dict(feature_cfg or {})
+    if kind in ('list', 'dict', 'hook'):
+        cfg.setdefault('flatten_sequential', net.flatten_features)
+    cls = {'list': FeatureListNet, 'dict': FeatureDictNet, 'hook': FeatureHookNet,
+           'getter': FeatureGetterNet, 'fx': FeatureGraphNet}[kind]
+    features = cls(net, out_indices=tuple(picked), **cfg)
+    features.zoo_name = net.zoo_name
+    features.pretrained_cfg = features.default_cfg = dict(net.pretrained_cfg)
+    return features

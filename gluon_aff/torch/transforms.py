@@ -45,19 +45,19 @@ def eval_transform(name):
     name ``name``: resize the short side to ceil(S / crop_ratio), centre-crop S x S, scale
     to [0, 1], subtract the mean, divide by the std."""
     import math
-    from .registry import get_model_info
-    pre = get_model_info(name)['preprocess']
-    size = pre['input_size']
-    short = int(math.ceil(size / pre['crop_ratio']))
-    mean = np.array(pre['mean'], np.float32)[:, None, None]
-    std = np.array(pre['std'], np.float32)[:, None, None]
+    from ..core.zoo import get_model_info
+    info = get_model_info(name)
+    size = info.input_size
+    short = int(math.ceil(size / info.crop_ratio))
+    mean = np.array(info.mean, np.float32)[:, None, None]
+    std = np.array(info.std, np.float32)[:, None, None]
 
     def transform(img):
         import cv2
         img = _rgb(img)
         h, w = img.shape[:2]
         new_h, new_w = (short * h // w, short) if h > w else (short, short * w // h)
-        img = cv2.resize(img, (new_w, new_h), interpolation=_INTERP[pre['interpolation']])
+        img = cv2.resize(img, (new_w, new_h), interpolation=_INTERP[info.interpolation])
         x0, y0 = int((new_w - size) / 2), int((new_h - size) / 2)
         img = img[y0:y0 + size, x0:x0 + size]
         x = img.transpose(2, 0, 1).astype(np.float32) / 255.0

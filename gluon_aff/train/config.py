@@ -16,7 +16,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-from ..nn.attention_norm import ATTENTION_NORMS
+from ..core.attention_norm import ATTENTION_NORMS
 
 __all__ = ['RunConfig', 'ClassificationConfig', 'CifarConfig', 'ImageNetConfig', 'SegConfig',
            'TrainResult', 'KVSTORES', 'PROGRESS']

@@ -6,7 +6,7 @@
 Every process gets the DMLC_* variables of its role (``DMLC_ROLE``, ``DMLC_PS_ROOT_URI``,
 ``DMLC_PS_ROOT_PORT``, ``DMLC_NUM_SERVER``, ``DMLC_NUM_WORKER``). Workers run COMMAND
 (e.g. ``python train_cifar.py ... --kvstore dist_sync``); the scheduler and the servers run
-``python -c 'import gluon_aff'``: its import of mxnet (after the numpy/distutils shims
+``python -c 'import gluon_aff, mxnet'``: the import of mxnet (after the numpy/distutils shims
 of ``gluon_aff.mxnet_compat``) serves until the workers finish. Output is forwarded
 line by line with a role prefix. When a process fails, or on Ctrl-C, the others are
 stopped, and the launcher says which process ended, how (its exit code, or the signal
@@ -30,7 +30,7 @@ import time
 
 __all__ = ['main', 'plan', 'build_parser']
 
-SERVE = [sys.executable, '-c', 'import gluon_aff']
+SERVE = [sys.executable, '-c', 'import gluon_aff, mxnet']
 
 
 def _free_port():

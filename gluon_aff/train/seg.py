@@ -105,11 +105,11 @@ class SegmentationValidation(object):
 
 def _build(config):
     if config.model not in list_models('fpn_*'):
-        from ..model_zoo.registry import _unknown
+        from ..core.zoo import unknown_model_error
         if config.model in list_models():
             raise ValueError('--model %s is not a segmentation network; use one of %s'
                              % (config.model, ', '.join(list_models('fpn_*')[:4]) + ', ...'))
-        raise ValueError(_unknown(config.model))
+        raise unknown_model_error(config.model)
     kwargs = dict(classes=2, attention_norm=config.attention_norm)
     if config.askc_type:
         kwargs['fusion'] = config.askc_type

@@ -130,20 +130,31 @@ def test_features_only(name, kwargs, size, stages, tmp_path):
     net = small(name, kwargs)
     x = batch(size, n=1)
     expected = [(1, c, s, s) for c, s in stages]
-    assert [f.shape for f in net.forward_features(x)] == expected
+    assert [f.shape for f in net.forward_intermediates(x, intermediates_only=True)[1:]] == \
+        expected
+    assert net.forward_features(x).shape == expected[-1]       # the last stage's map
+    final, maps = net.forward_intermediates(x, indices=[1, -1])
+    assert [m.shape for m in maps] == [expected[0], expected[-1]]
+    np.testing.assert_array_equal(final.asnumpy(), maps[-1].asnumpy())
     net.save_parameters(str(tmp_path / 'net.params'))
     # same keys as the classifier network, so its checkpoints load
     feats = get_model(name, features_only=True, pretrained=str(tmp_path / 'net.params'), **kwargs)
     feats.hybridize()
     out = feats(x)
     assert [o.shape for o in out] == expected
-    np.testing.assert_allclose(out[-1].asnumpy(), net.forward_features(x)[-1].asnumpy(),
+    np.testing.assert_allclose(out[-1].asnumpy(), net.forward_features(x).asnumpy(),
                                rtol=1e-5, atol=1e-6)
     two = get_model(name, out_stages=(2,), **kwargs)
     two.initialize()
     assert two(x).shape == expected[1]
     with pytest.raises(ValueError, match='out_stages'):
         get_model(name, out_stages=(0, 9), **kwargs)
+    # timm's out_indices: 0 the stem, negative from the end, never wrapped around
+    last = get_model(name, features_only=True, out_indices=(-1,), **kwargs)
+    last.initialize()
+    assert last(x).shape == expected[-1]
+    with pytest.raises(ValueError, match=r'out_indices=\(7,\).*indices must be in'):
+        get_model(name, features_only=True, out_indices=(7,), **kwargs)
 
 
 def test_float16_checkpoint_loads_into_float32_network(tmp_path):
@@ -169,7 +180,7 @@ def test_head_replacement_and_pretrained_with_other_classes(tmp_path, caplog):
     path = str(tmp_path / 'c100.params')
     net.save_parameters(path)
     x = batch(32)
-    feats = net.forward_features(x)[-1].asnumpy()
+    feats = net.forward_features(x).asnumpy()
     logger = logging.getLogger('gluon_aff')   # training's setup_logging stops propagation
     logger.addHandler(caplog.handler)
     try:
@@ -179,7 +190,7 @@ def test_head_replacement_and_pretrained_with_other_classes(tmp_path, caplog):
         logger.removeHandler(caplog.handler)
     assert 'classifier was re-initialised' in caplog.text
     assert tuned(x).shape == (2, 10)
-    np.testing.assert_allclose(tuned.forward_features(x)[-1].asnumpy(), feats, rtol=1e-6)
+    np.testing.assert_allclose(tuned.forward_features(x).asnumpy(), feats, rtol=1e-6)
     net.reset_classifier(5)
     assert net.classes == 5 and net(x).shape == (2, 5)
     assert net.output.weight.shape == (5, 64)

@@ -15,7 +15,8 @@ import pytest
 
 from helpers import randomize
 from gluon_aff.deploy import export_onnx, run_onnx
-from gluon_aff.model_zoo import GLUONCV_ALIASES, get_model, get_model_info, list_models
+from gluon_aff.model_zoo import (GLUONCV_ALIASES, entry_function, get_model, get_model_info,
+                                 list_models)
 
 # family -> the entry arguments of its smallest network (one block per stage)
 SMALLEST = {
@@ -43,8 +44,9 @@ def test_every_name_keeps_the_contract(name, tmp_path):
     info = get_model_info(name)
     full = get_model(name)
     assert full.classes == info.classes
-    assert len(full.feature_info) == full.num_stages == len(full.feature_channels)
-    assert [f['num_chs'] for f in full.feature_info] == list(full.feature_channels)
+    assert len(full.feature_info) == full.num_stages + 1 == len(full.feature_channels) + 1
+    assert [f['num_chs'] for f in full.feature_info[1:]] == list(full.feature_channels)
+    assert [f['index'] for f in full.feature_info] == list(range(full.num_stages + 1))
 
     kwargs = _smallest(name)
     net = randomize(get_model(name, **kwargs), seed=5)
@@ -63,7 +65,7 @@ def test_every_name_keeps_the_contract(name, tmp_path):
     maps = list(maps) if isinstance(maps, (list, tuple)) else [maps]
     assert [m.shape for m in maps] == [
         (1, f['num_chs'], size // f['reduction'], size // f['reduction'])
-        for f in net.feature_info]
+        for f in net.feature_info[1:]]
     assert len(maps) == net.num_stages
 
     scale = np.abs(logits).max()
@@ -90,8 +92,7 @@ def test_every_name_is_in_gluoncvs_table():
     import gluoncv
     from gluoncv.model_zoo import model_zoo as table
     for name in NAMES:
-        assert table._models[GLUONCV_ALIASES.get(name, name)] is \
-            get_model_info(name).constructor
+        assert table._models[GLUONCV_ALIASES.get(name, name)] is entry_function(name)
     # gluoncv's own network of that name stays; ours is there under the alias
     assert dict(GLUONCV_ALIASES) == {'cifar_resnext29_32x4d': 'gluon_aff_cifar_resnext29_32x4d'}
     assert type(gluoncv.model_zoo.get_model('cifar_resnext29_32x4d')).__module__.startswith(

@@ -35,19 +35,27 @@ def test_batchnorm_trains_as_mxnet():
                      'b.running_var': bn.running_var.numpy()}, 'b'), rtol=1e-10)
 
 
-def test_fixed_batchnorm_uses_gamma_one_and_keeps_its_statistics_without_gradients():
-    """MXNet's scale=False/center=False input BatchNorm: gamma is 1 whatever is stored, and
-    with nothing needing a gradient MXNet runs no backward, so the statistics stay."""
-    bn = BatchNorm2d(3, fix_gamma=True, center=False).double()
-    with torch.no_grad():
-        bn.weight.fill_(5.0)
-        bn.bias.fill_(0.25)
+def test_fixed_batchnorm_uses_gamma_one_and_keeps_its_statistics_as_mxnet():
+    """MXNet's scale=False/center=False input BatchNorm: gamma is 1 whatever is stored; no
+    gradient reaches it, so MXNet runs no backward and its statistics stay (update_stats
+    False); what the original keeps fixed is a buffer, not a Parameter, under the same
+    key."""
+    bn = BatchNorm2d(3, fix_gamma=True, center=False, update_stats=False).double()
+    assert [n for n, _ in bn.named_parameters()] == []
+    assert {'weight', 'bias', 'running_mean', 'running_var'} <= set(bn.state_dict())
+    bn.weight.fill_(5.0)
+    bn.bias.fill_(0.25)
     x = torch.tensor(np.random.RandomState(1).normal(0, 3, (4, 3, 2, 2)))
-    out = bn(x).numpy()
+    out = bn(x.clone().requires_grad_()).detach().numpy()
     assert abs(out.mean() - 0.25) < 1e-9 and abs(out.std() - 1.0) < 1e-3
     assert torch.equal(bn.running_mean, torch.zeros(3, dtype=torch.float64))
-    bn(x.clone().requires_grad_())
-    assert not torch.equal(bn.running_mean, torch.zeros(3, dtype=torch.float64))
+    bn.update_stats = True          # what fine-tuning turns on for a new image domain
+    bn(x)
+    np.testing.assert_allclose(bn.running_mean.numpy(), 0.1 * x.numpy().mean(axis=(0, 2, 3)),
+                               rtol=1e-12)
+    with torch.no_grad():           # no step runs: nothing to update
+        bn(x * 2)
+    assert int(bn.num_batches_tracked) == 1
 
 
 def test_avgpool_down_averages_what_a_border_window_covers():
@@ -111,7 +119,7 @@ def test_afi_is_a_softmax_weighted_sum():
     rng = np.random.RandomState(8)
     maps = [rng.normal(size=(2, 8, 3, 3)) for _ in range(3)]
     with torch.no_grad():
-        out = afi(*[torch.tensor(m) for m in maps]).numpy()
+        out = afi([torch.tensor(m) for m in maps]).numpy()
     np.testing.assert_allclose(out, npref.afi(maps, _params(afi), 'f'), rtol=1e-10)
 
 

@@ -56,10 +56,10 @@ def test_create_model_loads_the_released_file_verified(fake_release, tmp_path):
 def test_every_name_is_in_timm_with_the_zoos_preprocessing():
     names = twin.list_models()
     assert set(names) <= set(timm.list_models())
-    with_weights = set(timm.list_models(pretrained=True))
+    with_weights = {n.split('.')[0] for n in timm.list_models(pretrained=True)}
     assert {c.model for c in released.CHECKPOINTS} & set(names) <= with_weights
     for name in names:
-        small = TWIN_SMALL.get(twin.get_model_info(name)['family'], {})
+        small = TWIN_SMALL.get(twin.get_model_info(name).family, {})
         cfg = resolve_data_config({}, model=timm.create_model(name, **small))
         info = get_model_info(name)
         assert cfg['input_size'] == (3, info.input_size, info.input_size), name
@@ -81,7 +81,7 @@ def test_timm_transform_has_the_zoos_geometry_and_eval_transform_its_pixels():
 def test_features_heads_and_classifier_as_timm_users_expect():
     x = torch.randn(2, 3, 64, 64)
     feats = timm.create_model('iaff_resnet50', layers=[1, 1, 1, 1], features_only=True,
-                              out_indices=(1, 3)).eval()
+                              out_indices=(2, 4)).eval()
     assert feats.feature_info.channels() == [512, 2048]
     assert feats.feature_info.reduction() == [8, 32]
     with torch.no_grad():
@@ -95,7 +95,7 @@ def test_features_heads_and_classifier_as_timm_users_expect():
         assert model.forward_head(model.forward_features(x), pre_logits=True).shape == (2, 64)
         model.reset_classifier(5)
         assert model(x).shape == (2, 5) and model.get_classifier().out_features == 5
-    assert [i['num_chs'] for i in model.feature_info] == [16, 32, 64]
+    assert [i['num_chs'] for i in model.feature_info] == [16, 16, 32, 64]
 
 
 def test_frozen_attention_norms_fine_tune_with_one_image():

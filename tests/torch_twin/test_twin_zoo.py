@@ -39,27 +39,14 @@ def test_every_twin_name_computes_what_mxnet_computes():
     for name, r in sorted(results.items()):
         assert 'error' not in r, (name, r)
         assert r['eval'] <= 1e-5, (name, r)
-        entry = twin.get_model_info(name)
+        info = twin.get_model_info(name)
         if r['train'] is None:      # the same network as another name at the reduced depths
             continue
-        trained.add((entry['family'], entry['fusion']))
-        bound = FLOAT64_BOUND.get(entry['family'], 1e-9)
+        trained.add((info.family, info.fusion))
+        bound = FLOAT64_BOUND.get(info.family, 1e-9)
         assert r['train'] <= bound and r['grad'] <= bound and r['stats'] <= 1e-5, (name, r)
-    assert trained == {(twin.get_model_info(n)['family'], twin.get_model_info(n)['fusion'])
+    assert trained == {(twin.get_model_info(n).family, twin.get_model_info(n).fusion)
                        for n in twin.list_models()}
-
-
-def test_twin_names_and_preprocessing_are_the_zoos():
-    covered = {twin.get_model_info(n)['family'] for n in twin.list_models()}
-    mxnet_names = {n for n in model_zoo.list_models()
-                   if model_zoo.get_model_info(n).family in covered}
-    assert set(twin.list_models()) == mxnet_names      # whole families, no stray names
-    for name in twin.list_models():
-        info, entry = model_zoo.get_model_info(name), twin.get_model_info(name)
-        assert (entry['family'], entry['fusion']) == (info.family, info.fusion), name
-        assert dict(entry['preprocess'], mean=tuple(entry['preprocess']['mean']),
-                    std=tuple(entry['preprocess']['std'])) == dict(
-            info.preprocessing(), mean=info.mean, std=info.std, classes=info.classes), name
 
 
 @pytest.mark.parametrize('manifest', sorted(glob.glob(os.path.join(COMPAT_DIR, '*.json'))),

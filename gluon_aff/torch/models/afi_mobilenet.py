@@ -2,12 +2,14 @@
 (``gluon_aff.model_zoo.afi_mobilenet``'s twin, whose docstring gives the reading of the
 paper: a stage is one row of the table, the AFI blocks fuse the 1x1 expansions, the
 scorer uses r = 16 in both settings)."""
+from typing import List, Optional, Tuple
+
+import torch
 from torch import nn
 
-from ...core.preprocessing import CIFAR_PREPROCESS
 from ..fusion import AFI
-from ..layers import BatchNorm2d
-from ..registry import build_model, register_model
+from ..layers import BatchNorm2d, DropPath, drop_path_rates
+from ..registry import register_family
 from .afi_common import AFIClassifier, AFIStage, afi_widths, conv_bn, conv_bn_relu, group_concat
 
 __all__ = ['AFIInvertedResidual', 'AFIMobileNetV2', 'MOBILENETV2_CIFAR_CONFIG']
@@ -19,9 +21,10 @@ MOBILENETV2_CIFAR_CONFIG = [(1, 16, 1, 1), (6, 24, 2, 1), (6, 32, 3, 2), (6, 64,
 
 class AFIInvertedResidual(nn.Module):
     """1x1 expand -> BN -> ReLU [-> with AFI] -> 3x3 depthwise (stride) -> BN -> ReLU ->
-    1x1 project -> BN, + shortcut when the stride is 1."""
+    1x1 project -> BN, + shortcut when the stride is 1 (stochastic depth drops the rest)."""
 
-    def __init__(self, in_channels, out_channels, expansion, stride, index, setting):
+    def __init__(self, in_channels, out_channels, expansion, stride, index, setting,
+                 drop_path=0.0):
         super().__init__()
         planes = expansion * in_channels
         self.width, self.feature_width, afi_r = afi_widths(planes, index, setting, r=16)
@@ -36,62 +39,51 @@ class AFIInvertedResidual(nn.Module):
         self.bn3 = BatchNorm2d(out_channels)
         self.shortcut = (conv_bn(in_channels, out_channels, 1, 1)
                          if stride == 1 and in_channels != out_channels else None)
+        self.drop_path = DropPath(drop_path) if drop_path and stride == 1 else None
 
-    def forward(self, x, *features):
+    def forward(self, x, features: List[torch.Tensor]) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         h = self.bn1(self.conv1(x)).relu()
         if self.afi is None:
             return self._rest(x, h), None           # a row's first block contributes none
-        fused = self.afi(*(features + (h,)))
+        fused = self.afi(features + [h])
         # expansion channel c next to AFI channel c (one depthwise group each in setting B)
         return self._rest(x, group_concat(h, fused, self.width)), h
 
     def _rest(self, x, h):
         out = self.bn3(self.conv3(self.bn2(self.conv2(h)).relu()))
         if self.stride == 1:
+            if self.drop_path is not None:
+                out = self.drop_path(out)
             out = out + (self.shortcut(x) if self.shortcut is not None else x)
         return out
 
 
 class AFIMobileNetV2(AFIClassifier):
-    """CIFAR MobileNetV2, plain (``setting=None``) or with AFI blocks ('A' or 'B')."""
+    """CIFAR MobileNetV2, plain (``setting=None``) or with AFI blocks ('A' or 'B'); timm's
+    ``drop_rate``, ``drop_path_rate`` (on the blocks with an identity shortcut) and
+    ``global_pool``."""
 
-    def __init__(self, setting=None, classes=100, config=None, out_stages=None):
-        super().__init__(out_stages)
+    def __init__(self, setting=None, classes=100, config=None, drop_rate=0.0,
+                 drop_path_rate=0.0, global_pool='avg'):
+        super().__init__()
         config = config or MOBILENETV2_CIFAR_CONFIG
         self.setting = setting
         self.total_stride = 8
         self.stem = conv_bn_relu(3, 32, 3)
         self.stages = nn.Sequential()
         in_channels = 32
+        rates = iter(drop_path_rates(sum(c[2] for c in config), drop_path_rate))
         for expansion, out, n, stride in config:
             blocks = []
             for j in range(n):
                 blocks.append(AFIInvertedResidual(in_channels, out, expansion,
-                                                  stride if j == 0 else 1, j, setting))
+                                                  stride if j == 0 else 1, j, setting,
+                                                  next(rates)))
                 in_channels = out
             self.stages.append(AFIStage(*blocks))
         self.last = conv_bn_relu(in_channels, 1280, 1)
-        self.output = nn.Linear(1280, classes)
         self.feature_channels = tuple(c[1] for c in config)
+        self.init_head(1280, classes, drop_rate, global_pool)
 
 
-def _cifar_mobilenetv2(name, setting, pretrained, kwargs):
-    return build_model(name, AFIMobileNetV2, dict(setting=setting), pretrained, kwargs)
-
-
-@register_model('cifar_afi_mobilenet', 'add', CIFAR_PREPROCESS)
-def cifar_mobilenetv2(pretrained=False, **kwargs):
-    """CIFAR MobileNetV2, plain (the baseline)."""
-    return _cifar_mobilenetv2('cifar_mobilenetv2', None, pretrained, kwargs)
-
-
-@register_model('cifar_afi_mobilenet', 'afi', CIFAR_PREPROCESS)
-def cifar_afi_mobilenetv2(pretrained=False, **kwargs):
-    """CIFAR MobileNetV2, AFI setting A."""
-    return _cifar_mobilenetv2('cifar_afi_mobilenetv2', 'A', pretrained, kwargs)
-
-
-@register_model('cifar_afi_mobilenet', 'afi', CIFAR_PREPROCESS)
-def cifar_afi_mobilenetv2_b(pretrained=False, **kwargs):
-    """CIFAR MobileNetV2, AFI setting B."""
-    return _cifar_mobilenetv2('cifar_afi_mobilenetv2_b', 'B', pretrained, kwargs)
+register_family('cifar_afi_mobilenet', AFIMobileNetV2)

@@ -1,12 +1,13 @@
 """CIFAR ShuffleNetV2 with AFI units and the plain baseline in PyTorch
 (``gluon_aff.model_zoo.afi_shufflenet``'s twin, whose docstring gives the layout and the
 reading of the paper)."""
+from typing import List, Optional, Tuple
+
 import torch
 from torch import nn
 
-from ...core.preprocessing import CIFAR_PREPROCESS
 from ..fusion import AFI
-from ..registry import build_model, register_model
+from ..registry import register_family
 from .afi_common import (AFIClassifier, AFIStage, afi_widths, contribution, conv_bn,
                          conv_bn_relu, group_concat)
 
@@ -16,10 +17,9 @@ SHUFFLENETV2_WIDTHS = {0.5: (48, 96, 192, 1024), 1: (116, 232, 464, 1024),
                        1.5: (176, 352, 704, 1024), 2: (224, 488, 976, 2048)}
 
 
-def channel_shuffle(x, groups=2):
+def channel_shuffle(x: torch.Tensor, groups: int = 2):
     """Channel ``g * (C / groups) + j`` moves to ``j * groups + g``."""
-    n, c, h, w = x.shape
-    return x.reshape(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+    return x.unflatten(1, [groups, -1]).transpose(1, 2).flatten(1, 2)
 
 
 class ShuffleDownUnit(nn.Module):
@@ -35,7 +35,7 @@ class ShuffleDownUnit(nn.Module):
         self.right_dw = conv_bn(mid, mid, 3, 2, groups=mid)
         self.right_pw2 = conv_bn(mid, mid, 1, 1)
 
-    def forward(self, x, *features):
+    def forward(self, x, features: List[torch.Tensor]) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         left = self.left_pw(self.left_dw(x)).relu()
         h = self.right_pw1(x).relu()
         feature = contribution(h, self.feature_width, self.mid, 2)
@@ -58,21 +58,24 @@ class AFIShuffleUnit(nn.Module):
         self.dw = conv_bn(mid, mid, 3, 1, groups=mid)
         self.pw2 = conv_bn(mid, half, 1, 1)
 
-    def forward(self, x, *features):
+    def forward(self, x, features: List[torch.Tensor]) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         keep, work = x[:, :self.half], x[:, self.half:]
         h = self.pw1(work).relu()
         feature = contribution(h, self.feature_width, self.width)
         if self.afi is not None:
-            h = group_concat(h, self.afi(*features), self.width)
+            h = group_concat(h, self.afi(features), self.width)
         out = self.pw2(self.dw(h)).relu()
         return channel_shuffle(torch.cat([keep, out], 1)), feature
 
 
 class AFIShuffleNetV2(AFIClassifier):
-    """CIFAR ShuffleNetV2, plain (``setting=None``) or with AFI units ('A' or 'B')."""
+    """CIFAR ShuffleNetV2, plain (``setting=None``) or with AFI units ('A' or 'B'); timm's
+    ``drop_rate`` and ``global_pool`` (its units have no residual branch for
+    ``drop_path_rate``)."""
 
-    def __init__(self, setting=None, net_size=1, classes=100, out_stages=None):
-        super().__init__(out_stages)
+    def __init__(self, setting=None, net_size=1, classes=100, drop_rate=0.0,
+                 global_pool='avg'):
+        super().__init__()
         if net_size not in SHUFFLENETV2_WIDTHS:
             raise ValueError('net_size must be one of %s, got %r'
                              % (sorted(SHUFFLENETV2_WIDTHS), net_size))
@@ -88,27 +91,8 @@ class AFIShuffleNetV2(AFIClassifier):
                                         *[AFIShuffleUnit(out, j + 1, setting) for j in range(n)]))
             in_channels = out
         self.last = conv_bn_relu(in_channels, widths[3], 1)
-        self.output = nn.Linear(widths[3], classes)
         self.feature_channels = tuple(widths[:3])
+        self.init_head(widths[3], classes, drop_rate, global_pool)
 
 
-def _cifar_shufflenetv2(name, setting, pretrained, kwargs):
-    return build_model(name, AFIShuffleNetV2, dict(setting=setting), pretrained, kwargs)
-
-
-@register_model('cifar_afi_shufflenet', 'add', CIFAR_PREPROCESS)
-def cifar_shufflenetv2(pretrained=False, **kwargs):
-    """CIFAR ShuffleNetV2 (net_size=1), plain (the baseline)."""
-    return _cifar_shufflenetv2('cifar_shufflenetv2', None, pretrained, kwargs)
-
-
-@register_model('cifar_afi_shufflenet', 'afi', CIFAR_PREPROCESS)
-def cifar_afi_shufflenetv2(pretrained=False, **kwargs):
-    """CIFAR ShuffleNetV2 (net_size=1), AFI setting A (r=4)."""
-    return _cifar_shufflenetv2('cifar_afi_shufflenetv2', 'A', pretrained, kwargs)
-
-
-@register_model('cifar_afi_shufflenet', 'afi', CIFAR_PREPROCESS)
-def cifar_afi_shufflenetv2_b(pretrained=False, **kwargs):
-    """CIFAR ShuffleNetV2 (net_size=1), AFI setting B (r=16)."""
-    return _cifar_shufflenetv2('cifar_afi_shufflenetv2_b', 'B', pretrained, kwargs)
+register_family('cifar_afi_shufflenet', AFIShuffleNetV2)

@@ -1,0 +1,107 @@
+"""``ModelInfo``: what the zoo knows about one name, the same object in both frameworks."""
+import os
+from collections import OrderedDict
+
+__all__ = ['ModelInfo', 'TAGS', 'imagenet_class_names']
+
+# label set of a released file -> its pretrained tag (timm's ``name.tag``)
+TAGS = OrderedDict([('imagenet', 'in1k'), ('fine', 'cifar100'), ('coarse', 'cifar100_coarse')])
+
+
+def imagenet_class_names():
+    """ImageNet's 1,000 class names in label order (gluoncv's short names)."""
+    with open(os.path.join(os.path.dirname(__file__), 'imagenet_classes.txt')) as f:
+        return f.read().splitlines()
+
+
+class ModelInfo(object):
+    """One declared zoo name (``gluon_aff.core.zoo``).
+
+    ``name``, ``family`` (its name: ``imagenet_resnet``, ``cifar_resnet`` ...), ``fusion``
+    (canonical fusion name, ``afi`` for the AFI networks), ``args`` (the arguments the
+    declaration gives it), ``description``; the preprocessing its weights were trained
+    with: ``input_size``, ``mean``/``std`` (RGB, on [0, 1] pixels), ``crop_ratio`` and
+    ``interpolation`` of the evaluation resize; ``classes`` (the default head); the released
+    files (``checkpoints``) and their ``pretrained_tags``; ``arguments``, what a user may
+    pass when building it.
+    """
+
+    def __init__(self, name, family, fusion, args, description):
+        self.name = name
+        self.family_spec = family
+        self.family = family.name
+        self.fusion = fusion
+        self.args = dict(args)
+        self.description = description
+        pre = family.preprocessing
+        self.input_size = pre['input_size']
+        self.mean = tuple(pre['mean'])
+        self.std = tuple(pre['std'])
+        self.crop_ratio = pre['crop_ratio']
+        self.interpolation = pre['interpolation']
+        self.classes = pre['classes']
+
+    @property
+    def arguments(self):
+        """The build arguments this name takes (besides ``classes``), in both frameworks."""
+        return self.family_spec.arguments
+
+    def class_arguments(self, user):
+        """The network class's keyword arguments: the declared ones, updated with the
+        user's (already checked: ``gluon_aff.core.arguments.check_arguments``)."""
+        return self.family_spec.class_arguments(self.args, user)
+
+    @property
+    def smallest(self):
+        """Arguments of this family's smallest network (one block per stage)."""
+        return dict(self.family_spec.smallest)
+
+    @property
+    def init(self):
+        """The original script's initialiser for this network: 'xavier' or 'msra'."""
+        return self.family_spec.init
+
+    @property
+    def checkpoints(self):
+        """The released checkpoints of this name (``gluon_aff.core.released``)."""
+        from .released import checkpoints_for
+        return checkpoints_for(self.name)
+
+    @property
+    def pretrained_tags(self):
+        """timm's tags of the released files, default first (``in1k``; ``cifar100``,
+        ``cifar100_coarse``)."""
+        from .released import select_checkpoint
+        found = self.checkpoints
+        if not found:
+            return []
+        default = select_checkpoint(self.name, True)
+        return [TAGS[c.labels] for c in [default] + [c for c in found if c is not default]]
+
+    def preprocessing(self):
+        """The evaluation preprocessing as plain data (what exports write beside the model
+        and ``deploy.runtimes.preprocess`` reads): input size, crop ratio, interpolation,
+        mean and std."""
+        return dict(input_size=self.input_size, crop_ratio=self.crop_ratio,
+                    interpolation=self.interpolation, mean=list(self.mean), std=list(self.std))
+
+    @property
+    def class_names(self):
+        """ImageNet's 1,000 class names for the ImageNet networks with the full head, else
+        None."""
+        if self.classes == 1000 and self.family.startswith('imagenet'):
+            return imagenet_class_names()
+        return None
+
+    def as_dict(self):
+        return OrderedDict(
+            name=self.name, family=self.family, fusion=self.fusion, args=self.args,
+            input_size=self.input_size, mean=self.mean, std=self.std,
+            crop_ratio=self.crop_ratio, interpolation=self.interpolation,
+            classes=self.classes, description=self.description,
+            checkpoints=[c.file for c in self.checkpoints],
+            pretrained_tags=self.pretrained_tags)
+
+    def __repr__(self):
+        return 'ModelInfo(%s, family=%s, fusion=%s, input_size=%d)' % (
+            self.name, self.family, self.fusion, self.input_size)

@@ -15,18 +15,20 @@ endif
 PYVER := $(shell $(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 STAMP := $(VENV)/.installed-$(PYVER)
 
-.PHONY: demo test test-network install-check bench venv clean
+.PHONY: demo test test-network install-check torch-check bench venv clean
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt requirements-test.txt requirements-mxnet.txt setup.py
+$(STAMP): requirements.txt requirements-test.txt requirements-torch.txt requirements-mxnet.txt \
+          setup.py
 	@if [ -x $(BIN)/python ] && [ ! -e $(STAMP) ] && \
 	    [ "$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" != "$(PYVER)" ]; then \
 	  echo "$(VENV) has another Python; rebuilding it for $(PY) ($(PYVER))"; rm -rf $(VENV); fi
 	[ -x $(BIN)/python ] || $(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet -r requirements-test.txt
+	@# the package with every extra (MXNet side, serving, PyTorch twin, tests), each
+	@# dependency at its pinned version; then MXNet without its numpy<2 pin
+	$(BIN)/pip install --quiet -c requirements-test.txt -e '.[mxnet,serve,torch,test]'
 	$(BIN)/pip install --quiet --no-deps -r requirements-mxnet.txt
-	$(BIN)/pip install --quiet --no-deps -e .
 	@# everything consistent but MXNet's numpy<2, which gluon_aff.mxnet_compat answers for
 	@problems="$$($(BIN)/pip check | grep -v -e '^No broken requirements' \
 	  -e '^mxnet 1.9.1 has requirement numpy<2')"; \
@@ -40,17 +42,30 @@ demo: venv
 test: venv
 	$(BIN)/python -m pytest tests
 
-# `pip install .` into a fresh environment that already holds numpy 2 and pandas keeps
-# numpy 2 (downloads from PyPI; MXNet is not installed there).
+# `pip install '.[mxnet]'` into a fresh environment that already holds numpy 2 and pandas
+# keeps numpy 2 (downloads from PyPI; MXNet is not installed there).
 CHECK_VENV := $(VENV)-install-check
 install-check:
 	rm -rf $(CHECK_VENV)
 	$(PY) -m venv $(CHECK_VENV)
 	$(CHECK_VENV)/bin/pip install --quiet 'numpy>=2' pandas
 	$(CHECK_VENV)/bin/python -c 'import numpy; print(numpy.__version__)' > $(CHECK_VENV)/numpy
-	$(CHECK_VENV)/bin/pip install --quiet .
+	$(CHECK_VENV)/bin/pip install --quiet '.[mxnet]'
 	cd $(CHECK_VENV) && bin/python $(CURDIR)/tests/install_check.py "$$(cat numpy)"
 	rm -rf $(CHECK_VENV)
+
+# `pip install '.[torch]'` into a fresh environment (the pinned versions; about 5.5 GB
+# with torch's CUDA libraries, removed afterwards): the twin, `gluon-aff list`, `summary`,
+# `convert` and timm's loading of a Hub folder work, and nothing of the MXNet side (mxnet,
+# gluoncv, pandas, scikit-learn, pycocotools, onnx, ONNX Runtime, OpenVINO) is installed.
+TORCH_VENV := $(VENV)-torch-check
+torch-check:
+	rm -rf $(TORCH_VENV)
+	$(PY) -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/pip install --quiet -c requirements.txt -c requirements-torch.txt \
+	  '.[torch]'
+	cd $(TORCH_VENV) && bin/python $(CURDIR)/tests/torch_only_check.py
+	rm -rf $(TORCH_VENV)
 
 # Writes benchmarks/results.md and .json (about 90 minutes on 2 cores: three ImageNet
 # networks on every path at batch 1, 8 and 32, training at 1 and 32, compiles included).

@@ -88,7 +88,8 @@ def mxnet_installed():
 
 
 def missing_mxnet_message(what):
-    return '%s needs MXNet, which is not installed: %s' % (what, MXNET_INSTALL)
+    return ("%s needs MXNet, which is not installed: %s, then pip install 'gluon-aff[mxnet]' "
+            '(the MXNet side\'s other dependencies)' % (what, MXNET_INSTALL))
 
 
 def require_mxnet(what):

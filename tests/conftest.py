@@ -90,3 +90,32 @@ def trained_digits(tmp_path_factory):
                                zoo='cifar_%s_resnet20' % fusion,
                                kwargs=dict(blocks=1, channel_times=1, classes=10))
     return trained
+
+
+@pytest.fixture
+def fake_cifar_release(tmp_path, monkeypatch, http_server):
+    """Two small cifar_aff_resnet20 networks (blocks 1, channel_times 1) written by MXNet,
+    served from 127.0.0.1 as that name's released files: {'fine': (net, checkpoint,
+    server), 'coarse': ...}."""
+    from gluon_aff.core import released
+    from gluon_aff.model_zoo import get_model
+    from helpers import randomize
+    base, server = http_server
+    made, checkpoints = {}, []
+    for seed, labels in enumerate(('fine', 'coarse')):
+        net = randomize(get_model('cifar_aff_resnet20', blocks=1, channel_times=1), seed=5 + seed)
+        path = str(tmp_path / ('small-%s.params' % labels))
+        net.save_parameters(path)
+        ckpt = released.Checkpoint(
+            model='cifar_aff_resnet20', file='0.5%d00-fake-%s-best.params' % (seed, labels),
+            path='cifar100/Fake/0.5%d00-fake-%s-best.params' % (seed, labels),
+            git_blob_id=released.git_blob_id(path), dtype={}, labels=labels, head_classes=100,
+            label_classes=100 if labels == 'fine' else 20, metric='accuracy',
+            value=0.5 + seed / 10, input_size=32, paper=None)
+        with open(path, 'rb') as f:
+            server.files['/params/' + ckpt.path] = f.read()
+        checkpoints.append(ckpt)
+        made[labels] = (net, ckpt, server)
+    monkeypatch.setattr(released, 'CHECKPOINTS', released.CHECKPOINTS + checkpoints)
+    monkeypatch.setenv(released.BASE_URL_ENV, base + '/params/')
+    return made

@@ -3,7 +3,8 @@
 A subcommand is a module that calls ``register_command`` at import time; its name and
 module path are listed in ``COMMAND_MODULES`` (later subcommands add a line). Without
 MXNet, the commands that need it are listed and answer with the command installing it;
-``predict`` (serving exported files) works.
+``list``, ``summary`` and ``convert`` work with the PyTorch twin alone, ``predict``
+(serving exported files) with ONNX Runtime or OpenVINO alone.
 """
 import argparse
 import importlib
@@ -93,8 +94,8 @@ def main(argv=None):
         print('gluon-aff %s: error: %s' % (args.command, e), file=sys.stderr)
         return 2
     except Exception as e:  # CheckpointError and friends: say it, no traceback
-        from ..model_zoo.pretrained import CheckpointError
-        if isinstance(e, CheckpointError):
+        from ..core.released import CheckpointError
+        if isinstance(e, (CheckpointError, ImportError)):
             print('gluon-aff %s: error: %s' % (args.command, e), file=sys.stderr)
             return 2
         raise

@@ -1,9 +1,9 @@
-"""``gluon-aff list [PATTERN]``: the zoo as a table."""
+"""``gluon-aff list [PATTERN]``: the zoo as a table (MXNet or the PyTorch twin)."""
 import json
 
 from . import register_command
-from ..model_zoo import get_model, get_model_info, list_models
-from ..train.report import count_parameters
+from .frameworks import add_framework_option, build, count_trainable, pick_framework
+from ..core.zoo import get_model_info, list_models
 
 
 def _checkpoint_text(info):
@@ -17,22 +17,25 @@ def _checkpoint_text(info):
     return '; '.join(parts) or '-'
 
 
-def rows(pattern=None):
+def rows(pattern=None, framework=None):
+    framework = pick_framework(framework)
     for name in list_models(pattern):
         info = get_model_info(name)
+        params = count_trainable(framework, build(framework, name))
         yield dict(name=name, family=info.family, fusion=info.fusion,
-                   params_m=round(count_parameters(get_model(name)) / 1e6, 2),
-                   input_size=info.input_size, released=_checkpoint_text(info))
+                   params_m=round(params / 1e6, 2), input_size=info.input_size,
+                   released=_checkpoint_text(info))
 
 
 def configure(p):
     p.add_argument('pattern', nargs='?', default=None,
                    help="shell-style wildcard on the names, e.g. '*iaff*'")
     p.add_argument('--json', action='store_true', help='one JSON object per line')
+    add_framework_option(p)
 
 
 def run(args):
-    table = list(rows(args.pattern))
+    table = list(rows(args.pattern, args.framework))
     if not table:
         print("no model matches '%s'; `gluon-aff list` shows all" % args.pattern)
         return 1

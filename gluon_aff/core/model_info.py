@@ -1,17 +1,24 @@
 """``ModelInfo``: what the zoo knows about one name, the same object in both frameworks."""
+import functools
+import json
 import os
 from collections import OrderedDict
 
-__all__ = ['ModelInfo', 'TAGS', 'imagenet_class_names']
+from .released import TAGS
 
-# label set of a released file -> its pretrained tag (timm's ``name.tag``)
-TAGS = OrderedDict([('imagenet', 'in1k'), ('fine', 'cifar100'), ('coarse', 'cifar100_coarse')])
+__all__ = ['ModelInfo', 'TAGS', 'class_names_of']
 
 
-def imagenet_class_names():
-    """ImageNet's 1,000 class names in label order (gluoncv's short names)."""
-    with open(os.path.join(os.path.dirname(__file__), 'imagenet_classes.txt')) as f:
-        return f.read().splitlines()
+@functools.lru_cache(maxsize=None)
+def _class_names():
+    with open(os.path.join(os.path.dirname(__file__), 'class_names.json')) as f:
+        return json.load(f)
+
+
+def class_names_of(labels):
+    """The class names of a label set ('imagenet': 1,000; 'fine': CIFAR-100's 100;
+    'coarse': its 20 superclasses), in label order."""
+    return list(_class_names()[labels])
 
 
 class ModelInfo(object):
@@ -88,9 +95,10 @@ class ModelInfo(object):
     @property
     def class_names(self):
         """ImageNet's 1,000 class names for the ImageNet networks with the full head, else
-        None."""
+        None (a CIFAR head's names depend on the label set it was trained on:
+        ``class_names_of``)."""
         if self.classes == 1000 and self.family.startswith('imagenet'):
-            return imagenet_class_names()
+            return class_names_of('imagenet')
         return None
 
     def as_dict(self):

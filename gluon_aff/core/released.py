@@ -11,9 +11,9 @@ import logging
 import os
 import sys
 import tempfile
-from collections import namedtuple
+from collections import OrderedDict, namedtuple
 
-__all__ = ['Checkpoint', 'CHECKPOINTS', 'DEFAULT_BASE_URL', 'BASE_URL_ENV', 'checkpoints_for',
+__all__ = ['Checkpoint', 'CHECKPOINTS', 'TAGS', 'LABEL_SETS', 'DEFAULT_BASE_URL', 'BASE_URL_ENV', 'checkpoints_for',
            'select_checkpoint', 'resolve_pretrained', 'model_root', 'git_blob_id', 'download',
            'fetch_checkpoint', 'CheckpointError', 'CheckpointMismatchError', 'ChecksumError',
            'DownloadError', 'listing', 'mismatch_error']
@@ -24,11 +24,15 @@ BASE_URL_ENV = 'GLUON_AFF_REPO_URL'
 
 Checkpoint = namedtuple('Checkpoint', [
     'model', 'file', 'path', 'git_blob_id', 'dtype', 'labels', 'head_classes',
-    'label_classes', 'metric', 'value', 'input_size', 'paper'])
+    'label_classes', 'metric', 'value', 'input_size', 'paper', 'num_params', 'macs',
+    'file_size'])
+Checkpoint.__new__.__defaults__ = (None, None, None)
 Checkpoint.__doc__ = """One released file: zoo ``model``, original ``file`` name and
 ``path`` under the repository's params/, ``git_blob_id``, array ``dtype``s, label set
 (``imagenet``, ``fine`` = 100 CIFAR-100 classes, ``coarse`` = 20 superclasses on a
-100-way head), the ``metric`` and ``value`` in its file name, the ``paper``'s figure."""
+100-way head), the ``metric`` and ``value`` in its file name, the ``paper``'s figure; the
+network's trainable parameters and multiply-adds at ``input_size``, and the file's size in
+bytes (``gluon_aff.torch.pretrained.measure_checkpoint`` measures them again)."""
 
 
 def _load_registry():
@@ -57,13 +61,20 @@ class DownloadError(CheckpointError, IOError):
     offline = False
 
 
+# label set of a released file -> its pretrained tag (timm's ``name.tag``)
+TAGS = OrderedDict([('imagenet', 'in1k'), ('fine', 'cifar100'), ('coarse', 'cifar100_coarse')])
+LABEL_SETS = {tag: labels for labels, tag in TAGS.items()}
+
+
 def checkpoints_for(model):
     return [c for c in CHECKPOINTS if c.model == model]
 
 
 def select_checkpoint(model, which=True):
     """The released checkpoint of ``model``: ``True`` = default (fine labels where a
-    fine-label file exists), or ``'fine'``/``'coarse'``/``'imagenet'``."""
+    fine-label file exists), a label set (``'fine'``/``'coarse'``/``'imagenet'``) or its
+    tag (``'cifar100'``/``'cifar100_coarse'``/``'in1k'``)."""
+    which = LABEL_SETS.get(which, which)
     found = checkpoints_for(model)
     if not found:
         with_files = sorted({c.model for c in CHECKPOINTS})
@@ -179,12 +190,13 @@ def resolve_pretrained(model, pretrained, root=None):
     set (``'fine'``, ``'coarse'``, ``'imagenet'``) fetches the released file (checkpoint is
     its ``Checkpoint``); a path is taken as it is (checkpoint None), but refused when it has
     a released file's name and not its content."""
-    if isinstance(pretrained, str) and pretrained not in ('fine', 'coarse', 'imagenet'):
+    if isinstance(pretrained, str) and pretrained not in TAGS and pretrained not in LABEL_SETS:
         path = os.path.expanduser(pretrained)
         if not os.path.exists(path):
             raise CheckpointError(
-                "pretrained='%s' is neither an existing file nor a label set; use True, "
-                "'fine', 'coarse' or the path of a .params file" % pretrained)
+                "pretrained='%s' is neither an existing file nor a label set; use True, a tag "
+                "('in1k', 'cifar100', 'cifar100_coarse'), a label set ('fine', 'coarse') or "
+                'the path of a checkpoint' % pretrained)
         released = [c for c in CHECKPOINTS if c.file == os.path.basename(path)]
         if released and git_blob_id(path) != released[0].git_blob_id:
             raise ChecksumError(

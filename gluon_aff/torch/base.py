@@ -25,8 +25,9 @@ def checkpoint_stages(stages, x, flatten=True):
 
 
 def _pool(global_pool):
+    """timm's pooling of a classifier head: flattened, but for '' (no pooling)."""
     from timm.layers import SelectAdaptivePool2d
-    return SelectAdaptivePool2d(pool_type=global_pool, flatten=True)
+    return SelectAdaptivePool2d(pool_type=global_pool, flatten=bool(global_pool))
 
 
 class ZooNet(nn.Module):

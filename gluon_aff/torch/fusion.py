@@ -103,10 +103,9 @@ class AFF(_Attention):
     ``Z = 2 * (Y * W + X * (1 - W))``. The factor 2 is the original code's, and its
     weights were trained with it."""
 
-    inference_form = False
-
     def __init__(self, channels, r=4):
         super().__init__(channels, r)
+        self.inference_form = False     # the blend as x + (y - x) w: equal, fewer passes
 
     def forward(self, y, x):
         w = self.weight(y + x)
@@ -121,10 +120,9 @@ class IAFF(_TwoAttentions):
     ``Z = Y * W2 + X * (1 - W2)``; ``M2`` has its own branches (``local_att2``,
     ``global_att2``), as in the released weights."""
 
-    inference_form = False
-
     def __init__(self, channels, r=4):
         super().__init__(channels, r)
+        self.inference_form = False
 
     def forward(self, y, x):
         w1 = self.weight(y + x)

@@ -18,8 +18,7 @@ from collections import OrderedDict
 from ..core.arguments import check_arguments
 from ..core.attention_norm import ATTENTION_NORMS, check_attention_norm  # noqa: F401
 from ..core.features import take_indices
-from ..core.model_info import TAGS
-from ..core.released import DEFAULT_BASE_URL, select_checkpoint
+from ..core.released import DEFAULT_BASE_URL, LABEL_SETS, select_checkpoint
 from ..core.zoo import ZOO, get_model_info, list_models  # noqa: F401 (re-exported)
 
 __all__ = ['register_family', 'make_entries', 'get_model', 'list_models', 'get_model_info',
@@ -85,7 +84,7 @@ def pretrained_cfgs(info):
 
 
 def _checkpoint_for_tag(info, tag):
-    labels = {t: label for label, t in TAGS.items()}.get(tag)
+    labels = LABEL_SETS.get(tag)
     if labels is None:
         raise ValueError("%s has no pretrained tag '%s'; its tags: %s"
                          % (info.name, tag, ', '.join(info.pretrained_tags) or 'none'))
@@ -93,9 +92,8 @@ def _checkpoint_for_tag(info, tag):
 
 
 def _label_names(info, ckpt):
-    if ckpt.labels == 'imagenet':
-        return info.class_names
-    return None
+    from ..core.model_info import class_names_of
+    return class_names_of(ckpt.labels)
 
 
 def _entry(info):
@@ -221,7 +219,16 @@ def _weights_source(info, pretrained, cfg):
     tag = cfg.get('tag')
     if not info.pretrained_tags:
         return 'released', True         # names the released ones in the error
-    return 'released', {t: label for label, t in TAGS.items()}[tag] if tag else True
+    return 'released', LABEL_SETS[tag] if tag else True
+
+
+def _classes_from_file(kwargs, path):
+    """A ``.safetensors`` of gluon-aff's says how many classes its head has (the class
+    names in its metadata): the network is built with that head."""
+    from .weights import checkpoint_metadata
+    names = checkpoint_metadata(os.path.expanduser(path)).get('class_names')
+    if names:
+        kwargs['classes'] = len(names)
 
 
 def _hub_dir_weights(folder):
@@ -258,11 +265,12 @@ def build_model(info, pretrained=False, root=None, attention_norm='batch', out_s
         kwargs['classes'] = num_classes
     check_attention_norm(attention_norm)
     timm_args = {k: kwargs.pop(k) for k in _CLASS_ARGUMENTS if k in kwargs}
-    if kwargs.get('classes') == 0:      # timm: no classifier, forward gives pooled features
+    headless = kwargs.get('classes') == 0   # timm: no classifier; forward gives the features
+    if headless:
         kwargs.pop('classes')
-        headless = True
-    else:
-        headless = False
+        headless_pool = timm_args.pop('global_pool', None)
+    if 'classes' not in kwargs and not headless and isinstance(pretrained, str):
+        _classes_from_file(kwargs, pretrained)
     check_arguments(info, kwargs)
     class_args = dict(info.class_arguments(kwargs), **_class_arguments(info, network_class,
                                                                       timm_args))
@@ -294,7 +302,7 @@ def build_model(info, pretrained=False, root=None, attention_norm='batch', out_s
             pretrained = where
         load_checkpoint(net, info.name, pretrained, root=root)
     if headless:
-        net.reset_classifier(0)
+        net.reset_classifier(0, headless_pool)
     if dtype is not None:
         net.to(dtype)
     net.compute_feature_info()

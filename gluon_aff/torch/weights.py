@@ -6,6 +6,7 @@ BatchNorm's: MXNet ``gamma``/``beta`` are PyTorch ``weight``/``bias`` (``running
 alone, no MXNet); float16 arrays (the released ImageNet files) are cast to the network's
 dtype.
 """
+import json
 import logging
 import os
 
@@ -17,7 +18,7 @@ from ..core.released import CheckpointError, mismatch_error, resolve_pretrained
 
 __all__ = ['mxnet_to_torch_key', 'torch_to_mxnet_key', 'state_dict_from_mxnet',
            'mxnet_arrays_from_state_dict', 'load_state', 'load_checkpoint', 'save_mxnet_params',
-           'save_safetensors', 'read_checkpoint']
+           'save_safetensors', 'read_checkpoint', 'checkpoint_metadata']
 
 logger = logging.getLogger('gluon_aff')
 
@@ -60,7 +61,8 @@ def mxnet_arrays_from_state_dict(net, state=None):
 
 def read_checkpoint(path):
     """A file as a dict of tensors or arrays: an MXNet ``.params`` (by its magic number), a
-    ``.safetensors``, or a ``torch.save``d state dict. Returns ``(arrays, is_mxnet)``."""
+    ``.safetensors``, or a ``torch.save``d state dict. Returns ``(arrays, is_mxnet)``; a
+    file that is none of these, or cut short, is a ``CheckpointError`` naming it."""
     if not os.path.isfile(path):
         raise CheckpointError("checkpoint '%s' does not exist" % path)
     with open(path, 'rb') as f:
@@ -69,14 +71,44 @@ def read_checkpoint(path):
         return read_params(path), True
     if path.endswith('.safetensors'):
         from safetensors.torch import load_file
-        return load_file(path), False
+        try:
+            return load_file(path), False
+        except Exception as e:
+            raise CheckpointError(
+                "cannot read '%s' as a .safetensors file (%s: %s); it is cut short or not "
+                'one: write it again (it is never half-written by gluon-aff, so copy it '
+                'again from where it came)' % (path, type(e).__name__, str(e).splitlines()[0]
+                                               if str(e) else '')) from None
     try:
         state = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:
         raise CheckpointError("cannot read '%s': it is neither an MXNet .params file, a "
                               '.safetensors file nor a PyTorch state dict (%s)'
                               % (path, str(e).splitlines()[0] if str(e) else type(e).__name__))
+    if not isinstance(state, dict):
+        raise CheckpointError("'%s' holds a %s, not a state dict" % (path, type(state).__name__))
     return state.get('state_dict', state), False
+
+
+def checkpoint_metadata(path):
+    """What a ``.safetensors`` file written by gluon-aff says about itself: ``model``,
+    ``class_names`` (list), ``model_args`` (dict) and the rest as strings; {} for other
+    files."""
+    if not (isinstance(path, str) and path.endswith('.safetensors') and os.path.isfile(path)):
+        return {}
+    from safetensors import safe_open
+    try:
+        with safe_open(path, 'pt') as f:
+            meta = dict(f.metadata() or {})
+    except Exception:
+        return {}           # read_checkpoint names what is wrong with it
+    for key in ('class_names', 'model_args'):
+        if key in meta:
+            try:
+                meta[key] = json.loads(meta[key])
+            except ValueError:
+                del meta[key]
+    return meta
 
 
 def load_state(net, state, source='checkpoint'):
@@ -116,11 +148,21 @@ def load_state(net, state, source='checkpoint'):
 
 
 def load_checkpoint(net, name, pretrained, root=None):
-    """``pretrained`` (True, a label set or a path) into the zoo network ``net``."""
+    """``pretrained`` (True, a tag or label set, a path, or a state dict) into the zoo
+    network ``net``; ``net.class_names`` are the released file's or the ``.safetensors``
+    metadata's class names (None where unknown)."""
+    from ..core.model_info import class_names_of
+    if isinstance(pretrained, dict):
+        load_state(net, pretrained, source='the state dict')
+        return net
     path, ckpt = resolve_pretrained(name, pretrained, root=root)
     arrays, is_mxnet = read_checkpoint(path)
     state = state_dict_from_mxnet(net, arrays) if is_mxnet else arrays
     load_state(net, state, source=path)
+    names = checkpoint_metadata(path).get('class_names')
+    if ckpt is not None:
+        names = class_names_of(ckpt.labels)
+    net.class_names = names if names and len(names) <= net.num_classes else None
     if ckpt is not None:
         net.checkpoint = ckpt
         if ckpt.labels == 'coarse':
@@ -136,9 +178,21 @@ def save_mxnet_params(net, path):
     return path
 
 
-def save_safetensors(net, path, metadata=None):
-    """Write ``net``'s state dict (PyTorch key names, float32) as ``.safetensors``."""
+def save_safetensors(net, path, metadata=None, model=None, class_names=None,
+                     model_args=None, source=None):
+    """Write ``net``'s state dict (PyTorch key names) as ``.safetensors``, with ``model``
+    (its zoo name, default ``net.zoo_name``), ``class_names``, ``model_args`` (the build
+    arguments it needs besides the name's) and ``source`` in the file's metadata, so that
+    ``get_model(model, pretrained=path)`` builds the right head."""
     from safetensors.torch import save_file
     state = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
-    save_file(state, path, metadata={k: str(v) for k, v in (metadata or {}).items()})
+    meta = {k: str(v) for k, v in (metadata or {}).items()}
+    meta['model'] = model or getattr(net, 'zoo_name', type(net).__name__)
+    if class_names is not None:
+        meta['class_names'] = json.dumps(list(class_names))
+    if model_args:
+        meta['model_args'] = json.dumps(model_args)
+    if source:
+        meta['source'] = str(source)
+    save_file(state, path, metadata=meta)
     return path

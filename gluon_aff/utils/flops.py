@@ -9,14 +9,13 @@ blocks (MS-CAM, AFF, iAFF and any registered fusion with parameters) are marked,
 attention's share can be read off for any zoo network.
 """
 import json
-from collections import namedtuple
 
 import mxnet as mx
 import numpy as np
 
-__all__ = ['LayerCount', 'count_graph', 'attention_prefixes', 'format_table']
+from ..core.layer_counts import LayerCount, format_table, totals  # noqa: F401 (re-exported)
 
-LayerCount = namedtuple('LayerCount', ['name', 'op', 'shape', 'params', 'macs', 'attention'])
+__all__ = ['LayerCount', 'count_graph', 'attention_prefixes', 'format_table', 'totals']
 
 
 def attention_prefixes(net):
@@ -65,29 +64,3 @@ def count_graph(net, input_shape):
         rows.append(LayerCount(name, op, tuple(shape) if shape else (), params, macs,
                                name.startswith(marked) if marked else False))
     return rows
-
-
-def format_table(rows, title=None):
-    """A text table of the rows and their totals."""
-    lines = []
-    if title:
-        lines.append(title)
-    header = ('layer', 'op', 'output shape', 'params', 'mult-adds', 'att')
-    cells = [(r.name, r.op, 'x'.join(str(d) for d in r.shape), format(r.params, ','),
-              format(r.macs, ','), '*' if r.attention else '') for r in rows]
-    widths = [max(len(c[i]) for c in cells + [header]) for i in range(len(header))]
-    fmt = '  '.join('%%-%ds' % w if i < 3 else '%%%ds' % w for i, w in enumerate(widths))
-    lines.append(fmt % header)
-    lines.append(fmt % tuple('-' * w for w in widths))
-    lines += [fmt % c for c in cells]
-    total_params = sum(r.params for r in rows)
-    total_macs = sum(r.macs for r in rows)
-    att_macs = sum(r.macs for r in rows if r.attention)
-    att_params = sum(r.params for r in rows if r.attention)
-    lines.append('')
-    lines.append('total: %s parameters (incl. BN statistics), %s multiply-adds (%.3f G)'
-                 % (format(total_params, ','), format(total_macs, ','), total_macs / 1e9))
-    lines.append('attention (rows marked *): %s parameters (%.1f%%), %s multiply-adds (%.1f%%)'
-                 % (format(att_params, ','), 100.0 * att_params / max(total_params, 1),
-                    format(att_macs, ','), 100.0 * att_macs / max(total_macs, 1)))
-    return '\n'.join(lines)

@@ -19,27 +19,8 @@ from helpers import randomize
 SMALL = dict(blocks=1, channel_times=1)
 
 
-@pytest.fixture
-def fake_release(tmp_path, monkeypatch, http_server):
-    """A small cifar_aff_resnet20 written by MXNet, served as that name's released file."""
-    net = randomize(get_model('cifar_aff_resnet20', **SMALL), seed=5)
-    path = str(tmp_path / 'small.params')
-    net.save_parameters(path)
-    ckpt = released.Checkpoint(
-        model='cifar_aff_resnet20', file='0.5000-fake-best.params',
-        path='cifar100/Fake/0.5000-fake-best.params', git_blob_id=released.git_blob_id(path),
-        dtype={}, labels='fine', head_classes=100, label_classes=100, metric='accuracy',
-        value=0.5, input_size=32, paper=None)
-    monkeypatch.setattr(released, 'CHECKPOINTS', released.CHECKPOINTS + [ckpt])
-    base, server = http_server
-    with open(path, 'rb') as f:
-        server.files['/params/' + ckpt.path] = f.read()
-    monkeypatch.setenv(released.BASE_URL_ENV, base + '/params/')
-    return net, ckpt, server
-
-
-def test_create_model_loads_the_released_file_verified(fake_release, tmp_path):
-    net, ckpt, server = fake_release
+def test_create_model_loads_the_released_file_verified(fake_cifar_release, tmp_path):
+    net, ckpt, server = fake_cifar_release['fine']
     root = tmp_path / 'models'
     model = timm.create_model('cifar_aff_resnet20', pretrained=True, root=str(root), **SMALL)
     assert model.checkpoint == ckpt and (root / ckpt.file).exists()

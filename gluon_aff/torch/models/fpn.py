@@ -37,7 +37,7 @@ class FPNResNet(ZooNet):
                                               update_stats=False),
                                   nn.Conv2d(3, widths[0], 3, 1, 1, bias=False))
         self.stages = nn.Sequential()
-        self.laterals = nn.Sequential()
+        self.laterals = nn.ModuleList()
         in_channels = widths[0]
         rates = iter(drop_path_rates(3 * blocks, drop_path_rate))
         for i, out in enumerate(widths[1:]):
@@ -48,7 +48,7 @@ class FPNResNet(ZooNet):
                 in_channels = out
             self.stages.append(nn.Sequential(*stage))
             self.laterals.append(nn.Conv2d(out, width, 1, bias=False))
-        self.merges = nn.Sequential(*[create_fusion(self.fusion, width, r) for _ in range(2)])
+        self.merges = nn.ModuleList([create_fusion(self.fusion, width, r) for _ in range(2)])
         self.head = nn.Sequential(BatchNorm2d(width), nn.ReLU(), nn.Conv2d(width, classes, 1))
         self.feature_channels = tuple(widths[1:])
         self.total_stride = 4
@@ -89,6 +89,12 @@ class FPNResNet(ZooNet):
 
     def get_classifier(self):
         return self.head[2]
+
+    @torch.jit.unused
+    def prune_intermediate_layers(self, indices=1, prune_norm=False, prune_head=True):
+        """The bottom-up stages after the last of ``indices`` become ``nn.Identity``; the
+        segmentation head stays (it has no pooling or classifier to prune alone)."""
+        return super().prune_intermediate_layers(indices, prune_norm, prune_head=False)
 
     def reset_classifier(self, num_classes, global_pool=None):
         """A fresh last 1x1 convolution with ``num_classes`` outputs (same key)."""

@@ -11,7 +11,7 @@ import mxnet as mx
 import numpy as np
 
 from ..core.atomic import atomic_files, atomic_path, write_atomically
-from .optimize import inference_form
+from .optimized_form import inference_form
 
 __all__ = ['export_symbol', 'export_onnx', 'export_openvino', 'write_meta',
            'calibration_batch', 'labelled_batch', 'stratified_quotas', 'ONNX_OPSET']

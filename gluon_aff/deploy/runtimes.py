@@ -1,9 +1,10 @@
 """Serve an exported network without MXNet: ONNX Runtime or OpenVINO, at a chosen precision,
-with the zoo's preprocessing; and the timings and peak memory ``gluon-aff bench`` reports.
+with the zoo's preprocessing.
 
 Nothing here imports MXNet or the rest of gluon_aff: serving needs numpy, OpenCV and the
-runtime, and ``gluon-aff bench`` runs this file by path, one process per path, so that the
-peak memory it reports is the runtime's own::
+runtime (``gluon-aff bench`` times it in a worker of its own,
+``gluon_aff.tools.bench.runtime_worker``, so that the peak memory it reports is the
+runtime's)::
 
     from gluon_aff.deploy.runtimes import Classifier
     clf = Classifier('deploy/iaff_resnet50.xml', precision='int8')   # or .onnx
@@ -14,29 +15,18 @@ whose kernels have bfloat16: AVX512_BF16 or AMX) and ``'int8'`` (OpenVINO, a mod
 quantised at export: ``gluon-aff export --format openvino --precision int8``).
 Exports write a ``.json`` beside the model with the preprocessing (input size, crop
 ratio, interpolation, mean/std) and, for ImageNet models, the class names.
-
-As a script (what ``gluon-aff bench`` runs)::
-
-    python gluon_aff/deploy/runtimes.py MODEL --runtime openvino --precision f32 \\
-        --input x.npy --output y.npy --iters 30
-
-reports one result (``gluon_aff.core.workers``): img_per_s, p50_ms, p90_ms, peak_rss_mb (when
---iters > 0).
 """
-import argparse
 import contextlib
 import json
 import math
 import os
-import resource
 import sys
-import time
 
 import numpy as np
 
 __all__ = ['RUNTIMES', 'PRECISIONS', 'PrecisionUnavailable', 'available_precisions',
            'onnx_session', 'run_onnx', 'Runner', 'Classifier', 'preprocess', 'read_meta',
-           'in_batches', 'timings', 'peak_rss_mb']
+           'in_batches']
 
 RUNTIMES = ('onnxruntime', 'openvino')
 PRECISIONS = {'onnxruntime': ('f32',), 'openvino': ('f32', 'bf16', 'int8')}
@@ -260,88 +250,7 @@ class Classifier(object):
                 for i in top]
 
 
-# -- timings (gluon-aff bench) --------------------------------------------------------------
 def in_batches(run, x, batch):
     """``run`` (one batch in, one array out) over ``x`` in slices of ``batch``, concatenated
     (models exported with a fixed batch size see only that size)."""
     return np.concatenate([np.asarray(run(x[i:i + batch])) for i in range(0, len(x), batch)])
-
-
-def peak_rss_mb():
-    """This process's peak resident memory in MB. VmHWM, not ru_maxrss: Linux carries
-    the parent's peak across fork+exec into ru_maxrss, VmHWM starts anew at exec."""
-    try:
-        with open('/proc/self/status') as f:
-            for line in f:
-                if line.startswith('VmHWM:'):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def timings(run, batch, iters, warmup):
-    for _ in range(warmup):
-        run()
-    times = []
-    for _ in range(iters):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    times = np.array(times)
-    return dict(img_per_s=batch * len(times) / times.sum(),
-                p50_ms=float(np.percentile(times, 50) * 1e3),
-                p90_ms=float(np.percentile(times, 90) * 1e3))
-
-
-def _workers():
-    """gluon_aff.core.workers; loaded by its path when this file runs as a script, so that the
-    process imports neither the package nor MXNet."""
-    if __package__:
-        from ..core import workers
-        return workers
-    import importlib.util
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                        'core', 'workers.py')
-    spec = importlib.util.spec_from_file_location('gluon_aff_workers', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('model', help='.onnx or OpenVINO .xml file')
-    p.add_argument('--runtime', choices=RUNTIMES, default=None)
-    p.add_argument('--precision', choices=('f32', 'bf16', 'int8'), default='f32')
-    p.add_argument('--input', required=True, help='.npy batch (float32, NCHW)')
-    p.add_argument('--output', default=None, help='write the first output here (.npy)')
-    p.add_argument('--extra', default=None,
-                   help='.npy batch whose outputs go to --extra-output (accuracy checks)')
-    p.add_argument('--extra-output', default=None)
-    p.add_argument('--iters', type=int, default=0, help='timed runs (0: no timing)')
-    p.add_argument('--warmup', type=int, default=3)
-    p.add_argument('--threads', type=int, default=None)
-    args = p.parse_args(argv)
-    try:
-        runner = Runner(args.model, args.runtime, args.precision, args.threads)
-    except PrecisionUnavailable as e:
-        print('unavailable: %s' % e, file=sys.stderr)
-        return 3
-    x = np.load(args.input).astype(np.float32)
-    out = runner(x)
-    if args.output:
-        np.save(args.output, out)
-    if args.extra:
-        extra = np.load(args.extra).astype(np.float32)
-        np.save(args.extra_output, in_batches(runner, extra, x.shape[0]))
-    result = {}
-    if args.iters:
-        result = timings(lambda: runner(x), x.shape[0], args.iters, args.warmup)
-        result['peak_rss_mb'] = peak_rss_mb()
-    _workers().report('result', **result)
-    return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())

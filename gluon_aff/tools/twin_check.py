@@ -130,7 +130,7 @@ def compare(name, seed=0, batch=4, full=False, train=True):
 
 
 def check_twin(names=None, full=False, timeout=1800):
-    """Run ``compare`` for ``names`` (default: every name the twin has) in one worker with
+    """Run ``compare`` for ``names`` (default: every declared name) in one worker with
     oneDNN off; returns {name: result dict, or {'error': ...}}."""
     cmd = ([sys.executable, '-m', 'gluon_aff.tools.twin_check', '--worker'] +
            (['--full'] if full else []) + list(names or []))
@@ -150,7 +150,8 @@ def _worker(names, full):
     import torch
     torch.set_num_threads(1)
     trained = set()
-    for name in names or twin.list_models():
+    from ..core.zoo import list_models
+    for name in names or list_models():      # every declared name
         info = twin.get_model_info(name)
         # names that differ only in depth are the same network at the reduced depths: the
         # training-mode pass runs once per family and fusion (every name with --full)

@@ -6,6 +6,7 @@ import os
 import numpy as np
 
 from ..core.atomic import atomic_path, describe_write_error, write_atomically
+from ..core.divergence import TrainingDiverged
 from ..core.params_file import read_params
 
 __all__ = ['Checkpointer', 'save_params', 'sidecar', 'TrainingDiverged',
@@ -24,10 +25,6 @@ def parameters_digest(net):
 
 def sidecar(params_path):
     return os.path.splitext(params_path)[0] + '.json'
-
-
-class TrainingDiverged(ValueError):
-    """The loss or the weights stopped being finite: the run stops, nothing is saved."""
 
 
 def non_finite_parameters(net):

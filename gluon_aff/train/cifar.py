@@ -8,8 +8,8 @@ import mxnet as mx
 from ..data.cifar import DATASET_CLASSES, cifar_loaders
 from .config import CifarConfig
 from .devices import parse_gpus
-from .logs import closes_log
-from .loop import ClassificationValidation
+from ..core.runlog import closes_log
+from .loop import ClassificationValidation, Objective
 from .network import build_cifar_network, disable_wd_on_norm_and_bias
 from .options import cifar_parser, run_script
 from .report import plot_history, print_summary
@@ -67,10 +67,11 @@ def run(config):
         interrupted='%s-interrupted' % model_name, resume_flag='--resume-from')
     plot = os.path.join(config.save_plot_dir, '%s_history.png' % model_name)
     result = session.fit(
-        net, trainer, train, ClassificationValidation(val), classes, model_name, names,
+        net, trainer, train, ClassificationValidation(val),
+        Objective(classes, mixup=config.mixup, mixup_alpha=config.mixup_alpha,
+                  mixup_off_epoch=config.mixup_off_epoch,
+                  label_smoothing=config.label_smoothing), model_name, names,
         after_epoch=lambda epoch, stats, history: plot_history(history, plot, model_name),
-        mixup=config.mixup, mixup_alpha=config.mixup_alpha,
-        mixup_off_epoch=config.mixup_off_epoch, label_smoothing=config.label_smoothing,
         iters_per_epoch=iters_per_epoch)
     if dist.writes_files:
         host_log = os.path.join(config.logging_dir, '%s_%s_GPU_%s_best_Acc.log' % (

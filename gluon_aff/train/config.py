@@ -13,32 +13,17 @@ A configuration checks its values when it is made (``ValueError`` naming the fla
 ``gluon_aff.train.run(config)`` trains and returns a ``TrainResult``.
 """
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import List, Optional
 
 from ..core.attention_norm import ATTENTION_NORMS
+from ..core.commandline import check_choices, flag_of, option  # noqa: F401 (re-exported)
 
 __all__ = ['RunConfig', 'ClassificationConfig', 'CifarConfig', 'ImageNetConfig', 'SegConfig',
            'TrainResult', 'KVSTORES', 'PROGRESS']
 
 KVSTORES = ('device', 'local', 'dist_sync', 'dist_device_sync', 'dist_async')
 PROGRESS = ('auto', 'on', 'off')
-
-
-def option(default, help, flags=None, choices=None, hidden=False):
-    """A configuration field and its command-line flag (``--`` + the name with dashes
-    unless ``flags`` says otherwise); ``hidden`` flags are testing aids left out of
-    ``--help``."""
-    return field(default=default, metadata=dict(help=help, flags=flags, choices=choices,
-                                                hidden=hidden))
-
-
-def flag_of(cls, name):
-    """The command-line flag of the field ``name`` (its longest spelling)."""
-    for f in dataclasses.fields(cls):
-        if f.name == name:
-            return max(f.metadata.get('flags') or ('--' + name.replace('_', '-'),), key=len)
-    return '--' + name.replace('_', '-')
 
 
 @dataclass
@@ -83,12 +68,7 @@ class RunConfig:
             if value is not None and value < 1:
                 raise ValueError('%s must be at least 1, got %d' % (flag_of(type(self), name),
                                                                     value))
-        for f in dataclasses.fields(self):
-            choices = f.metadata.get('choices')
-            value = getattr(self, f.name)
-            if choices and value not in choices:
-                raise ValueError("%s must be one of %s, got '%s'" % (
-                    flag_of(type(self), f.name), ', '.join(choices), value))
+        check_choices(self)
 
     def recipe(self, ignore=()):
         """The fields that decide what the run computes, as plain data (saved with every

@@ -5,8 +5,8 @@ import mxnet as mx
 
 from ..data.imagenet import imagenet_folder_loaders, imagenet_rec_loaders
 from .config import ImageNetConfig
-from .logs import closes_log
-from .loop import ClassificationValidation
+from ..core.runlog import closes_log
+from .loop import ClassificationValidation, Objective
 from .network import build_imagenet_network, disable_wd_on_norm_and_bias
 from .options import imagenet_parser, run_script
 from .report import print_summary
@@ -106,11 +106,13 @@ def run(config):
         final='imagenet-%s-%d' % (model_name, config.num_epochs - 1),
         interrupted='imagenet-%s-interrupted' % model_name, resume_flag='--resume-params')
     return session.fit(
-        net, trainer, train, ClassificationValidation(val), net.classes, model_name, names,
-        mixup=config.mixup, mixup_alpha=config.mixup_alpha,
-        mixup_off_epoch=config.mixup_off_epoch, label_smoothing=config.label_smoothing,
-        teacher=teacher, temperature=config.temperature, hard_weight=config.hard_weight,
-        dtype=config.dtype, iters_per_epoch=iters_per_epoch, log_interval=config.log_interval)
+        net, trainer, train, ClassificationValidation(val),
+        Objective(net.classes, mixup=config.mixup, mixup_alpha=config.mixup_alpha,
+                  mixup_off_epoch=config.mixup_off_epoch,
+                  label_smoothing=config.label_smoothing, teacher=teacher,
+                  temperature=config.temperature, hard_weight=config.hard_weight),
+        model_name, names, dtype=config.dtype, iters_per_epoch=iters_per_epoch,
+        log_interval=config.log_interval)
 
 
 def main(argv=None):

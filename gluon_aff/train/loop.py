@@ -1,5 +1,6 @@
-"""The training loop the three recipes share: epochs of split batches over the devices,
-mixup, label smoothing, distillation, the NaN check, validation after every epoch."""
+"""The training loop the three recipes share: ``fit`` runs epochs (``train_epoch``: split
+batches over the devices, the NaN check) with a validation after each; ``Objective`` is
+what a step minimises (mixup, label smoothing, distillation)."""
 import itertools
 import logging
 import random
@@ -10,11 +11,12 @@ import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
 
-from .checkpoints import TrainingDiverged, parameters_digest
+from ..core.divergence import check_loss
+from .checkpoints import parameters_digest
 from .labels import draw_lambda, mixup_batch, smooth_targets
 
-__all__ = ['seed_everything', 'evaluate', 'ClassificationValidation', 'fit', 'first_batches',
-           'progress_enabled']
+__all__ = ['seed_everything', 'evaluate', 'ClassificationValidation', 'Objective',
+           'train_epoch', 'fit', 'first_batches', 'progress_enabled']
 
 logger = logging.getLogger('gluon_aff')
 
@@ -78,20 +80,111 @@ class ClassificationValidation(object):
         return 'val top1=%.4f top5=%.4f' % (stats['val_top1'], stats['val_top5'])
 
 
-def fit(net, trainer, ctx, train_batches, validation, classes, num_epochs, start_epoch=0,
-        mixup=False, mixup_alpha=1.0, mixup_off_epoch=0, label_smoothing=False,
-        teacher=None, temperature=20.0, hard_weight=0.5, dtype='float32', seed=None,
-        iters_per_epoch=None, progress=None, on_epoch_end=None, on_interrupt=None,
-        log_interval=0, num_workers=1, loss_fn=None, train_metric=None):
-    """Train ``net`` from ``start_epoch`` to ``num_epochs``.
+class Objective(object):
+    """What a step minimises and reports: the loss (softmax cross entropy, against mixed or
+    smoothed targets when those are on; distillation with a ``teacher``), the training
+    metric (accuracy; RMSE against dense targets), and the targets of a batch.
+
+    ``loss_fn`` and ``train_metric`` (a factory) replace the defaults (segmentation)."""
+
+    def __init__(self, classes, mixup=False, mixup_alpha=1.0, mixup_off_epoch=0,
+                 label_smoothing=False, teacher=None, temperature=20.0, hard_weight=0.5,
+                 loss_fn=None, train_metric=None):
+        self.classes, self.teacher, self.temperature = classes, teacher, temperature
+        self.mixup, self.mixup_alpha, self.mixup_off_epoch = mixup, mixup_alpha, mixup_off_epoch
+        self.label_smoothing = label_smoothing
+        self.eta = 0.1 if label_smoothing else 0.0
+        self.dense = mixup or label_smoothing
+        if loss_fn is None and teacher is not None:
+            from gluoncv.loss import DistillationSoftmaxCrossEntropyLoss
+            loss_fn = DistillationSoftmaxCrossEntropyLoss(temperature=temperature,
+                                                          hard_weight=hard_weight,
+                                                          sparse_label=not self.dense)
+        elif loss_fn is None:
+            loss_fn = gluon.loss.SoftmaxCrossEntropyLoss(sparse_label=not self.dense)
+        self.loss_fn = loss_fn
+        self.train_metric = train_metric or (mx.metric.RMSE if self.dense else
+                                             mx.metric.Accuracy)
+
+    def targets(self, data, label, epoch, num_epochs):
+        """``(data, targets)`` of a split batch: mixed, smoothed or the labels."""
+        if self.mixup:
+            lam = draw_lambda(self.mixup_alpha, epoch, num_epochs, self.mixup_off_epoch)
+            return mixup_batch(data, label, self.classes, lam, self.eta)
+        if self.label_smoothing:
+            return data, [smooth_targets(y, self.classes, self.eta) for y in label]
+        return data, label
+
+    def soft_targets(self, data):
+        """The teacher's softened outputs (None without a teacher). They run in the data's
+        dtype; the loss gets float32, as the original cast outputs, labels and soft
+        targets."""
+        if self.teacher is None:
+            return None
+        return [mx.nd.softmax(self.teacher(x) / self.temperature).astype('float32', copy=False)
+                for x in data]
+
+    def losses(self, outs, targets, soft):
+        if soft is not None:
+            return [self.loss_fn(o, t, s) for o, t, s in zip(outs, targets, soft)]
+        return [self.loss_fn(o, t) for o, t in zip(outs, targets)]
+
+    def update(self, metric, targets, outs):
+        metric.update(targets, [mx.nd.softmax(o) for o in outs] if self.dense else outs)
+
+
+def train_epoch(net, trainer, ctx, batches, objective, epoch, num_epochs, dtype='float32',
+                num_workers=1, progress=False, iters_per_epoch=None, log_interval=0):
+    """One epoch of steps; returns ``(loss sum, samples, batches, metric)``. A loss that is
+    not finite stops before the update (``TrainingDiverged``)."""
+    metric = objective.train_metric()
+    tic, seen, loss_sum, nbatch = time.time(), 0, 0.0, 0
+    for i, (data, label) in enumerate(_progress(batches(), progress, total=iters_per_epoch,
+                                                 desc='epoch %d' % epoch)):
+        data = gluon.utils.split_and_load(data, ctx, even_split=False)
+        label = gluon.utils.split_and_load(label, ctx, even_split=False)
+        batch_size = sum(x.shape[0] for x in data)
+        data, targets = objective.targets(data, label, epoch, num_epochs)
+        data = [x.astype(dtype, copy=False) for x in data]
+        soft = objective.soft_targets(data)
+        for x in data:
+            if x.context.device_type == 'cpu':
+                # On MXNet's CPU (oneDNN) build BatchNorm updates its moving statistics in
+                # backward, and only where a gradient flows: without an input gradient the
+                # CIFAR stem's data BatchNorm would never update. GPUs (cuDNN) need no such
+                # gradient, and the original had none.
+                x.attach_grad()
+        targets = [t.astype('float32', copy=False) for t in targets]
+        with autograd.record():
+            outs = [net(x).astype('float32', copy=False) for x in data]
+            losses = objective.losses(outs, targets, soft)
+        autograd.backward(losses)
+        batch_loss = sum(l.sum().asscalar() for l in losses)
+        check_loss(batch_loss, epoch, i, trainer.learning_rate,
+                   'lower --lr (or raise --warmup-epochs) and resume from a good checkpoint')
+        trainer.step(batch_size * num_workers)
+        loss_sum += batch_loss
+        seen += batch_size
+        nbatch += 1
+        objective.update(metric, targets, outs)
+        if log_interval and (i + 1) % log_interval == 0:
+            # the original's line: 0-based batch index, rate after this update
+            logger.info('Epoch[%d] Batch [%d]\tSpeed: %f samples/sec\t%s=%f\tlr=%f',
+                        epoch, i, seen / (time.time() - tic), *metric.get(),
+                        trainer.learning_rate)
+    return loss_sum, seen, nbatch, metric
+
+
+def fit(net, trainer, ctx, train_batches, validation, objective, num_epochs, start_epoch=0,
+        dtype='float32', seed=None, iters_per_epoch=None, progress=None, on_epoch_end=None,
+        on_interrupt=None, log_interval=0, num_workers=1):
+    """Train ``net`` from ``start_epoch`` to ``num_epochs`` epochs of ``train_epoch``.
 
     ``train_batches``: an epoch callable of (data, label) batches, split over ``ctx``.
     ``validation``: called as ``validation(net, ctx, dtype, progress)`` after every epoch,
     returns a dict of statistics and describes it in the epoch's log line
     (``ClassificationValidation``, or an epoch callable of batches for it).
-    ``loss_fn`` and ``train_metric`` (a factory) default to softmax cross entropy (against
-    mixed or smoothed targets when those are on, distillation with a ``teacher``) and
-    accuracy (RMSE against dense targets).
+    ``objective``: the loss, metric and targets (``Objective``).
     ``progress``: True/False, or 'on'/'off'/'auto' (bars only on a terminal).
     ``on_epoch_end(epoch, stats)`` receives a dict (epoch, train_loss, train_metric name
     and value, the validation's statistics, lr, img_per_s, seconds, batches). On Ctrl-C,
@@ -99,81 +192,18 @@ def fit(net, trainer, ctx, train_batches, validation, classes, num_epochs, start
     propagates. With ``num_workers`` > 1 (a dist kvstore) gradients are normalised by the
     global batch.
     """
-    eta = 0.1 if label_smoothing else 0.0
-    dense = mixup or label_smoothing
     if not hasattr(validation, 'describe'):
         validation = ClassificationValidation(validation)
-    if loss_fn is None and teacher is not None:
-        from gluoncv.loss import DistillationSoftmaxCrossEntropyLoss
-        loss_fn = DistillationSoftmaxCrossEntropyLoss(temperature=temperature,
-                                                      hard_weight=hard_weight,
-                                                      sparse_label=not dense)
-    elif loss_fn is None:
-        loss_fn = gluon.loss.SoftmaxCrossEntropyLoss(sparse_label=not dense)
-    if train_metric is None:
-        train_metric = mx.metric.RMSE if dense else mx.metric.Accuracy
     progress = progress_enabled(progress)
     epoch = start_epoch
     try:
         for epoch in range(start_epoch, num_epochs):
             if seed is not None:
                 seed_everything(seed + epoch)
-            metric = train_metric()
-            tic, seen, loss_sum, nbatch = time.time(), 0, 0.0, 0
-            for i, (data, label) in enumerate(_progress(train_batches(), progress,
-                                                         total=iters_per_epoch,
-                                                         desc='epoch %d' % epoch)):
-                data = gluon.utils.split_and_load(data, ctx, even_split=False)
-                label = gluon.utils.split_and_load(label, ctx, even_split=False)
-                batch_size = sum(x.shape[0] for x in data)
-                if mixup:
-                    lam = draw_lambda(mixup_alpha, epoch, num_epochs, mixup_off_epoch)
-                    data, targets = mixup_batch(data, label, classes, lam, eta)
-                elif label_smoothing:
-                    targets = [smooth_targets(y, classes, eta) for y in label]
-                else:
-                    targets = label
-                data = [x.astype(dtype, copy=False) for x in data]
-                soft = None
-                if teacher is not None:
-                    # the teacher's softmax runs in --dtype; the loss gets float32, as the
-                    # original cast outputs, labels and soft targets
-                    soft = [mx.nd.softmax(teacher(x) / temperature).astype('float32', copy=False)
-                            for x in data]
-                for x in data:
-                    if x.context.device_type == 'cpu':
-                        # On MXNet's CPU (oneDNN) build BatchNorm updates its moving statistics
-                        # in backward, and only where a gradient flows: without an input
-                        # gradient the CIFAR stem's data BatchNorm would never update. GPUs
-                        # (cuDNN) need no such gradient, and the original had none.
-                        x.attach_grad()
-                targets = [t.astype('float32', copy=False) for t in targets]
-                with autograd.record():
-                    outs = [net(x).astype('float32', copy=False) for x in data]
-                    if soft is not None:
-                        losses = [loss_fn(o, t, s) for o, t, s in zip(outs, targets, soft)]
-                    else:
-                        losses = [loss_fn(o, t) for o, t in zip(outs, targets)]
-                autograd.backward(losses)
-                batch_loss = sum(l.sum().asscalar() for l in losses)
-                if not np.isfinite(batch_loss):     # before the update reaches the weights
-                    raise TrainingDiverged(
-                        'the training loss became %s in epoch %d, batch %d, at learning rate '
-                        '%g; lower --lr (or raise --warmup-epochs) and resume from a good '
-                        'checkpoint' % (batch_loss, epoch, i, trainer.learning_rate))
-                trainer.step(batch_size * num_workers)
-                loss_sum += batch_loss
-                seen += batch_size
-                nbatch += 1
-                if dense:
-                    metric.update(targets, [mx.nd.softmax(o) for o in outs])
-                else:
-                    metric.update(targets, outs)
-                if log_interval and (i + 1) % log_interval == 0:
-                    # the original's line: 0-based batch index, rate after this update
-                    logger.info('Epoch[%d] Batch [%d]\tSpeed: %f samples/sec\t%s=%f\tlr=%f',
-                                epoch, i, seen / (time.time() - tic), *metric.get(),
-                                trainer.learning_rate)
+            tic = time.time()
+            loss_sum, seen, nbatch, metric = train_epoch(
+                net, trainer, ctx, train_batches, objective, epoch, num_epochs, dtype,
+                num_workers, progress, iters_per_epoch, log_interval)
             elapsed = time.time() - tic
             name, value = metric.get()
             stats = dict(epoch=epoch, train_loss=loss_sum / max(seen, 1), train_metric=name,

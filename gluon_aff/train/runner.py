@@ -6,11 +6,12 @@ import logging
 import os
 import sys
 
-from .checkpoints import Checkpointer, TrainingDiverged, parameters_digest
+from ..core.divergence import TrainingDiverged
+from .checkpoints import Checkpointer, parameters_digest
 from .config import TrainResult
 from .devices import Distributed, contexts, prefer_sync_engine_on_cpu
-from .logs import setup_logging
-from .loop import ClassificationValidation, fit, first_batches, seed_everything
+from ..core.runlog import setup_logging
+from .loop import ClassificationValidation, Objective, fit, first_batches, seed_everything
 from .resume import ResumePlan
 
 __all__ = ['Run', 'CheckpointNames']
@@ -70,11 +71,12 @@ class Run(object):
         self.resume = ResumePlan(self.config, self.dist, model_name, params, states, epoch)
         return self.resume
 
-    def fit(self, net, trainer, train, validation, classes, model_name, names,
+    def fit(self, net, trainer, train, validation, objective, model_name, names,
             after_epoch=None, **fit_kwargs):
-        """Train from the planned epoch to the end, saving the best, periodic, final and
-        (on Ctrl-C/SIGTERM) interrupted checkpoints under ``names``; ``after_epoch(epoch,
-        stats, history)`` runs after each epoch's saves. Returns a ``TrainResult``."""
+        """Train from the planned epoch to the end (``objective``: a ``loop.Objective``),
+        saving the best, periodic, final and (on Ctrl-C/SIGTERM) interrupted checkpoints
+        under ``names``; ``after_epoch(epoch, stats, history)`` runs after each epoch's
+        saves. Returns a ``TrainResult``."""
         config, dist = self.config, self.dist
         self.resume.load(net, trainer, self.ctx)
         dist.start(trainer)
@@ -117,7 +119,7 @@ class Run(object):
                                                                 config.test_max_batches))
         try:
             fit(net, trainer, self.ctx, first_batches(train, config.test_max_batches),
-                validation, classes, config.num_epochs, start_epoch=self.resume.start_epoch,
+                validation, objective, config.num_epochs, start_epoch=self.resume.start_epoch,
                 seed=config.seed, progress=config.progress, on_epoch_end=on_epoch_end,
                 on_interrupt=on_interrupt, num_workers=dist.num_workers, **fit_kwargs)
             logger.info('trainable parameters sha1 %s', parameters_digest(net))

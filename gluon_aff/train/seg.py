@@ -17,9 +17,10 @@ from ..data.stopsign import find_image_dir, load_stopsign
 from ..model_zoo import get_model, get_model_info, list_models
 from .config import SegConfig
 from .devices import parse_gpus
-from .logs import closes_log
+from ..core.runlog import closes_log
 from .options import run_script, seg_parser
 from .report import print_summary
+from .loop import Objective
 from .runner import CheckpointNames, Run
 
 __all__ = ['seg_parser', 'main', 'run', 'confusion', 'scores', 'SegmentationBatches',
@@ -168,10 +169,10 @@ def run(config):
         write_atomically(history_file, json.dumps(history, indent=1,
                                                   default=lambda v: v.item()))
 
-    return session.fit(net, trainer, train, SegmentationValidation(val), 2, name, names,
-                       after_epoch=write_history, iters_per_epoch=len(train),
-                       loss_fn=mx.gluon.loss.SoftmaxCrossEntropyLoss(axis=1),
-                       train_metric=lambda: mx.metric.Accuracy(axis=1))
+    objective = Objective(2, loss_fn=mx.gluon.loss.SoftmaxCrossEntropyLoss(axis=1),
+                          train_metric=lambda: mx.metric.Accuracy(axis=1))
+    return session.fit(net, trainer, train, SegmentationValidation(val), objective, name,
+                       names, after_epoch=write_history, iters_per_epoch=len(train))
 
 
 def main(argv=None):

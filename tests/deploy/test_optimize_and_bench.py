@@ -1,4 +1,4 @@
-"""The optimised inference form (gluon_aff.deploy.optimize) and `gluon-aff bench`."""
+"""The optimised inference form (gluon_aff.deploy.optimized_form) and `gluon-aff bench`."""
 import json
 
 import mxnet as mx

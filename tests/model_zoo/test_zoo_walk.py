@@ -2,9 +2,8 @@
 writing a test for it.
 
 Each name builds at its own configuration (classes, stages, declared channels). It then
-runs at its input size in its smallest configuration (the depth its entry takes as
-``blocks=`` or ``layers=``, where it takes one; a new family without an entry in
-``SMALLEST`` runs as registered): logits of the right shape, per-stage features with the
+runs at its input size in its family's smallest configuration (one block per stage,
+``gluon_aff.core.families``): logits of the right shape, per-stage features with the
 declared channels at the declared reductions, the same outputs hybridized, and, for every
 CIFAR-size name and the ImageNet names in ``IMAGENET_ONNX``, the same outputs from its
 ONNX export in ONNX Runtime.
@@ -18,17 +17,6 @@ from gluon_aff.deploy import export_onnx, run_onnx
 from gluon_aff.model_zoo import (GLUONCV_ALIASES, entry_function, get_model, get_model_info,
                                  list_models)
 
-# family -> the entry arguments of its smallest network (one block per stage)
-SMALLEST = {
-    'imagenet_resnet': dict(layers=[1, 1, 1, 1], stem_width=8),
-    'imagenet_resnext': dict(layers=[1, 1, 1, 1], stem_width=16),
-    'imagenet_afi_resnet': dict(layers=[1, 2, 1, 1]),
-    'cifar_resnet': dict(blocks=1, channel_times=1),
-    'cifar_resnext': dict(blocks=1, channel_times=1),
-    'cifar_inception': dict(blocks=1, channel_times=1),
-    'cifar_afi_resnet': dict(blocks=1),
-    'fpn_resnet': dict(blocks=1),
-}
 # the ImageNet names exported at 224 pixels: the released flagship (each such export costs
 # seconds; tests/deploy/test_export.py exports the ResNeXt and AFI-ResNet hosts smaller)
 IMAGENET_ONNX = ('iaff_resnet50',)
@@ -36,7 +24,7 @@ NAMES = list_models()
 
 
 def _smallest(name):
-    return SMALLEST.get(get_model_info(name).family, {})
+    return get_model_info(name).smallest     # the family's, declared in gluon_aff.core
 
 
 @pytest.mark.parametrize('name', NAMES)
@@ -83,8 +71,6 @@ def test_every_name_keeps_the_contract(name, tmp_path):
 
 
 def test_the_walk_covers_every_family():
-    families = {get_model_info(n).family for n in NAMES}
-    assert set(SMALLEST) <= families
     assert set(IMAGENET_ONNX) <= set(NAMES)
 
 

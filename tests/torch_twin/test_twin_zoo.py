@@ -14,6 +14,7 @@ import mxnet as mx
 from helpers import COMPAT_DIR, ROOT
 from gluon_aff import model_zoo
 from gluon_aff import torch as twin
+from gluon_aff.core import zoo
 from gluon_aff.core.released import CheckpointMismatchError
 from gluon_aff.tools.twin_check import check_twin, format_table
 from gluon_aff.torch.weights import mxnet_arrays_from_state_dict
@@ -34,7 +35,7 @@ def test_every_twin_name_computes_what_mxnet_computes():
     step (measured <= 1e-12, 3e-11, 3e-7: MXNet's float64 variance)."""
     results = check_twin()
     print(format_table(results))
-    assert set(results) == set(twin.list_models())
+    assert set(results) == set(zoo.list_models())       # the declaration, both sides
     trained = set()
     for name, r in sorted(results.items()):
         assert 'error' not in r, (name, r)

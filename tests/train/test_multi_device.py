@@ -12,7 +12,7 @@ from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
 from helpers import run_script
-from gluon_aff.train.loop import fit
+from gluon_aff.train.loop import Objective, fit
 from npref import softmax
 
 TWO = [mx.cpu(0), mx.cpu(1)]
@@ -45,7 +45,7 @@ def test_two_devices_update_as_one_device_on_the_same_global_batch():
         net = _dense(ctx)
         trainer = _trainer(net)
         for _ in range(2):          # two steps: momentum states take part too
-            fit(net, trainer, ctx, _batches(), _batches(), 3, 1, label_smoothing=True,
+            fit(net, trainer, ctx, _batches(), _batches(), Objective(3, label_smoothing=True), 1,
                 progress=False)
         weights.append([p.data(ctx[0]).asnumpy() for p in net.collect_params().values()])
         if len(ctx) == 2:           # both devices hold the same parameters
@@ -72,8 +72,8 @@ class _Recorder(nn.Block):
 def test_mixup_partners_are_reversed_within_each_device_slice():
     net = _Recorder()
     net.initialize(ctx=TWO)
-    fit(net, _trainer(net), TWO, _batches(), lambda: iter([]), 3, 2, mixup=True,
-        mixup_alpha=1.0, mixup_off_epoch=0, seed=5, progress=False)
+    fit(net, _trainer(net), TWO, _batches(), lambda: iter([]),
+        Objective(3, mixup=True, mixup_alpha=1.0, mixup_off_epoch=0), 2, seed=5, progress=False)
     lam = np.random.RandomState(5).beta(1.0, 1.0)     # fit seeds np.random with seed + epoch
     for (ctx, got), part in zip(net.seen[:2], (X[:4], X[4:])):
         np.testing.assert_allclose(got, lam * part + (1 - lam) * part[::-1], rtol=1e-6)
@@ -115,9 +115,9 @@ def test_float16_distillation_on_two_devices_and_the_loss_by_hand(tmp_path):
     logp = np.log(softmax(student))
     expected = np.mean((1 - hard) * T ** 2 * -(soft * logp_t).sum(1) + hard * -(onehot * logp).sum(1))
     stats = []
-    fit(net, trainer, TWO, _batches(), _batches(), 3, 1, label_smoothing=True, teacher=teacher,
-        temperature=T, hard_weight=hard, dtype='float16', progress=False,
-        on_epoch_end=lambda epoch, s: stats.append(s))
+    fit(net, trainer, TWO, _batches(), _batches(),
+        Objective(3, label_smoothing=True, teacher=teacher, temperature=T, hard_weight=hard),
+        1, dtype='float16', progress=False, on_epoch_end=lambda epoch, s: stats.append(s))
     assert stats[0]['train_loss'] == pytest.approx(expected, rel=2e-3)
     # multi-precision: float16 weights, a float32 master copy (and momentum) saved for them
     assert net.w.data(mx.cpu(1)).dtype == np.float16
@@ -132,9 +132,9 @@ def test_float16_distillation_on_two_devices_and_the_loss_by_hand(tmp_path):
     trainer = gluon.Trainer(net.collect_params(), 'nag', dict(
         learning_rate=0.05, momentum=0.9, wd=1e-4, multi_precision=True))
     before = net.w.data(mx.cpu(0)).asnumpy().copy()
-    fit(net, trainer, TWO, _batches(), _batches(), 3, 2, mixup=True, mixup_alpha=0.2,
-        label_smoothing=True, teacher=teacher, dtype='float16', seed=0, progress=False,
-        on_epoch_end=lambda epoch, s: stats.append(s))
+    fit(net, trainer, TWO, _batches(), _batches(),
+        Objective(3, mixup=True, mixup_alpha=0.2, label_smoothing=True, teacher=teacher), 2,
+        dtype='float16', seed=0, progress=False, on_epoch_end=lambda epoch, s: stats.append(s))
     assert all(np.isfinite(s['train_loss']) for s in stats)
     assert np.abs(net.w.data(mx.cpu(0)).asnumpy() - before).max() > 0
 

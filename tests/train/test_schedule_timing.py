@@ -10,7 +10,7 @@ from mxnet import gluon
 
 from gluon_aff.data.imagenet import imagenet_rec_loaders
 from gluon_aff.data.recordio import pack_arrays
-from gluon_aff.train.loop import fit
+from gluon_aff.train.loop import Objective, fit
 from gluon_aff.train.schedule import cifar_schedule, imagenet_schedule
 
 
@@ -30,7 +30,7 @@ def _run_epoch(schedule, epoch, updates_before, batches, caplog, log_interval=0)
     trainer._optimizer.begin_num_update = trainer._optimizer.num_update = updates_before
     caplog.clear()
     with caplog.at_level('INFO', logger='gluon_aff'):
-        fit(net, trainer, [mx.cpu()], _batches(batches), _batches(1), 2, epoch + 1,
+        fit(net, trainer, [mx.cpu()], _batches(batches), _batches(1), Objective(2), epoch + 1,
             start_epoch=epoch, log_interval=log_interval, progress=False)
     return caplog.text
 

@@ -148,8 +148,8 @@ def test_every_batchnorm_updates_after_one_step(name, kwargs, size):
     trainer = mx.gluon.Trainer(net.collect_params(), 'nag', {'learning_rate': 0.01})
     x = mx.nd.random.uniform(-1, 1, (4, 3, size, size))
     y = mx.nd.array([0, 1, 2, 3])
-    loop.fit(net, trainer, [mx.cpu()], lambda: iter([(x, y)]), lambda: iter([(x, y)]), 10, 1,
-             progress=False)
+    loop.fit(net, trainer, [mx.cpu()], lambda: iter([(x, y)]), lambda: iter([(x, y)]),
+             loop.Objective(10), 1, progress=False)
     after = {k: net._collect_params_with_prefix()[k].data().asnumpy() for k in stats}
     # A layer counts as updated when its running variance moved. Its running mean may not:
     # MS-CAM's first BatchNorm sees a 1x1 convolution (bias 0) of x + y, two outputs of
@@ -195,9 +195,9 @@ def _spy_on_fit(monkeypatch, record):
     from gluon_aff.train import runner
     original = runner.fit
 
-    def spying_fit(net, trainer, *args, **kwargs):
-        record(net, trainer, kwargs)
-        return original(net, trainer, *args, **kwargs)
+    def spying_fit(net, trainer, ctx, train, validation, objective, *args, **kwargs):
+        record(net, trainer, dict(kwargs, objective=objective))
+        return original(net, trainer, ctx, train, validation, objective, *args, **kwargs)
     monkeypatch.setattr(runner, 'fit', spying_fit)
 
 
@@ -491,8 +491,9 @@ def test_distillation_options_reach_the_loop(tiny_rec, tmp_path, monkeypatch):
     for flag, value in tiny_rec.items():
         argv += [flag, value]
     assert train_imagenet.main(argv) == 0
-    assert seen['temperature'] == 5 and seen['hard_weight'] == 0.3
-    got = seen['teacher']._collect_params_with_prefix()
+    objective = seen['objective']
+    assert objective.temperature == 5 and objective.loss_fn._hard_weight == 0.3
+    got = objective.teacher._collect_params_with_prefix()
     for key, p in teacher._collect_params_with_prefix().items():
         if key.endswith(('conv1.0.weight', 'fc.weight')):
             np.testing.assert_array_equal(got[key].data().asnumpy(), p.data().asnumpy())

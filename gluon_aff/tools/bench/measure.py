@@ -62,10 +62,10 @@ def _measure(path, model, kwargs, files, iters, warmup):
     out = os.path.join(folder, path + '.npy')
     extra_out = os.path.join(folder, path + '-extra.npy')
     if path == 'onnxruntime' or path in OPENVINO:
-        from ...deploy import runtimes
         model_file = files['onnx'] if path == 'onnxruntime' else files.get(path,
                                                                            files.get('openvino'))
-        cmd = [sys.executable, runtimes.__file__, model_file, '--input', files['input'],
+        cmd = [sys.executable, '-m', 'gluon_aff.tools.bench.runtime_worker', model_file,
+               '--input', files['input'],
                '--output', out, '--runtime', 'onnxruntime' if path == 'onnxruntime' else
                'openvino', '--precision', OPENVINO.get(path, 'f32')]
         if 'extra' in files:

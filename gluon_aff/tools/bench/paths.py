@@ -18,7 +18,7 @@ OPENVINO = {'openvino': 'f32', 'openvino-bf16': 'bf16', 'openvino-int8': 'int8'}
 def available_paths():
     """The paths this machine can run; maps path -> None or the reason it is unavailable."""
     import importlib.util
-    from ...deploy.optimize import mkldnn_available
+    from ...deploy.optimized_form import mkldnn_available
     from ...deploy.runtimes import available_precisions
     reasons = dict.fromkeys(PATHS)
     if not mkldnn_available():

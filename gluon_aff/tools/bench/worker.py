@@ -104,7 +104,7 @@ def worker_main(argv):
     args = p.parse_args(argv)
     spec = json.loads(args.worker)
     if spec['path'].startswith('torch'):
-        from ...deploy.runtimes import peak_rss_mb, timings
+        from .timing import peak_rss_mb, timings
         run = (_torch_train_runner if spec['path'].endswith('-train') else _torch_runner)(spec)
         result = timings(run, np.load(spec['input']).shape[0], args.iters, args.warmup)
         result['peak_rss_mb'] = peak_rss_mb()
@@ -114,7 +114,8 @@ def worker_main(argv):
         os.environ.setdefault('MXNET_ENGINE_TYPE', 'NaiveEngine')   # as training on the CPU
     import gluon_aff  # noqa: F401  (numpy/distutils shims before mxnet)
     import mxnet as mx
-    from ...deploy.runtimes import in_batches, peak_rss_mb, timings
+    from ...deploy.runtimes import in_batches
+    from .timing import peak_rss_mb, timings
     net = _build(spec)
     x = mx.nd.array(np.load(spec['input']))
     if spec['path'] == 'train':

@@ -1,4 +1,5 @@
-"""The run's log: INFO lines to stderr and, on rank 0, to a file."""
+"""A training run's log, for both frameworks' recipes: INFO lines of the ``gluon_aff``
+logger to stderr and, on rank 0, to a file."""
 import functools
 import logging
 import os
@@ -34,8 +35,6 @@ def close_logging():
         logger.removeHandler(handler)
         handler.close()
     logger.propagate = True
-
-
 
 
 def closes_log(run):

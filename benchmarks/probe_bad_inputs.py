@@ -75,6 +75,18 @@ API = [
     ('twin: float64 input to a float32 network',
      "import gluon_aff.torch as t, torch; t.get_model('cifar_aff_resnet20').eval()"
      "(torch.zeros(1, 3, 32, 32, dtype=torch.float64))"),
+    ('forward: a batch of zero images',
+     "import numpy as np; _net()(mx.nd.array(np.zeros((0, 3, 32, 32), np.float32)))"),
+    ('twin: a batch of zero images',
+     "import gluon_aff.torch as t, torch; t.get_model('cifar_aff_resnet20').eval()"
+     "(torch.zeros(0, 3, 32, 32))"),
+    ('twin: truncated .safetensors',
+     "import gluon_aff.torch as t; n = t.get_model('cifar_aff_resnet20', blocks=1, "
+     "channel_times=1); t.save_safetensors(n, T + '/n.safetensors'); "
+     "b = open(T + '/n.safetensors', 'rb').read(); open(T + '/n.safetensors', 'wb').write(b[:len(b) // 2]); "
+     "t.get_model('cifar_aff_resnet20', pretrained=T + '/n.safetensors', blocks=1, channel_times=1)"),
+    ('twin: pretrained=True without released weights',
+     "import gluon_aff.torch as t; t.get_model('cifar_aff_resnet20', pretrained=True)"),
     ('twin finetune: val/ lacks a class',
      "import gluon_aff.torch.finetune as f; _folders(T, ['a', 'b'], ['a']); "
      "f.run(f.FinetuneConfig(model='cifar_aff_resnet20', data_dir=T + '/d', out_dir=T + '/o', "
@@ -144,6 +156,56 @@ CLI = [
      'python {ROOT}/train_imagenet.py --model resnet --askc-type DirectAdd --data-dir {T}/d '
      '--num-gpus 0 --dtype float32 --save-dir {T}/p --logging-file {T}/x.log -j 0 '
      '--batch-size 2 --input-size 32 --classes 2 --num-epochs 1 --test-layers 1 --progress off'),
+    ('eval: --batch-size 0', "n = _net(); n(mx.nd.zeros((1, 3, 32, 32))); "
+     "n.save_parameters(T + '/n.params'); _folders(T, ['a', 'b'], ['a', 'b'])",
+     'gluon-aff eval cifar_aff_resnet20 --arg blocks=1 --arg channel_times=1 --params '
+     '{T}/n.params --data-dir {T}/d/val --batch-size 0'),
+    ('eval: --arg classes= (eval sets it)', "n = _net(); n(mx.nd.zeros((1, 3, 32, 32))); "
+     "n.save_parameters(T + '/n.params'); _folders(T, ['a', 'b'], ['a', 'b'])",
+     'gluon-aff eval cifar_aff_resnet20 --arg blocks=1 --arg channel_times=1 --params '
+     '{T}/n.params --data-dir {T}/d/val --arg classes=5'),
+    ('export: --batch-size 0', '',
+     'gluon-aff export cifar_aff_resnet20 --format onnx --out {T} --batch-size 0'),
+    ('export: --arg classes= with --params', "n = _net(); n(mx.nd.zeros((1, 3, 32, 32))); "
+     "n.save_parameters(T + '/n.params')",
+     'gluon-aff export cifar_aff_resnet20 --format onnx --out {T} --params {T}/n.params '
+     '--arg blocks=1 --arg channel_times=1 --arg classes=5'),
+    ('bench: --batch-size 0', '',
+     'gluon-aff bench cifar_aff_resnet20 --batch-size 0 --paths imperative'),
+    ('convert: --arg pretrained= (convert sets it)',
+     "import gluon_aff; import mxnet as mx; from gluon_aff import get_model; "
+     "n = get_model('cifar_aff_resnet20', blocks=1, channel_times=1); n.initialize(); "
+     "n(mx.nd.zeros((1, 3, 32, 32))); n.save_parameters(T + '/o.params')",
+     'gluon-aff convert cifar_aff_resnet20 --params {T}/o.params --out {T}/o.safetensors '
+     '--arg blocks=1 --arg channel_times=1 --arg pretrained=False'),
+    ('finetune: --batch-size 0', "_folders(T, ['a', 'b'], ['a', 'b'])",
+     'python -m gluon_aff.torch.finetune cifar_aff_resnet20 {T}/d --out-dir {T}/o '
+     '--batch-size 0'),
+    ('finetune: --pretrained true without released weights', "_folders(T, ['a', 'b'], ['a', 'b'])",
+     'python -m gluon_aff.torch.finetune cifar_aff_resnet20 {T}/d --out-dir {T}/o '
+     '--pretrained true --epochs 1 --workers 0'),
+    ('finetune: batch larger than the data', "_folders(T, ['a', 'b'], ['a', 'b'])",
+     'python -m gluon_aff.torch.finetune cifar_aff_resnet20 {T}/d --out-dir {T}/o '
+     '--pretrained false --batch-size 8 --epochs 1 --workers 0'),
+    ('finetune: corrupt image', "_folders(T, ['a', 'b'], ['a', 'b']); "
+     "open(T + '/d/val/a/1.png', 'wb').write(b'\\x89PNG\\r\\n\\x1a\\n' + b'garbage' * 9)",
+     'python -m gluon_aff.torch.finetune cifar_aff_resnet20 {T}/d --out-dir {T}/o '
+     '--pretrained false --batch-size 2 --epochs 1 --workers 1 --mixup 0 --auto-augment none'),
+    ('finetune: empty image file', "_folders(T, ['a', 'b'], ['a', 'b']); "
+     "open(T + '/d/val/a/1.png', 'wb').close()",
+     'python -m gluon_aff.torch.finetune cifar_aff_resnet20 {T}/d --out-dir {T}/o '
+     '--pretrained false --batch-size 2 --epochs 1 --workers 0 --mixup 0'),
+    ('finetune: empty val/ folder', "_folders(T, ['a', 'b'], ['a', 'b']); "
+     "import shutil; shutil.rmtree(T + '/d/val'); os.makedirs(T + '/d/val')",
+     'python -m gluon_aff.torch.finetune cifar_aff_resnet20 {T}/d --out-dir {T}/o '
+     '--pretrained false --batch-size 2 --epochs 1 --workers 0 --mixup 0'),
+    ('finetune: rerun into a finished run\'s folder', "_folders(T, ['a', 'b'], ['a', 'b'])",
+     'python -m gluon_aff.torch.finetune cifar_aff_resnet20 {T}/d --out-dir {T}/o '
+     '--pretrained false --batch-size 2 --epochs 1 --workers 0 --mixup 0 '
+     '--model-kwargs \'{{"blocks": 1, "channel_times": 1}}\' > /dev/null 2>&1; '
+     'python -m gluon_aff.torch.finetune cifar_aff_resnet20 {T}/d --out-dir {T}/o '
+     '--pretrained false --batch-size 2 --epochs 1 --workers 0 --mixup 0 '
+     '--model-kwargs \'{{"blocks": 1, "channel_times": 1}}\''),
     ('convert: checkpoint of another network',
      "import gluon_aff; import mxnet as mx; from gluon_aff import get_model; "
      "n = get_model('cifar_aff_resnet20', blocks=1, channel_times=1); n.initialize(); "
@@ -213,8 +275,7 @@ def run_cli(case, setup, command, tmp):
                        env=_env(),
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     command = command.format(T=tmp, ROOT=ROOT)
-    if command.startswith('python '):
-        command = sys.executable + command[len('python'):]
+    command = command.replace('python ', sys.executable + ' ')
     if command.startswith('gluon-aff '):
         command = sys.executable + ' -m gluon_aff' + command[len('gluon-aff'):]
     out = subprocess.run(command, shell=True, cwd=tmp, env=_env(), stdout=subprocess.PIPE,

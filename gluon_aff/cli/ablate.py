@@ -2,6 +2,7 @@
 import os
 
 from . import register_command
+from .args import positive_int
 from ..tools.ablate import HOSTS, TABLES, format_summary, plot_summary, run_ablation
 
 
@@ -9,13 +10,13 @@ def configure(p):
     p.add_argument('--table', choices=sorted(TABLES), default='4',
                    help='3: context scales, 4: fusion strategies, 6: local/global fusion')
     p.add_argument('--host', choices=sorted(HOSTS), default='resnet')
-    p.add_argument('--blocks', type=int, nargs='+', default=[1], metavar='B',
+    p.add_argument('--blocks', type=positive_int, nargs='+', default=[1], metavar='B',
                    help='blocks per stage to run (default: 1)')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    p.add_argument('--epochs', type=int, default=6)
+    p.add_argument('--epochs', type=positive_int, default=6)
     p.add_argument('--dataset', default='digits',
                    help='classification hosts: digits (default), cifar10, cifar100')
-    p.add_argument('--channel-times', type=int, default=1,
+    p.add_argument('--channel-times', type=positive_int, default=1,
                    help='width multiplier of the classification hosts (default 1)')
     p.add_argument('--out', default='ablation', help='folder for runs, CSV and PNG')
     p.add_argument('--progress', choices=('on', 'off'), default='on')

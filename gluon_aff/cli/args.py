@@ -1,8 +1,23 @@
 """The ``--arg KEY=VALUE`` option of the subcommands that build a zoo network (no MXNet
-needed: ``convert`` uses it too)."""
+needed: ``convert`` uses it too), and the checks of the numbers commands take."""
+import argparse
 import ast
 
-__all__ = ['add_arg_option', 'parse_kwargs']
+__all__ = ['add_arg_option', 'parse_kwargs', 'positive_int']
+
+# what every command that builds a network passes itself
+SET_BY_COMMANDS = {'pretrained': 'from --params', 'ctx': 'on the CPU', 'root': None}
+
+
+def positive_int(text):
+    """An argparse type: a whole number of at least 1 (a batch size, a count)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError('%r is not a whole number' % text)
+    if value < 1:
+        raise argparse.ArgumentTypeError('%d: give a whole number of at least 1' % value)
+    return value
 
 
 def add_arg_option(parser):
@@ -11,13 +26,19 @@ def add_arg_option(parser):
                              'channel_times=1), for files saved from non-default variants')
 
 
-def parse_kwargs(pairs):
-    """['blocks=1', "fusion='iaff'"] -> {'blocks': 1, 'fusion': 'iaff'}."""
+def parse_kwargs(pairs, sets=None):
+    """['blocks=1', "fusion='iaff'"] -> {'blocks': 1, 'fusion': 'iaff'}. A key the command
+    sets itself (``sets``: key -> where from, besides ``SET_BY_COMMANDS``) is a ValueError
+    saying so."""
     kwargs = {}
+    own = dict(SET_BY_COMMANDS, **(sets or {}))
     for pair in pairs:
         key, sep, value = pair.partition('=')
         if not sep or not key:
             raise ValueError("--arg takes KEY=VALUE, got '%s'" % pair)
+        if key in own:
+            raise ValueError('--arg %s: the command sets %s itself%s; leave it out'
+                             % (pair, key, ' (%s)' % own[key] if own[key] else ''))
         try:
             kwargs[key] = ast.literal_eval(value)
         except (ValueError, SyntaxError):

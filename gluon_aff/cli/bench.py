@@ -2,20 +2,22 @@
 import json
 
 from . import register_command
+from .args import positive_int
 from .common import add_arg_option, parse_kwargs
 from ..tools.bench import PATHS, add_ratios, benchmark, format_table, model_macs
 
 
 def configure(p):
     p.add_argument('models', nargs='+', metavar='MODEL', help='zoo names')
-    p.add_argument('--batch-size', type=int, nargs='+', default=[1], metavar='N',
+    p.add_argument('--batch-size', type=positive_int, nargs='+', default=[1], metavar='N',
                    help='batch sizes (default: 1)')
-    p.add_argument('--input-size', type=int, default=None,
+    p.add_argument('--input-size', type=positive_int, default=None,
                    help="input height/width (default: each model's, 224 or 32)")
     p.add_argument('--paths', nargs='+', choices=PATHS, default=None,
                    help='paths to measure (default: every available inference path; add '
                         '"train" for a training step)')
-    p.add_argument('--iters', type=int, default=20, help='timed runs per path (default: 20)')
+    p.add_argument('--iters', type=positive_int, default=20,
+                   help='timed runs per path (default: 20)')
     p.add_argument('--warmup', type=int, default=3, help='untimed runs first (default: 3)')
     p.add_argument('--baseline', default='resnet50_add',
                    help='model the "time vs" column compares with (default: resnet50_add)')

@@ -4,6 +4,7 @@ import os
 import mxnet as mx
 
 from . import register_command
+from .args import positive_int
 from ..data.photos import sample_photos
 from ..model_zoo import get_model, get_model_info, list_models
 from ..model_zoo.pretrained import (BASE_URL_ENV, DEFAULT_BASE_URL, DownloadError, model_root,
@@ -26,7 +27,7 @@ def configure(p):
                    'grace_hopper.jpg)')
     p.add_argument('--root', default=None, help='folder of released checkpoints (default '
                    '$MXNET_HOME/models or ~/.mxnet/models)')
-    p.add_argument('--topk', type=int, default=5)
+    p.add_argument('--topk', type=positive_int, default=5)
 
 
 def run(args):

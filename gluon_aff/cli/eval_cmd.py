@@ -5,6 +5,7 @@ import sys
 import mxnet as mx
 
 from . import register_command
+from .args import positive_int
 from .common import add_arg_option, load_checkpoint_network, parse_kwargs
 from ..data.evaluation import dataset_batches, folder_batches, rec_batches
 from ..core import released
@@ -21,7 +22,7 @@ def configure(p):
     p.add_argument('--coarse-label', action='store_true',
                    help='CIFAR-100 with the 20 superclass labels (the released superclass files)')
     add_arg_option(p)
-    p.add_argument('--batch-size', type=int, default=64)
+    p.add_argument('--batch-size', type=positive_int, default=64)
     p.add_argument('-j', '--num-workers', type=int, default=4)
     p.add_argument('--progress', choices=('auto', 'on', 'off'), default='auto')
 
@@ -32,7 +33,8 @@ def run(args):
     if sum(sources) != 1:
         raise ValueError('give exactly one data source: --rec-val/--rec-val-idx, --data-dir '
                          'or --dataset')
-    info, net = load_checkpoint_network(args.name, args.params, parse_kwargs(args.arg))
+    info, net = load_checkpoint_network(args.name, args.params, parse_kwargs(
+        args.arg, sets={'classes': "from the checkpoint's head"}))
     net.hybridize()
     if args.rec_val or args.rec_val_idx:
         batches = rec_batches(os.path.expanduser(args.rec_val or ''),

@@ -5,6 +5,7 @@ import os
 import mxnet as mx
 
 from . import register_command
+from .args import positive_int
 from .common import add_arg_option, load_checkpoint_network, parse_kwargs
 from ..deploy import export_onnx, export_symbol
 from ..deploy.export import calibration_batch, export_openvino, labelled_batch, write_meta
@@ -27,9 +28,10 @@ def configure(p):
     p.add_argument('--max-accuracy-drop', type=float, default=0.005,
                    help='int8 with --validation: largest top-1 drop allowed (default 0.005)')
     p.add_argument('--out', default='.', help='output folder (default: .)')
-    p.add_argument('--input-size', type=int, default=None,
+    p.add_argument('--input-size', type=positive_int, default=None,
                    help="input height/width (default: the model's, 224 or 32)")
-    p.add_argument('--batch-size', type=int, default=1, help='batch size the graph is fixed to')
+    p.add_argument('--batch-size', type=positive_int, default=1,
+                   help='batch size the graph is fixed to')
     add_arg_option(p)
 
 
@@ -43,7 +45,8 @@ def run(args):
     if args.validation and args.precision != 'int8':
         raise ValueError('--validation controls the accuracy of int8 quantisation; add '
                          '--precision int8 --calibration FOLDER, or leave it out')
-    kwargs = parse_kwargs(args.arg)
+    kwargs = parse_kwargs(args.arg, sets={'classes': "from the checkpoint's head"}
+                          if args.params else None)
     if args.params:
         info, net = load_checkpoint_network(args.name, args.params, kwargs)
     else:

@@ -25,7 +25,7 @@ def run(args):
     if len(args.model) != len(args.params):
         raise ValueError('give one --params per --model (%d models, %d params files)'
                          % (len(args.model), len(args.params)))
-    kwargs = parse_kwargs(args.arg)
+    kwargs = parse_kwargs(args.arg, sets={'classes': "from each checkpoint's head"})
     models = [load_checkpoint_network(name, params, kwargs)
               for name, params in zip(args.model, args.params)]
     images = [(path, load_image(path)) for path in args.images]

@@ -1,5 +1,6 @@
 """``gluon-aff predict MODEL IMAGE...``: classify images with an exported model, no MXNet."""
 from . import register_command
+from .args import positive_int
 
 
 def configure(p):
@@ -9,7 +10,7 @@ def configure(p):
                    help='default: onnxruntime for .onnx at f32, else openvino')
     p.add_argument('--precision', choices=('f32', 'bf16', 'int8'), default='f32',
                    help='bf16 needs a CPU with AVX512_BF16 or AMX; int8 an int8 export')
-    p.add_argument('--topk', type=int, default=5)
+    p.add_argument('--topk', type=positive_int, default=5)
 
 
 def run(args):

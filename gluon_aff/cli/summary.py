@@ -2,7 +2,7 @@
 counted in MXNet's graph or from the PyTorch twin's layers (the same rules, the same
 totals)."""
 from . import register_command
-from .args import add_arg_option, parse_kwargs
+from .args import add_arg_option, parse_kwargs, positive_int
 from .frameworks import add_framework_option, build, pick_framework
 from ..core.layer_counts import format_table
 from ..core.zoo import get_model_info
@@ -10,7 +10,7 @@ from ..core.zoo import get_model_info
 
 def configure(p):
     p.add_argument('name', help='zoo name (`gluon-aff list`)')
-    p.add_argument('--input-size', type=int, default=None,
+    p.add_argument('--input-size', type=positive_int, default=None,
                    help="input height/width (default: the model's, 224 or 32)")
     p.add_argument('--totals', action='store_true', help='print only the totals')
     add_arg_option(p)

@@ -11,7 +11,37 @@ import shutil
 import tempfile
 
 __all__ = ['atomic_path', 'atomic_files', 'write_atomically', 'fsync_path',
-           'describe_write_error']
+           'describe_write_error', 'remove_stale_temporaries', 'TEMPORARY_PREFIX']
+
+TEMPORARY_PREFIX = '.tmp-'      # what a writer killed mid-write can leave beside its file
+
+
+def _file_mode():
+    """The mode a new file gets under the process's umask (``tempfile`` makes 0600 files,
+    which the rename would keep)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def remove_stale_temporaries(folder):
+    """Remove what writers killed mid-write left in ``folder`` (``.tmp-*`` files and
+    staging folders); returns their names. Only for a folder no other process writes to
+    at the same time."""
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        if name.startswith(TEMPORARY_PREFIX):
+            path = os.path.join(folder, name)
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                _remove(path)
+            removed.append(name)
+    return removed
 
 
 def fsync_path(path):
@@ -50,13 +80,14 @@ def atomic_path(path):
     folder = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix='.tmp-', suffix='-' + os.path.basename(path),
-                                   dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=TEMPORARY_PREFIX,
+                                   suffix='-' + os.path.basename(path), dir=folder)
         os.close(fd)
     except OSError as e:
         _raise_naming(path, e)
     try:
         yield tmp
+        os.chmod(tmp, _file_mode())       # whatever the writer made of it, the umask's mode
         fsync_path(tmp)
         os.replace(tmp, path)
         fsync_path(folder)
@@ -81,15 +112,17 @@ def atomic_files(paths):
     folder = folders.pop()
     try:
         os.makedirs(folder, exist_ok=True)
-        staging = tempfile.mkdtemp(prefix='.tmp-', dir=folder)
+        staging = tempfile.mkdtemp(prefix=TEMPORARY_PREFIX, dir=folder)
     except OSError as e:
         _raise_naming(paths[0], e)
     tmps = [os.path.join(staging, os.path.basename(p)) for p in paths]
     try:
         yield tmps
+        mode = _file_mode()
         for tmp, path in zip(tmps, paths):
             if not os.path.exists(tmp):
                 raise OSError(errno.ENOENT, 'the writer did not write %s' % path)
+            os.chmod(tmp, mode)
             fsync_path(tmp)
         for tmp, path in zip(tmps, paths):
             os.replace(tmp, path)

@@ -113,10 +113,11 @@ def _terminate(signum, frame):
     raise Terminated()
 
 
-def run_script(parser, run, argv=None, errors=(), on_error=None, finish=None):
+def run_script(parser, run, argv=None, errors=(), on_error=None, finish=None, report=True):
     """Parse ``argv`` into a configuration and call ``run(config)``; bad input (ValueError,
     IOError and ``errors``) prints one error line (exit code 2; ``on_error(message)`` sees
-    it first, for the run's log). Ctrl-C exits with 130 and SIGTERM with 143, each after
+    it first, for the run's log; ``report=False``: not printed, as on the processes of a
+    distributed run but the first). Ctrl-C exits with 130 and SIGTERM with 143, each after
     ``run`` saved what resuming needs; ``finish()`` runs however it ends."""
     from .released import CheckpointError
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -128,10 +129,12 @@ def run_script(parser, run, argv=None, errors=(), on_error=None, finish=None):
         message = '%s: error: %s' % (parser.prog, e)
         if on_error is not None:
             on_error(message)
-        print(message, file=sys.stderr)
+        if report:
+            print(message, file=sys.stderr)
         return 2
     except Terminated:
-        print('%s: stopped by SIGTERM' % parser.prog, file=sys.stderr)
+        if report:
+            print('%s: stopped by SIGTERM' % parser.prog, file=sys.stderr)
         return 143
     except KeyboardInterrupt:
         return 130

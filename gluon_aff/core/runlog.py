@@ -4,7 +4,7 @@ import functools
 import logging
 import os
 
-__all__ = ['setup_logging', 'close_logging', 'closes_log', 'logger']
+__all__ = ['setup_logging', 'close_logging', 'closes_log', 'log_to_file', 'logger']
 
 logger = logging.getLogger('gluon_aff')
 
@@ -27,6 +27,14 @@ def setup_logging(path=None, rank=0, num_workers=1):
         handler.setFormatter(fmt)
         logger.addHandler(handler)
     return logger
+
+
+def log_to_file(message, level=logging.ERROR):
+    """Write ``message`` to the run's log file alone (the command prints it itself)."""
+    record = logger.makeRecord(logger.name, level, __file__, 0, message, None, None)
+    for handler in logger.handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
 
 
 def close_logging():

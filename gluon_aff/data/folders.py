@@ -9,29 +9,18 @@ the next readable image of the folder (with that image's label) and logged as sk
 Empty files are found when the folder is opened, before any training.
 """
 import logging
-import os
 
 import cv2
 import mxnet as mx
 import numpy as np
 from mxnet.gluon.data.vision import ImageFolderDataset
 
+from ..core.images import (SKIP_FLAG, BadImageError, bad_image, empty_images,
+                           empty_images_error, image_problem)
+
 __all__ = ['BadImageError', 'CheckedImageFolder', 'SKIP_FLAG']
 
 logger = logging.getLogger(__name__)
-SKIP_FLAG = '--skip-bad-images'
-
-
-class BadImageError(IOError):
-    pass
-
-
-def _problem(path, data):
-    if not data:
-        return 'the file is empty'
-    if data[:2] == b'\xff\xd8' and data.rstrip(b'\x00\r\n ')[-2:] != b'\xff\xd9':
-        return 'the JPEG is cut short (no end-of-image marker)'
-    return None
 
 
 class CheckedImageFolder(ImageFolderDataset):
@@ -42,12 +31,9 @@ class CheckedImageFolder(ImageFolderDataset):
         super(CheckedImageFolder, self).__init__(root, flag=1, transform=transform)
         self.skip_bad = skip_bad
         self.skipped = set()
-        empty = [path for path, _ in self.items if os.path.getsize(path) == 0]
+        empty = empty_images([path for path, _ in self.items])
         if empty and not skip_bad:
-            raise BadImageError(
-                "%d empty image file(s) in '%s': %s%s. Remove or replace them, or pass %s "
-                'to skip them' % (len(empty), root, ', '.join(empty[:5]),
-                                  ' ...' if len(empty) > 5 else '', SKIP_FLAG))
+            raise empty_images_error(root, empty)
         if empty:
             logger.warning("skipping %d empty image file(s) in '%s' (%s): %s", len(empty),
                            root, SKIP_FLAG, ', '.join(empty[:5]) + (' ...' if len(empty) > 5
@@ -64,7 +50,7 @@ class CheckedImageFolder(ImageFolderDataset):
                 data = f.read()
         except OSError as e:
             raise BadImageError('cannot read the image %s: %s' % (path, e.strerror or e))
-        problem = _problem(path, data)
+        problem = image_problem(data)
         if problem is None:
             # OpenCV directly: MXNet's imdecode returned a tensor of a nonsense shape for a
             # PNG signature followed by garbage, and failed only when it was used
@@ -72,8 +58,7 @@ class CheckedImageFolder(ImageFolderDataset):
             if bgr is not None and bgr.size:
                 return mx.nd.array(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype='uint8')
             problem = 'OpenCV cannot decode it'
-        raise BadImageError('bad image %s: %s. Remove or replace it, or pass %s to skip such '
-                            'images (each is logged)' % (path, problem, SKIP_FLAG))
+        raise bad_image(path, problem)
 
     def __getitem__(self, idx):
         n = len(self.items)

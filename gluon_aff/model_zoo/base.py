@@ -275,6 +275,9 @@ class ZooNet(HybridBlock):
                 "%s expects a batch of images shaped (N, %d, H, W), got shape %s; "
                 "add the batch axis with x.expand_dims(axis=0)"
                 % (self.zoo_name, self.input_channels, shape))
+        if shape[0] == 0:
+            raise ValueError('%s got a batch of 0 images (input shape %s); give it at least one'
+                             % (self.zoo_name, shape))
         if shape[1] != self.input_channels:
             hint = ('; repeat a grayscale channel with x.repeat(3, axis=1)' if shape[1] == 1
                     else '; images must be NCHW (channels first): x.transpose((0, 3, 1, 2))'

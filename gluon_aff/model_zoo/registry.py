@@ -7,16 +7,13 @@ and gluoncv's table), and ``build_model`` is the one path from there to a networ
 the one argument check, the family's class, the ZooNet contract, features, attention
 BatchNorms, weights.
 """
-import sys
 from collections import OrderedDict
 
 from mxnet import cpu
 
 from ..core.arguments import check_arguments
-from ..core.attention_norm import ATTENTION_NORMS  # noqa: F401 (re-exported)
 from ..core.model_info import ModelInfo  # noqa: F401 (re-exported)
-from ..core.preprocessing import CIFAR_PREPROCESS, IMAGENET_PREPROCESS  # noqa: F401
-from ..core.zoo import ZOO, get_model_info, list_models, unknown_model_error  # noqa: F401
+from ..core.zoo import ZOO, get_model_info, list_models  # noqa: F401 (re-exported)
 
 __all__ = ['ModelInfo', 'register_family', 'make_entries', 'entry_function', 'get_model',
            'list_models', 'get_model_info', 'build_model', 'implemented_families',

@@ -265,6 +265,9 @@ class ZooNet(nn.Module):
             raise ValueError('%s expects a batch of images shaped (N, %d, H, W), got shape %s; '
                              'add the batch axis with x.unsqueeze(0)'
                              % (self.zoo_name, self.input_channels, tuple(x.shape)))
+        if x.shape[0] == 0:
+            raise ValueError('%s got a batch of 0 images (input shape %s); give it at least one'
+                             % (self.zoo_name, tuple(x.shape)))
         if x.shape[1] != self.input_channels:
             raise ValueError('%s expects %d input channels, got %d (input shape %s)%s'
                              % (self.zoo_name, self.input_channels, x.shape[1], tuple(x.shape),

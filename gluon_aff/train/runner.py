@@ -11,7 +11,7 @@ from .checkpoints import Checkpointer, parameters_digest
 from .config import TrainResult
 from .devices import Distributed, contexts, prefer_sync_engine_on_cpu
 from ..core.runlog import setup_logging
-from .loop import ClassificationValidation, Objective, fit, first_batches, seed_everything
+from .loop import ClassificationValidation, fit, first_batches, seed_everything
 from .resume import ResumePlan
 
 __all__ = ['Run', 'CheckpointNames']

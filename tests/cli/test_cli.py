@@ -120,3 +120,32 @@ def test_help_has_an_example(command, capsys):
     with pytest.raises(SystemExit):
         main([command, '--help'])
     assert 'example:' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize('argv,named', [
+    (['export', 'cifar_aff_resnet20', '--format', 'onnx', '--batch-size', '0'],
+     'argument --batch-size: 0: give a whole number of at least 1'),
+    (['eval', 'cifar_aff_resnet20', '--params', 'x.params', '--dataset', 'digits',
+      '--batch-size', '0'], 'argument --batch-size: 0: give a whole number of at least 1'),
+    (['summary', 'cifar_aff_resnet20', '--input-size', '0'],
+     'argument --input-size: 0: give a whole number of at least 1'),
+    (['eval', 'cifar_aff_resnet20', '--params', 'x.params', '--dataset', 'digits', '--arg',
+      'classes=5'], "--arg classes=5: the command sets classes itself (from the checkpoint's "
+                   'head); leave it out'),
+    (['convert', 'cifar_aff_resnet20', '--params', 'x.params', '--out', 'y.safetensors',
+      '--arg', 'pretrained=False'], '--arg pretrained=False: the command sets pretrained '
+                                    'itself (from --params); leave it out'),
+])
+def test_zero_sizes_and_arguments_a_command_sets_itself_are_named(argv, named, capsys):
+    with pytest.raises(SystemExit) if 'argument --' in named else _no_exit():
+        assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert named in err and 'Traceback' not in err
+
+
+class _no_exit(object):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False

@@ -185,4 +185,6 @@ def test_multiply_adds_of_the_attention_by_hand():
 def test_bench_names_what_it_cannot_run(capsys):
     assert main(['bench', 'cifar_aff_resnt20', '--paths', 'hybridized']) == 2
     assert 'cifar_aff_resnet20' in capsys.readouterr().err
-    assert main(['bench', 'cifar_aff_resnet20', '--iters', '0']) == 2
+    with pytest.raises(SystemExit):         # argparse: exit code 2, the argument named
+        main(['bench', 'cifar_aff_resnet20', '--iters', '0'])
+    assert 'argument --iters: 0: give a whole number of at least 1' in capsys.readouterr().err

@@ -1,5 +1,6 @@
 """Inputs a network cannot take get a message that says what to do."""
 import mxnet as mx
+import numpy as np
 import pytest
 
 from gluon_aff.model_zoo import get_model
@@ -79,3 +80,16 @@ def test_batches_of_another_dtype(imagenet_net, dtype):
         imagenet_net(mx.nd.zeros((1, 3, 64, 64), dtype=dtype))
     assert ('expects float32 input (its parameters are float32), got %s; convert the batch '
             "with x.astype('float32')" % dtype) in str(err.value)
+
+
+def test_a_batch_of_zero_images_is_named_in_both_frameworks():
+    import torch
+    from gluon_aff import torch as twin
+    net = get_model('cifar_aff_resnet20', blocks=1, channel_times=1)
+    net.initialize()
+    empty = mx.nd.array(np.zeros((0, 3, 32, 32), np.float32))    # (mx.nd.zeros cannot)
+    with pytest.raises(ValueError, match=r'got a batch of 0 images \(input shape \(0, 3, 32, 32'):
+        net(empty)
+    tnet = twin.get_model('cifar_aff_resnet20', blocks=1, channel_times=1).eval()
+    with pytest.raises(ValueError, match=r'got a batch of 0 images \(input shape \(0, 3, 32, 32'):
+        tnet(torch.zeros(0, 3, 32, 32))

@@ -235,7 +235,7 @@ def square_net(tmp_path_factory):
     vimg, vlab, _ = _objects(128, np.random.RandomState(TEST_SEED + 50))
     val = lambda: iter([(mx.nd.array(_normalised(vimg)), mx.nd.array(vlab))])  # noqa
     stats = []
-    loop.fit(net, trainer, [mx.cpu()], batches, val, 3, 6, progress=False,
+    loop.fit(net, trainer, [mx.cpu()], batches, val, loop.Objective(3), 6, progress=False,
              on_epoch_end=lambda epoch, s: stats.append(s['val_top1']))
     path = str(tmp_path_factory.mktemp('squares') / 'squares.params')
     net.save_parameters(path)

@@ -3,11 +3,9 @@ installs nothing of it, and the twin and the commands that need no MXNet run whe
 MXNet side is absent (`make torch-check` does the same in a fresh `pip install '.[torch]'`
 environment)."""
 import importlib.metadata
-import re
 import subprocess
 import sys
 
-import pytest
 
 from helpers import ROOT
 

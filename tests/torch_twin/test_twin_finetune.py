@@ -89,8 +89,10 @@ def test_finetune_moves_an_mxnet_trained_network_to_a_new_task(trained_digits, p
     assert [h['epoch'] for h in result.history] == list(range(2))
     assert all(h['val_images'] == 360 for h in result.history)
     assert result.classes == ['even', 'odd']
-    # the best checkpoint reloads through get_model and scores what the run reported
-    net = twin.get_model('cifar_aff_resnet20', pretrained=result.best, classes=2, **SMALL)
+    # the best checkpoint reloads through get_model (its head and class names from the file's
+    # metadata) and scores what the run reported
+    net = twin.get_model('cifar_aff_resnet20', pretrained=result.best, **SMALL)
+    assert net.num_classes == 2 and net.class_names == ['even', 'odd']
     assert _accuracy(net, str(parity_folder / 'val')) == pytest.approx(result.best_acc,
                                                                        abs=1e-9)
     # it started from the MXNet file's features: its first convolution is the file's,
@@ -158,9 +160,10 @@ def test_finetune_refuses_folders_and_settings_that_cannot_work(tmp_path):
         run(_config(tmp_path / 'data', tmp_path / 'out'))
     with pytest.raises(FileNotFoundError, match='needs train/ and val/'):
         run(_config(tmp_path / 'nothing', tmp_path / 'out'))
-    with pytest.raises(ValueError, match='batch_size=31 must be even for mixup'):
+    with pytest.raises(ValueError, match='--batch-size 31 must be even for mixup'):
         run(_config(tmp_path / 'data', tmp_path / 'out', batch_size=31))
-    with pytest.raises(ValueError, match=r"lr=nan must be a number >= 0.*auto_augment='svhn'"):
+    with pytest.raises(ValueError, match=r"--lr=nan must be a number >= 0.*--auto-augment must "
+                                         r"be one of cifar10, imagenet, None, got 'svhn'"):
         run(_config(tmp_path / 'data', tmp_path / 'out', lr=float('nan'), auto_augment='svhn'))
     # the command reports the same without a traceback
     proc = subprocess.run([sys.executable, '-m', 'gluon_aff.torch.finetune', 'cifar_aff_resnet20',
@@ -216,7 +219,7 @@ def test_compiled_training_takes_the_same_steps(tmp_path):
     assert parse_args(['m', 'd', '--compile']).compile == 'inductor'
     assert parse_args(['m', 'd', '--compile', 'eager']).compile == 'eager'
     assert parse_args(['m', 'd']).compile is None
-    with pytest.raises(ValueError, match='compile=3 must be a torch.compile backend'):
+    with pytest.raises(ValueError, match='--compile 3 must be a torch.compile backend'):
         _config(tmp_path / 'data', tmp_path / 'x', compile=3).check()
 
 

@@ -10,11 +10,10 @@ import mxnet as mx
 from gluon_aff.core import released
 from gluon_aff import torch as twin
 from gluon_aff.data.photos import sample_photos
-from gluon_aff.model_zoo import get_model, get_model_info
+from gluon_aff.model_zoo import get_model_info
 from gluon_aff.tools.twin_check import SMALL as TWIN_SMALL
 from gluon_aff.torch.layers import BatchNorm2d
 from gluon_aff.data.eval_transform import eval_transform, load_image
-from helpers import randomize
 
 SMALL = dict(blocks=1, channel_times=1)
 

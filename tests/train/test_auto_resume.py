@@ -32,6 +32,26 @@ def _starts(folder):
     return sum(open(p).read().count(' devices: ') for p in logs)
 
 
+def _newest_epoch(folder):
+    """The epoch the newest complete epoch-boundary checkpoint in ``folder`` continues at."""
+    found = [0]
+    for path in glob.glob(str(folder / 'params' / '*.json')):
+        meta = json.load(open(path))
+        if meta.get('kind') == 'epoch' and os.path.isfile(str(folder / 'params' /
+                                                              meta['params'])):
+            found.append(meta['next_epoch'])
+    return max(found)
+
+
+def _continued_at(folder):
+    """The epoch the last run logged it continued at (0 when it found nothing to resume)."""
+    log = open(glob.glob(str(folder / 'logs' / 'train_*.log'))[0]).read()
+    last = log.rsplit(' devices: ', 1)[1]
+    if 'continuing at epoch ' in last:
+        return int(last.split('continuing at epoch ')[1].split()[0])
+    return 0
+
+
 def test_killed_anywhere_and_rerun_ends_bit_for_bit(tmp_path):
     plain = tmp_path / 'plain'
     run_script('train_cifar.py', _argv(plain))
@@ -42,9 +62,9 @@ def test_killed_anywhere_and_rerun_ends_bit_for_bit(tmp_path):
     # a kill, a scheduler's SIGTERM and a Ctrl-C: the last two save an '-interrupted'
     # checkpoint mid-epoch, which --auto-resume passes over for the epoch boundary before it
     stops = [(signal.SIGKILL, -signal.SIGKILL), (signal.SIGTERM, 143), (signal.SIGINT, 130)]
-    rng, kills, codes = random.Random(1), 0, []
+    rng, kills, codes, resumed = random.Random(1), 0, [], []
     while True:
-        started = _starts(killed)
+        started, newest = _starts(killed), _newest_epoch(killed)
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                 text=True)
         if kills < len(stops):
@@ -58,11 +78,14 @@ def test_killed_anywhere_and_rerun_ends_bit_for_bit(tmp_path):
                 proc.send_signal(stops[kills][0])
                 kills += 1
         _, err = proc.communicate(timeout=300)
+        if started:         # a restart continued from the newest complete checkpoint
+            resumed.append((newest, _continued_at(killed)))
         if proc.returncode == 0:
             break
         codes.append(proc.returncode)
         assert proc.returncode == stops[kills - 1][1], err[-2000:]
     assert len(codes) >= 2
+    assert resumed and all(newest == at for newest, at in resumed), resumed
     final = _final(killed)
     assert len(final) == 1 and open(final[0], 'rb').read() == expected
     # the best-accuracy record went on across the restarts: one best file, as uninterrupted

@@ -46,7 +46,7 @@ def digits_inputs(params=None, epochs=6):
     (``params`` if given, else trained now with the CIFAR recipe, about a minute on 2
     cores)."""
     from ...data.digits import digits_arrays, digits_split
-    from ...model_zoo.registry import CIFAR_PREPROCESS
+    from ...core.preprocessing import CIFAR_PREPROCESS
     mean, std = CIFAR_PREPROCESS['mean'], CIFAR_PREPROCESS['std']
     images, labels = digits_arrays()
     train_idx, val_idx = digits_split()

@@ -36,7 +36,9 @@ RUN_FIRST = ('test_bench_reports_the_accuracy_of_each_path',
              'test_gradcam_peaks_on_the_object', 'test_python_snippets_run',
              'test_two_workers_train_in_sync_and_a_killed_worker_stops_the_rest',
              'test_imagenet_resume_equals_an_uninterrupted_run',
-             'test_finetune_runs_on_two_processes_through_torchrun')
+             'test_finetune_runs_on_two_processes_through_torchrun',
+             'test_two_processes_stopped_anywhere_end_as_if_never_stopped',
+             'test_one_process_stopped_anywhere_ends_as_if_never_stopped')
 
 
 def pytest_collection_modifyitems(config, items):

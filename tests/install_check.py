@@ -1,4 +1,4 @@
-"""After `pip install .` into an environment that already held numpy 2 and pandas (see
+"""After `pip install '.[mxnet]'` into an environment that already held numpy 2 and pandas (see
 `make install-check`): numpy is the version it was, the package imports without MXNet for
 serving, and the zoo says how to install MXNet.
 
@@ -10,7 +10,7 @@ import numpy
 
 
 def main(before):
-    assert numpy.__version__ == before, 'pip install . changed numpy from %s to %s' % (
+    assert numpy.__version__ == before, 'pip install .[mxnet] changed numpy from %s to %s' % (
         before, numpy.__version__)
     import pandas  # noqa: F401
     import gluon_aff

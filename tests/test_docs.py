@@ -112,14 +112,17 @@ from gluon_aff.torch import weights as twin_weights
 twin_download = twin_weights.load_checkpoint
 
 
+RELEASED = ('fine', 'coarse', 'imagenet', 'in1k', 'cifar100', 'cifar100_coarse')
+
+
 def random_weights(net, model, which, ctx=None, root=None):
-    if isinstance(which, str) and which not in ('fine', 'coarse', 'imagenet'):
+    if isinstance(which, str) and which not in RELEASED:
         return download(net, model, which, ctx, root)       # a file of the user's own
     net.initialize(mx.init.Xavier(), ctx=ctx or mx.cpu())
 
 
 def twin_random_weights(net, model, which, root=None):
-    if isinstance(which, str) and which not in ('fine', 'coarse', 'imagenet'):
+    if isinstance(which, str) and which not in RELEASED:
         return twin_download(net, model, which, root)
     return net                                  # the twin's modules start initialised
 

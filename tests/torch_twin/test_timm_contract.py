@@ -1,7 +1,10 @@
 """Every zoo name keeps timm's model contract, as timm's own ResNets keep it: the model API,
 the creation arguments (each works or is refused by name), features as timm's (and as
 ``resnet50d``'s, for a drop-in swap), every parameter trained, and TorchScript, torch.fx,
-torch.export and ONNX. Networks are built at their family's smallest configuration."""
+torch.export and ONNX. Networks are built at their family's smallest configuration, where
+names that differ only in depth build the same network: the costlier checks (feature
+wrappers, scripting and tracing, export) walk each distinct network once (``DISTINCT``:
+every name's network is among them, ``test_distinct_networks_cover_every_name``)."""
 import io
 import warnings
 
@@ -32,6 +35,22 @@ def _distinct(names):
 
 
 DISTINCT = _distinct(NAMES)
+
+
+def test_distinct_networks_cover_every_name():
+    """A name left out of DISTINCT builds, at the smallest configuration, the same network as
+    the one walked for it: the same modules and parameter shapes."""
+    walked = {}
+    for name in DISTINCT:
+        info = get_model_info(name)
+        walked[(info.family, info.fusion, info.args.get('setting'))] = name
+    assert len(DISTINCT) == 34
+    for name in NAMES:
+        info = get_model_info(name)
+        twin_of = walked[(info.family, info.fusion, info.args.get('setting'))]
+        shapes = [{k: tuple(v.shape) for k, v in _build(n).state_dict().items()}
+                  for n in (name, twin_of)]
+        assert shapes[0] == shapes[1], (name, twin_of)
 
 
 def _build(name, **kwargs):
@@ -137,7 +156,7 @@ def test_timms_creation_arguments_work_or_are_refused_by_name(name):
             timm.create_model(name, output_stride=16, **small)
 
 
-@pytest.mark.parametrize('name', NAMES)
+@pytest.mark.parametrize('name', DISTINCT)
 def test_features_as_timm_and_its_wrappers(name, tmp_path):
     """features_only returns feature_info's maps (0 the stem) through each of timm's
     wrappers (weights given as timm gives a file: pretrained_cfg_overlay), and
@@ -219,7 +238,7 @@ def test_grad_checkpointing_and_layer_decay_work_on_the_zoo():
             any(n.startswith(net.classifier_name) for n in last)
 
 
-@pytest.mark.parametrize('name', NAMES)
+@pytest.mark.parametrize('name', DISTINCT)
 def test_scripted_and_traced_forms_agree_with_eager(name):
     net = _build(name).eval()
     x = _input(net)

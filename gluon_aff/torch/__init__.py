@@ -20,6 +20,7 @@ from .fusion import (AFF, AFI, IAFF, MSCAM, Add, MultiAFF, create_fusion,  # noq
 from .layers import BatchNorm2d  # noqa: F401
 from .registry import (get_model, get_model_info, list_models, set_attention_norm,  # noqa: F401
                        implemented_families, feature_network)
+from .optimize import optimize  # noqa: F401
 from .pretrained import Weights, get_weights  # noqa: F401
 from .transforms import AutoAugment, eval_transform  # noqa: F401
 from .weights import (load_checkpoint, load_state, read_checkpoint,  # noqa: F401

@@ -1,0 +1,165 @@
+"""The twin's inference form (the MXNet side's ``gluon_aff.deploy.optimize``): the same
+outputs within float32 rounding, less work.
+
+``optimize(net)`` returns a copy of ``net`` in eval mode where
+
+- every BatchNorm that reads a convolution's output (alone) is folded into it (``w' = w g / s``,
+  ``b' = (b - mean) g / s + beta``, ``s = sqrt(var + eps)``, ``g = 1`` for a fixed gamma);
+- an attention's global branch runs on the pooled vector: ``mean over H, W``, then its two
+  point-wise convolutions as matrix-vector products (``Linear``), not as convolutions of
+  1x1 maps (which PyTorch's CPU path sends to a slow non-oneDNN kernel);
+- MS-CAM's weight is ``sigmoid(L(s) + g(s))`` computed in place on the local branch's
+  output, and AFF's and iAFF's blends are one ``torch.lerp`` each
+  (``Z = 2 lerp(X, Y, W)``, ``lerp(X, Y, W) = X + (Y - X) W``);
+- the memory format is channels-last (oneDNN's own layout), unless ``channels_last=False``.
+
+For inference only (``torch.inference_mode``/``no_grad``); ``torch.compile`` takes the
+result. Equal to the network it came from within 1e-5 of the logits on every name
+(``tests/torch_twin/test_optimize.py``).
+"""
+import collections
+import copy
+
+import torch
+from torch import nn
+
+from .fusion import AFF, IAFF
+from .layers import GlobalAvgPool
+
+__all__ = ['optimize', 'fold_batchnorm', 'PooledMLP']
+
+
+def _bn_scale_shift(bn):
+    std = torch.sqrt(bn.running_var + bn.eps)
+    gamma = torch.ones_like(bn.running_var) if getattr(bn, 'fix_gamma', False) else bn.weight
+    scale = gamma / std
+    return scale, bn.bias - bn.running_mean * scale
+
+
+def fold_batchnorm(conv, bn):
+    """A convolution computing ``bn(conv(x))`` (eval mode) in one."""
+    scale, shift = _bn_scale_shift(bn)
+    folded = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
+                       conv.padding, conv.dilation, conv.groups, bias=True,
+                       padding_mode=conv.padding_mode).to(conv.weight.device, conv.weight.dtype)
+    with torch.no_grad():
+        folded.weight.copy_(conv.weight * scale.reshape(-1, 1, 1, 1))
+        bias = conv.bias if conv.bias is not None else torch.zeros_like(shift)
+        folded.bias.copy_(bias * scale + shift)
+    return folded
+
+
+class PooledMLP(nn.Module):
+    """An attention's global branch on the pooled vector: ``mean_{H,W}(x)``, ``Linear``,
+    ReLU, ``Linear``, as N x C x 1 x 1."""
+
+    def __init__(self, first, second):
+        super().__init__()
+        self.fc1 = _as_linear(first)
+        self.fc2 = _as_linear(second)
+
+    def forward(self, x):
+        v = x.mean([2, 3])
+        return self.fc2(torch.relu(self.fc1(v)))[:, :, None, None]
+
+
+def _as_linear(conv):
+    linear = nn.Linear(conv.in_channels, conv.out_channels).to(conv.weight.device,
+                                                                 conv.weight.dtype)
+    with torch.no_grad():
+        linear.weight.copy_(conv.weight.reshape(conv.out_channels, conv.in_channels))
+        linear.bias.copy_(conv.bias)
+    return linear
+
+
+class _BatchNormLeaves(torch.fx.Tracer):
+    """torch.fx's tracer, stopping at every BatchNorm (the twin's is a subclass)."""
+
+    def is_leaf_module(self, m, qualname):
+        return isinstance(m, nn.BatchNorm2d) or super().is_leaf_module(m, qualname)
+
+
+def _fold_all(net):
+    """Fold every BatchNorm that reads a convolution's output and nothing else does, wherever
+    the two modules sit (found in the traced graph: a ResNet-D stem's last convolution and
+    ``bn1``, a concatenation's projection and the next block part's BatchNorm)."""
+    graph = _BatchNormLeaves().trace(net)
+    modules = dict(net.named_modules())
+    calls = collections.Counter(n.target for n in graph.nodes if n.op == 'call_module')
+    for node in graph.nodes:
+        if node.op != 'call_module' or not isinstance(modules[node.target], nn.BatchNorm2d):
+            continue
+        source = node.args[0]
+        if (isinstance(source, torch.fx.Node) and source.op == 'call_module'
+                and type(modules[source.target]) is nn.Conv2d and len(source.users) == 1
+                and calls[source.target] == calls[node.target] == 1):
+            _replace(net, source.target, fold_batchnorm(modules[source.target],
+                                                        modules[node.target]))
+            _replace(net, node.target, nn.Identity())
+
+
+def _replace(net, path, module):
+    parent, _, name = path.rpartition('.')
+    setattr(net.get_submodule(parent) if parent else net, name, module)
+
+
+def _global_to_vector(seq):
+    """A folded global branch (GlobalAvgPool, Conv, Identity, ReLU, Conv, Identity) as a
+    ``PooledMLP``; None when ``seq`` is not one."""
+    layers = [m for m in seq if not isinstance(m, nn.Identity)]
+    if (len(layers) == 4 and isinstance(layers[0], GlobalAvgPool)
+            and isinstance(layers[1], nn.Conv2d) and isinstance(layers[2], nn.ReLU)
+            and isinstance(layers[3], nn.Conv2d)
+            and all(c.kernel_size == (1, 1) and c.groups == 1 for c in (layers[1], layers[3]))):
+        return PooledMLP(layers[1], layers[3])
+    return None
+
+
+class _FusedWeight(object):
+    """MS-CAM's weight ``sigmoid(L(s) + g(s))`` in place on L's output (inference only)."""
+
+    @staticmethod
+    def weight(module, s):
+        return torch.sigmoid_(module.local_att(s).add_(module.global_att(s)))
+
+    @staticmethod
+    def weight2(module, s):
+        return torch.sigmoid_(module.local_att2(s).add_(module.global_att2(s)))
+
+
+class InferenceAFF(AFF):
+    """AFF in its inference form: ``Z = 2 lerp(X, Y, W)``, ``W = M(X + Y)``."""
+
+    def forward(self, y, x):
+        return torch.lerp(x, y, _FusedWeight.weight(self, y + x)).mul_(2)
+
+
+class InferenceIAFF(IAFF):
+    """iAFF in its inference form: ``W1 = M1(X + Y)``, ``I = lerp(X, Y, W1)``,
+    ``Z = lerp(X, Y, M2(I))``."""
+
+    def forward(self, y, x):
+        w1 = _FusedWeight.weight(self, y + x)
+        return torch.lerp(x, y, _FusedWeight.weight2(self, torch.lerp(x, y, w1)))
+
+
+_INFERENCE = {AFF: InferenceAFF, IAFF: InferenceIAFF}
+
+
+def optimize(net, channels_last=True):
+    """The inference form of ``net`` (a twin network or block), a new module in eval mode;
+    ``net`` itself is not changed."""
+    out = copy.deepcopy(net).eval()
+    _fold_all(out)
+    for module in list(out.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, nn.Sequential):
+                vector = _global_to_vector(child)
+                if vector is not None:
+                    setattr(module, name, vector)
+    for module in list(out.modules()):
+        if type(module) in _INFERENCE:
+            module.__class__ = _INFERENCE[type(module)]
+    if channels_last:
+        out = out.to(memory_format=torch.channels_last)
+    return out

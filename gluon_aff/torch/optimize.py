@@ -25,6 +25,7 @@ from torch import nn
 
 from .fusion import AFF, IAFF
 from .layers import GlobalAvgPool
+from .packed_conv import prepack as prepack_convolutions, prepack_available
 
 __all__ = ['optimize', 'fold_batchnorm', 'PooledMLP']
 
@@ -146,9 +147,17 @@ class InferenceIAFF(IAFF):
 _INFERENCE = {AFF: InferenceAFF, IAFF: InferenceIAFF}
 
 
-def optimize(net, channels_last=True):
+def optimize(net, channels_last=True, prepack=None, example=None):
     """The inference form of ``net`` (a twin network or block), a new module in eval mode;
-    ``net`` itself is not changed."""
+    ``net`` itself is not changed.
+
+    ``prepack`` (default: on a CPU whose PyTorch has oneDNN, for float32 weights): the
+    result is a ``torch.fx.GraphModule`` whose convolutions keep their weights in oneDNN's
+    layout and take the ReLU and residual sum after them (``packed_conv.py``): forward
+    only, for eager inference; give ``torch.compile`` ``prepack=False`` (and
+    ``torch._inductor.config.freezing = True``, which packs the same way). ``example``:
+    an input of the shape the network will see (default: one image of its
+    ``pretrained_cfg['input_size']``)."""
     out = copy.deepcopy(net).eval()
     _fold_all(out)
     for module in list(out.modules()):
@@ -162,4 +171,20 @@ def optimize(net, channels_last=True):
             module.__class__ = _INFERENCE[type(module)]
     if channels_last:
         out = out.to(memory_format=torch.channels_last)
+    if prepack is None:
+        weights = [p for p in out.parameters() if p.dim() == 4]
+        prepack = prepack_available() and all(
+            p.device.type == 'cpu' and p.dtype == torch.float32 for p in weights)
+    if prepack:
+        if example is None:
+            size = getattr(net, 'pretrained_cfg', {}).get('input_size')
+            if size is None:
+                raise ValueError('optimize(prepack=True) needs an example input for %s (it '
+                                 'has no pretrained_cfg input_size): pass example=...'
+                                 % type(net).__name__)
+            example = torch.zeros((1,) + tuple(size))
+        if channels_last and example.dim() == 4:
+            example = example.contiguous(memory_format=torch.channels_last)
+        with torch.no_grad():
+            out = prepack_convolutions(out, example)
     return out

@@ -8,7 +8,9 @@ from ..tools.bench import PATHS, add_ratios, benchmark, format_table, model_macs
 
 
 def configure(p):
-    p.add_argument('models', nargs='+', metavar='MODEL', help='zoo names')
+    p.add_argument('models', nargs='+', metavar='MODEL',
+                   help="zoo names; timm:NAME measures timm's own network (e.g. "
+                        'timm:resnet50d) on the PyTorch paths, as a reference')
     p.add_argument('--batch-size', type=positive_int, nargs='+', default=[1], metavar='N',
                    help='batch sizes (default: 1)')
     p.add_argument('--input-size', type=positive_int, default=None,

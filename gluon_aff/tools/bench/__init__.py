@@ -14,6 +14,12 @@ computes the reference output with the imperative float32 network. Paths:
 - ``openvino``, ``openvino-bf16``, ``openvino-int8``: the OpenVINO export run by OpenVINO
   at float32, bfloat16 (CPUs with AVX512_BF16 or AMX) and int8 (quantised with NNCF on
   calibration images); the runtimes run without MXNet (``gluon_aff/deploy/runtimes.py``);
+- ``torch``, ``torch-compile``: the PyTorch twin in channels-last, eager and through
+  ``torch.compile``; ``torch-optimized``, ``torch-optimized-compile``: its inference form
+  (``gluon_aff.torch.optimize``: BatchNorm folded, prepacked convolutions with their ReLU,
+  residual sum and attention weight inside), eager and compiled with inductor's freezing;
+  ``torch-bf16``: that form under bfloat16 autocast (CPUs with AVX512_BF16 or AMX);
+  a model ``timm:NAME`` (e.g. ``timm:resnet50d``) is timm's own network on these paths;
 - ``train``: one SGD step (forward, backward, update) of the hybridized network
   in training mode, per batch; ``torch-train``, ``torch-compile-train``: the same step of
   the PyTorch twin, eager and through ``torch.compile`` (at batch 1 with the fusion

@@ -10,8 +10,8 @@ import numpy as np
 
 from ...core.workers import run_worker
 from .inputs import DIGITS_MODEL, digits_inputs, real_images
-from .paths import (INFERENCE_PATHS, KEYS, OPENVINO, PATHS, REDUCED_PATHS, TRAIN_PATHS,
-                    available_paths)
+from .paths import (INFERENCE_PATHS, KEYS, OPENVINO, PATHS, REDUCED_PATHS, TIMM_PREFIX,
+                    TORCH_PATHS, TRAIN_PATHS, available_paths)
 
 __all__ = ['benchmark']
 
@@ -21,7 +21,13 @@ log = logging.getLogger('gluon_aff.bench')
 def _prepare(model, kwargs, batch, size, folder, seed, paths, reasons, params=None,
              real=None, calibration=None, validation=None):
     """Write weights, input, extra inputs and the exported files the paths need; return
-    their paths and the imperative reference outputs (on the input and on ``real``)."""
+    their paths and the imperative reference outputs (on the input and on ``real``; None for
+    timm's networks, which have no MXNet form)."""
+    x = np.random.RandomState(seed).normal(0, 1, (batch, 3, size, size)).astype(np.float32)
+    if model.startswith(TIMM_PREFIX):
+        files = dict(params=None, input=os.path.join(folder, 'x.npy'))
+        np.save(files['input'], x)
+        return files, None, None
     import mxnet as mx
     from ...deploy.export import export_onnx, export_openvino
     from ...deploy.runtimes import in_batches
@@ -32,7 +38,6 @@ def _prepare(model, kwargs, batch, size, folder, seed, paths, reasons, params=No
         net.load_parameters(params, ctx=mx.cpu())
     else:
         randomize(net, seed=seed)
-    x = np.random.RandomState(seed).normal(0, 1, (batch, 3, size, size)).astype(np.float32)
     files = dict(params=os.path.join(folder, 'net.params'), input=os.path.join(folder, 'x.npy'))
     net.save_parameters(files['params'])
     np.save(files['input'], x)
@@ -95,7 +100,6 @@ def benchmark(models, batches=(1,), paths=None, input_size=None, kwargs=None, it
     ``KEYS`` (plus ``error`` for a path that failed or is unavailable, ``input_size``).
     ``accuracy`` (default: when a reduced-precision path is measured) adds
     ``top1_agreement`` (real photographs) and ``digits_acc`` (per path) to every row."""
-    from ...model_zoo import get_model_info
     reasons = available_paths()
     paths = list(paths or [p for p in INFERENCE_PATHS if reasons[p] is None])
     for p in paths:
@@ -103,7 +107,7 @@ def benchmark(models, batches=(1,), paths=None, input_size=None, kwargs=None, it
             raise ValueError('unknown path %r; choose from %s' % (p, ', '.join(PATHS)))
     if accuracy is None:
         accuracy = any(p in REDUCED_PATHS for p in paths)
-    infos = [get_model_info(m) for m in models]
+    infos = [_info(m) for m in models]
     bar = _progress(len(models) * len(batches) * len(paths)
                     + (len(paths) if accuracy else 0), progress)
     digits_acc = {}
@@ -113,15 +117,17 @@ def benchmark(models, batches=(1,), paths=None, input_size=None, kwargs=None, it
     results = []
     for info in infos:
         size = input_size or info.input_size
-        real = real_images(info, real_count) if accuracy and size == info.input_size else None
+        timm = info.name.startswith(TIMM_PREFIX)
+        real = real_images(info, real_count) if (accuracy and size == info.input_size
+                                                 and not timm) else None
         calibration = (real_images(info, max(real_count, 64), seed=1)
-                       if 'openvino-int8' in paths else None)
+                       if 'openvino-int8' in paths and not timm else None)
         for batch in batches:
             with tempfile.TemporaryDirectory() as folder:
                 files, reference, real_ref = _prepare(info.name, kwargs or {}, batch, size,
                                                       folder, seed, paths, reasons, None, real,
                                                       calibration)
-                scale = float(np.abs(reference).max()) or 1.0
+                scale = 1.0 if reference is None else float(np.abs(reference).max()) or 1.0
                 for path in paths:
                     bar.set_postfix_str('%s b%d %s' % (info.name, batch, path))
                     row = dict.fromkeys(KEYS)
@@ -131,10 +137,13 @@ def benchmark(models, batches=(1,), paths=None, input_size=None, kwargs=None, it
                     try:
                         if reasons.get(path):
                             raise RuntimeError(reasons[path])
+                        if timm and path not in TORCH_PATHS:
+                            raise RuntimeError("timm's own networks run on the PyTorch paths "
+                                               'only')
                         timing, out, extra = _measure(path, info.name, kwargs or {}, files,
                                                       iters, warmup)
                         row.update(timing)
-                        if out is not None:
+                        if out is not None and reference is not None:
                             row['max_rel_diff'] = float(np.abs(out - reference).max() / scale)
                         if extra is not None and real_ref is not None:
                             row['top1_agreement'] = float(np.mean(
@@ -146,6 +155,15 @@ def benchmark(models, batches=(1,), paths=None, input_size=None, kwargs=None, it
                     bar.update(1)
     bar.close()
     return results
+
+
+def _info(name):
+    """The zoo's ModelInfo, or for ``timm:NAME`` what the bench needs of it."""
+    if name.startswith(TIMM_PREFIX):
+        import types
+        return types.SimpleNamespace(name=name, input_size=224)
+    from ...model_zoo import get_model_info
+    return get_model_info(name)
 
 
 def _digits_accuracy(paths, reasons, batch, iters, params, seed, bar):

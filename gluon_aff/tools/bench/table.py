@@ -7,11 +7,14 @@ __all__ = ['add_ratios', 'format_table', 'model_macs']
 
 def model_macs(models, kwargs=None, input_size=None):
     """{zoo name: multiply-adds of one image at ``input_size`` (default: the model's)},
-    counted from the graph as ``gluon-aff summary`` counts them."""
+    counted from the graph as ``gluon-aff summary`` counts them (timm's networks left out)."""
     from ...model_zoo import get_model, get_model_info
     from ...utils.flops import count_graph
+    from .paths import TIMM_PREFIX
     out = {}
     for name in models:
+        if name.startswith(TIMM_PREFIX):
+            continue
         size = input_size or get_model_info(name).input_size
         net = get_model(name, **(kwargs or {}))
         out[name] = sum(r.macs for r in count_graph(net, (1, 3, size, size)))

@@ -47,23 +47,49 @@ def _train_step_runner(net, x):
     return step
 
 
+def _torch_network(spec):
+    """The twin with the spec's weights (read from the MXNet file, no MXNet imported), or
+    timm's own network (``timm:NAME``, random weights) as a reference."""
+    import torch
+    from ... import torch as twin
+    from .paths import TIMM_PREFIX
+    torch.set_num_threads(len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity')
+                          else os.cpu_count())
+    if spec['model'].startswith(TIMM_PREFIX):
+        import timm
+        torch.manual_seed(0)
+        return timm.create_model(spec['model'][len(TIMM_PREFIX):], **spec['kwargs'])
+    return twin.get_model(spec['model'], pretrained=spec['params'], **spec['kwargs'])
+
+
 def _torch_runner(spec):
-    """The twin with the same weights (read from the MXNet file), in eval mode and
-    channels-last; ``torch-compile`` also through ``torch.compile``. No MXNet imported."""
+    """Inference in channels-last: ``torch`` the network as built, ``torch-optimized`` its
+    inference form (``gluon_aff.torch.optimize``, prepacked), ``torch-bf16`` that form
+    (unpacked) under bfloat16 autocast; ``-compile`` through ``torch.compile``, the
+    optimized form with inductor's freezing (weights packed as the eager form packs them)."""
+    import contextlib
     import torch
     from ... import torch as twin
     from ...deploy.runtimes import in_batches
-    torch.set_num_threads(len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity')
-                          else os.cpu_count())
-    net = twin.get_model(spec['model'], pretrained=spec['params'], **spec['kwargs']).eval()
-    net = net.to(memory_format=torch.channels_last)
-    if spec['path'] == 'torch-compile':
+    net, path = _torch_network(spec).eval(), spec['path']
+    x = np.load(spec['input'])
+    example = torch.from_numpy(x).contiguous(memory_format=torch.channels_last)
+    if path in ('torch-optimized', 'torch-optimized-compile', 'torch-bf16'):
+        net = twin.optimize(net, prepack=path == 'torch-optimized', example=example)
+    else:
+        net = net.to(memory_format=torch.channels_last)
+    if path.endswith('-compile'):
+        if path == 'torch-optimized-compile':
+            import torch._inductor.config as inductor
+            inductor.freezing = True
         net = torch.compile(net)
+    precision = (lambda: torch.autocast('cpu', torch.bfloat16)) if path == 'torch-bf16' \
+        else contextlib.nullcontext
 
     def forward(batch):
-        with torch.inference_mode():
-            return net(torch.from_numpy(batch).contiguous(memory_format=torch.channels_last))
-    x = np.load(spec['input'])
+        with torch.inference_mode(), precision():
+            out = net(torch.from_numpy(batch).contiguous(memory_format=torch.channels_last))
+        return out.float()
     np.save(spec['output'], forward(x).numpy())
     if spec.get('extra'):
         np.save(spec['extra_output'], in_batches(lambda b: forward(b).numpy(),
@@ -78,13 +104,11 @@ def _torch_train_runner(spec):
     (``attention_norm='global_stats'``, what one image per step needs: PyTorch refuses
     batch statistics of one value per channel)."""
     import torch
-    from ... import torch as twin
-    torch.set_num_threads(len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity')
-                          else os.cpu_count())
     x = torch.from_numpy(np.load(spec['input'])).contiguous(memory_format=torch.channels_last)
-    extra = {} if x.shape[0] > 1 else dict(attention_norm='global_stats')
-    net = twin.get_model(spec['model'], pretrained=spec['params'], **spec['kwargs'], **extra)
-    net = net.train().to(memory_format=torch.channels_last)
+    from .paths import TIMM_PREFIX
+    if x.shape[0] == 1 and not spec['model'].startswith(TIMM_PREFIX):
+        spec = dict(spec, kwargs=dict(spec['kwargs'], attention_norm='global_stats'))
+    net = _torch_network(spec).train().to(memory_format=torch.channels_last)
     model = torch.compile(net) if spec['path'] == 'torch-compile-train' else net
     labels = torch.from_numpy(np.arange(x.shape[0]) % 10)
     optimizer = torch.optim.SGD(net.parameters(), lr=1e-4, momentum=0.9, weight_decay=1e-4)

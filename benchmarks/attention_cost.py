@@ -214,6 +214,14 @@ def main():
         lines.append('| %s | %.2f | %.2f | %+.2f |' % (op, a.get(op, 0), b.get(op, 0),
                                                      b.get(op, 0) - a.get(op, 0)))
     text = '\n'.join(lines) + '\n'
+    try:                      # keep the physical account attention_bound.py writes
+        from attention_bound import BEGIN, END
+        with open(args.out) as f:
+            old = f.read()
+        if BEGIN in old and END in old:
+            text += '\n' + old[old.index(BEGIN):old.index(END) + len(END)] + '\n'
+    except OSError:
+        pass
     with open(args.out, 'w') as f:
         f.write(text)
     print(text)

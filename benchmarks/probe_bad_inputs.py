@@ -7,17 +7,20 @@ or a command in its own process) and its outcome sorted into
 - ``silent``: no error where there should be one (a wrong result, a nan, exit code 0).
 
     .venv/bin/python benchmarks/probe_bad_inputs.py [--out benchmarks/bad_inputs.md]
-        [--json FILE] [--before FILE.json] [--root CHECKOUT]
+        [--json FILE] [--before FILE.json ...] [--root CHECKOUT]
 
 ``--root`` probes another checkout (e.g. a ``git worktree`` of an older commit) with this
-environment; ``--json`` keeps the results, ``--before`` adds another run's as a column.
-benchmarks/bad_inputs_before.json is commit 9af5b5d^ (before the work on bad input),
-probed with torch hidden (PYTHONPATH to a folder whose ``torch`` raises ImportError: the
-gluoncv of that commit refused PyTorch 2):
+environment; ``--json`` keeps the results, each ``--before`` adds another run's as a
+column (oldest first). benchmarks/bad_inputs_before.json is commit 9af5b5d^ (before the
+work on bad input), probed with torch hidden (PYTHONPATH to a folder whose ``torch``
+raises ImportError: the gluoncv of that commit refused PyTorch 2);
+benchmarks/bad_inputs_76d1747.json is commit 76d1747 (before the PyTorch side stood
+alone). The page is written by
 
     .venv/bin/python benchmarks/probe_bad_inputs.py --json benchmarks/bad_inputs.json \
-        --before benchmarks/bad_inputs_before.json Cases that need something the probed version does not have are
-``n/a``.
+        --before benchmarks/bad_inputs_before.json --before benchmarks/bad_inputs_76d1747.json
+
+Cases that need something the probed version does not have are ``n/a``.
 """
 import argparse
 import json
@@ -290,7 +293,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--out', default=os.path.join(ROOT, 'benchmarks', 'bad_inputs.md'))  # noqa
     p.add_argument('--json', default=None, help='also write the results here')
-    p.add_argument('--before', default=None, help='results of another version (its --json)')
+    p.add_argument('--before', action='append', default=[],
+                   help='results of an earlier version (its --json); repeat for several')
     p.add_argument('--root', default=None, help='the checkout to probe (default: this one)')
     args = p.parse_args()
     ROOT = os.path.abspath(args.root or ROOT)
@@ -311,29 +315,27 @@ def main():
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(results, f, indent=1)
-    before = json.load(open(args.before)) if args.before else {}
-    counts = {}
-    for outcome, _ in results.values():
-        counts[outcome] = counts.get(outcome, 0) + 1
+    befores = []
+    for path in args.before:
+        with open(path) as f:
+            befores.append((os.path.splitext(os.path.basename(path))[0], json.load(f)))
     lines = ['# Bad input: what the user sees', '',
              'Written by `benchmarks/probe_bad_inputs.py`: each case tried as a user would, in '
              'its own process. clear = an error naming the problem; raw = a traceback or an '
              'internal MXNet/ONNX Runtime message; silent = no error; n/a = the version has no '
-             'such feature.', '',
-             'Now: %s.' % ', '.join('%d %s' % (n, k) for k, n in sorted(counts.items())), '']
-    if before:
-        bcounts = {}
+             'such feature.', '']
+    for label, outcomes in befores + [('now', results)]:
+        counts = {}
         for case in results:
-            outcome = before.get(case, ['n/a'])[0]
-            bcounts[outcome] = bcounts.get(outcome, 0) + 1
-        lines[-1:-1] = ['Before (%s): %s.' % (os.path.basename(args.before), ', '.join(
-            '%d %s' % (n, k) for k, n in sorted(bcounts.items())))]
-        lines += ['| case | before | now | what the user sees now |', '|---|---|---|---|']
-    else:
-        lines += ['| case | now | what the user sees |', '|---|---|---|']
+            outcome = outcomes.get(case, ['n/a'])[0]
+            counts[outcome] = counts.get(outcome, 0) + 1
+        lines.append('- %s: %s.' % (label, ', '.join('%d %s' % (n, k)
+                                                      for k, n in sorted(counts.items()))))
+    head = ['case'] + [label for label, _ in befores] + ['now', 'what the user sees now']
+    lines += ['', '| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for case, (outcome, text) in results.items():
         text = text.replace('|', '\\|').replace('\n', ' ')[:160]
-        cells = [case] + ([before.get(case, ['n/a'])[0]] if before else []) + [outcome, text]
+        cells = [case] + [b.get(case, ['n/a'])[0] for _, b in befores] + [outcome, text]
         lines.append('| ' + ' | '.join(cells) + ' |')
     with open(args.out, 'w') as f:
         f.write('\n'.join(lines) + '\n')

@@ -3,19 +3,22 @@ outputs within float32 rounding, less work.
 
 ``optimize(net)`` returns a copy of ``net`` in eval mode where
 
-- every BatchNorm that reads a convolution's output (alone) is folded into it (``w' = w g / s``,
-  ``b' = (b - mean) g / s + beta``, ``s = sqrt(var + eps)``, ``g = 1`` for a fixed gamma);
+- every BatchNorm that reads a convolution's output (alone) is folded into it
+  (``w' = w g / s``, ``b' = (b - mean) g / s + beta``, ``s = sqrt(var + eps)``, ``g = 1``
+  for a fixed gamma);
 - an attention's global branch runs on the pooled vector: ``mean over H, W``, then its two
   point-wise convolutions as matrix-vector products (``Linear``), not as convolutions of
   1x1 maps (which PyTorch's CPU path sends to a slow non-oneDNN kernel);
 - MS-CAM's weight is ``sigmoid(L(s) + g(s))`` computed in place on the local branch's
   output, and AFF's and iAFF's blends are one ``torch.lerp`` each
   (``Z = 2 lerp(X, Y, W)``, ``lerp(X, Y, W) = X + (Y - X) W``);
-- the memory format is channels-last (oneDNN's own layout), unless ``channels_last=False``.
+- the memory format is channels-last (oneDNN's own layout), unless ``channels_last=False``;
+- on a CPU, the convolutions are prepacked and take the ReLU, residual sum and sigmoid
+  after them (``packed_conv.py``; ``prepack=False`` keeps the module tree above, what
+  ``torch.compile`` should be given).
 
-For inference only (``torch.inference_mode``/``no_grad``); ``torch.compile`` takes the
-result. Equal to the network it came from within 1e-5 of the logits on every name
-(``tests/torch_twin/test_optimize.py``).
+For inference only (``torch.inference_mode``/``no_grad``). Equal to the network it came
+from within 1e-5 of the logits on every name (``tests/torch_twin/test_optimize.py``).
 """
 import collections
 import copy
@@ -25,7 +28,7 @@ from torch import nn
 
 from .fusion import AFF, IAFF
 from .layers import GlobalAvgPool
-from .packed_conv import prepack as prepack_convolutions, prepack_available
+from .packed_conv import prepack as prepack_convolutions, prepack_available, replace_module
 
 __all__ = ['optimize', 'fold_batchnorm', 'PooledMLP']
 
@@ -94,14 +97,9 @@ def _fold_all(net):
         if (isinstance(source, torch.fx.Node) and source.op == 'call_module'
                 and type(modules[source.target]) is nn.Conv2d and len(source.users) == 1
                 and calls[source.target] == calls[node.target] == 1):
-            _replace(net, source.target, fold_batchnorm(modules[source.target],
-                                                        modules[node.target]))
-            _replace(net, node.target, nn.Identity())
-
-
-def _replace(net, path, module):
-    parent, _, name = path.rpartition('.')
-    setattr(net.get_submodule(parent) if parent else net, name, module)
+            replace_module(net, source.target, fold_batchnorm(modules[source.target],
+                                                              modules[node.target]))
+            replace_module(net, node.target, nn.Identity())
 
 
 def _global_to_vector(seq):

@@ -122,8 +122,8 @@ def prepack(net, example):
             post = 'sigmoid'
         if post != 'none':
             absorbed.append(user)
-        _set(gm, node.target, PackedConv2d(modules[node.target], _shape(node.args[0]), post,
-                                           residual))
+        replace_module(gm, node.target, PackedConv2d(modules[node.target],
+                                                     _shape(node.args[0]), post, residual))
         if residual is not None:
             absorbed[0].prepend(node)        # after ``other``, which may come later
             node.args = (node.args[0], other)
@@ -138,7 +138,7 @@ def prepack(net, example):
 
 def _residual(conv, other):
     """'map' or 'vector' when ``conv(x) + other`` can be one ``PackedConv2d``; else None."""
-    if not isinstance(other, torch.fx.Node):
+    if not isinstance(other, torch.fx.Node) or other is conv:
         return None
     shape, other_shape = _shape(conv), _shape(other)
     if shape is None or other_shape is None:
@@ -159,6 +159,8 @@ def _shape(node):
     return None if meta is None else tuple(meta.shape)
 
 
-def _set(root, path, module):
+def replace_module(root, path, module):
+    """``root``'s submodule at ``path`` (dotted) becomes ``module`` (``set_submodule``
+    before PyTorch 2.3)."""
     parent, _, name = path.rpartition('.')
     setattr(root.get_submodule(parent) if parent else root, name, module)

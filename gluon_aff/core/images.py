@@ -3,10 +3,13 @@ file, a JPEG cut short (no end-of-image marker: decoders read the part they have
 nothing) or one the decoder cannot read is a ``BadImageError`` naming the path and the way
 out (``--skip-bad-images``, which replaces it by the next readable image and logs it).
 Grayscale, CMYK and alpha images are not bad: the loaders convert them to RGB."""
+import logging
 import os
 
 __all__ = ['BadImageError', 'SKIP_FLAG', 'image_problem', 'bad_image', 'empty_images',
-           'empty_images_error']
+           'empty_images_error', 'without_empty', 'read_checked', 'first_readable']
+
+logger = logging.getLogger('gluon_aff')
 
 SKIP_FLAG = '--skip-bad-images'
 
@@ -33,6 +36,57 @@ def bad_image(path, problem):
 def empty_images(paths):
     """The empty files among ``paths`` (found when a folder is opened, before training)."""
     return [p for p in paths if os.path.getsize(p) == 0]
+
+
+def without_empty(root, samples, skip_bad):
+    """``samples`` ((path, label) pairs) without the empty files: with ``skip_bad`` they
+    are logged and left out, otherwise their ``BadImageError``. Returns (samples, empty)."""
+    empty = empty_images([path for path, _ in samples])
+    if empty and not skip_bad:
+        raise empty_images_error(root, empty)
+    if empty:
+        logger.warning("skipping %d empty image file(s) in '%s' (%s): %s", len(empty), root,
+                       SKIP_FLAG, ', '.join(empty[:5]) + (' ...' if len(empty) > 5 else ''))
+        gone = set(empty)
+        samples = [s for s in samples if s[0] not in gone]
+    if not samples:
+        raise BadImageError("'%s' has no readable image" % root)
+    return samples, empty
+
+
+def read_checked(path, decode):
+    """The image at ``path`` decoded by ``decode(bytes)``, which raises ``ValueError``
+    naming what its decoder could not do; every failure a ``BadImageError`` naming the path."""
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+    except OSError as e:
+        raise BadImageError('cannot read the image %s: %s' % (path, e.strerror or e))
+    problem = image_problem(data)
+    if problem is None:
+        try:
+            return decode(data)
+        except ValueError as e:
+            problem = str(e)
+    raise bad_image(path, problem)
+
+
+def first_readable(samples, index, read, skip_bad, skipped):
+    """(image, label) of ``samples[index]``; a bad image raises, or with ``skip_bad`` is
+    replaced by the next readable one (its label with it) and logged once (``skipped``: the
+    set of paths already logged)."""
+    n = len(samples)
+    for k in range(n):
+        path, label = samples[(index + k) % n]
+        try:
+            return read(path), label
+        except BadImageError as e:
+            if not skip_bad:
+                raise
+            if path not in skipped:
+                skipped.add(path)
+                logger.warning('skipped (%s): %s', SKIP_FLAG, str(e).split('. Remove')[0])
+    raise BadImageError('no readable image in the folder of %s' % samples[index][0])
 
 
 def empty_images_error(root, empty):

@@ -3,19 +3,15 @@ logged, as ``gluon_aff.data.folders.CheckedImageFolder`` does on the MXNet side)
 training and evaluation transforms, and loaders whose every random draw is a function of
 (seed, epoch, process): the data order, the augmentation in each loader worker, so that a
 run resumed at an epoch boundary draws what an uninterrupted one draws."""
-import logging
 import os
 import re
 
 import torch
 
-from ...core.images import (BadImageError, bad_image, empty_images, empty_images_error,
-                            image_problem)
+from ...core.images import BadImageError, first_readable, read_checked, without_empty
 
 __all__ = ['CheckedImageFolder', 'open_folders', 'transforms', 'Loaders', 'clean_worker_error',
            'epoch_seed']
-
-logger = logging.getLogger('gluon_aff')
 
 
 def epoch_seed(seed, epoch, rank):
@@ -36,17 +32,9 @@ class CheckedImageFolder(torch.utils.data.Dataset):
         except FileNotFoundError as e:          # an empty class folder, or none at all
             raise FileNotFoundError('%s: %s' % (root, e)) from None
         self.root, self.classes = root, folder.classes
-        self.samples = list(folder.samples)
         self.skip_bad, self.transform = skip_bad, transform
-        empty = empty_images([path for path, _ in self.samples])
-        if empty and not skip_bad:
-            raise empty_images_error(root, empty)
-        if empty:
-            logger.warning("skipping %d empty image file(s) in '%s' (--skip-bad-images): %s",
-                           len(empty), root, ', '.join(empty[:5]))
-            self.samples = [s for s in self.samples if s[0] not in set(empty)]
-        if not self.samples:
-            raise BadImageError("'%s' has no readable image" % root)
+        self.samples, empty = without_empty(root, list(folder.samples), skip_bad)
+        self.skipped = set(empty)
 
     def __len__(self):
         return len(self.samples)
@@ -55,36 +43,23 @@ class CheckedImageFolder(torch.utils.data.Dataset):
     def read(path):
         """The image at ``path`` as an RGB PIL image (grayscale, CMYK and alpha converted),
         or ``BadImageError``."""
-        from PIL import Image
-        try:
-            with open(path, 'rb') as f:
-                data = f.read()
-        except OSError as e:
-            raise BadImageError('cannot read the image %s: %s' % (path, e.strerror or e))
-        problem = image_problem(data)
-        if problem is None:
-            import io
-            try:
-                with Image.open(io.BytesIO(data)) as img:
-                    return img.convert('RGB')
-            except Exception as e:          # PIL's many decoder errors
-                problem = 'PIL cannot decode it (%s)' % (str(e).splitlines()[0] if str(e)
-                                                         else type(e).__name__)
-        raise bad_image(path, problem)
+        return read_checked(path, _decode)
 
     def __getitem__(self, index):
-        n = len(self.samples)
-        for k in range(n):
-            path, label = self.samples[(index + k) % n]
-            try:
-                img = self.read(path)
-            except BadImageError as e:
-                if not self.skip_bad:
-                    raise
-                logger.warning('skipped (--skip-bad-images): %s', str(e).split('. Remove')[0])
-                continue
-            return (self.transform(img) if self.transform is not None else img), label
-        raise BadImageError("'%s' has no readable image" % self.root)
+        img, label = first_readable(self.samples, index, self.read, self.skip_bad,
+                                    self.skipped)
+        return (self.transform(img) if self.transform is not None else img), label
+
+
+def _decode(data):
+    import io
+    from PIL import Image
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return img.convert('RGB')
+    except Exception as e:                      # PIL's many decoder errors
+        raise ValueError('PIL cannot decode it (%s)' % (str(e).splitlines()[0] if str(e)
+                                                        else type(e).__name__))
 
 
 def open_folders(data_dir, skip_bad=False):

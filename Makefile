@@ -15,7 +15,7 @@ endif
 PYVER := $(shell $(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 STAMP := $(VENV)/.installed-$(PYVER)
 
-.PHONY: demo test test-network install-check torch-check bench venv clean
+.PHONY: demo test test-network install-check torch-check bench twin-speed venv clean
 
 venv: $(STAMP)
 
@@ -71,6 +71,12 @@ torch-check:
 # networks on every path at batch 1, 8 and 32, training at 1 and 32, compiles included).
 bench: venv
 	$(BIN)/python benchmarks/run_benchmarks.py
+
+# The PyTorch twin's speed targets, each said met or not met over three interleaved repeats
+# (benchmarks/twin_speed.md; about 25 minutes a repeat on 2 cores). ISA=AVX2 runs oneDNN
+# and PyTorch as on an AVX2 CPU (twin_speed_avx2.md).
+twin-speed: venv
+	$(BIN)/python benchmarks/twin_speed.py --repeats 3 $(if $(ISA),--isa $(ISA))
 
 # Downloads the nine released checkpoints (about 0.5 GB) and checks them; needs network.
 test-network: venv

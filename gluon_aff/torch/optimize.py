@@ -20,7 +20,6 @@ outputs within float32 rounding, less work.
 For inference only (``torch.inference_mode``/``no_grad``). Equal to the network it came
 from within 1e-5 of the logits on every name (``tests/torch_twin/test_optimize.py``).
 """
-import collections
 import copy
 
 import torch
@@ -28,7 +27,8 @@ from torch import nn
 
 from .fusion import AFF, IAFF
 from .layers import GlobalAvgPool
-from .packed_conv import prepack as prepack_convolutions, prepack_available, replace_module
+from .packed_conv import (module_calls, prepack as prepack_convolutions, prepack_available,
+                          replace_module)
 
 __all__ = ['optimize', 'fold_batchnorm', 'PooledMLP']
 
@@ -89,7 +89,7 @@ def _fold_all(net):
     ``bn1``, a concatenation's projection and the next block part's BatchNorm)."""
     graph = _BatchNormLeaves().trace(net)
     modules = dict(net.named_modules())
-    calls = collections.Counter(n.target for n in graph.nodes if n.op == 'call_module')
+    calls = module_calls(graph)
     for node in graph.nodes:
         if node.op != 'call_module' or not isinstance(modules[node.target], nn.BatchNorm2d):
             continue
@@ -114,23 +114,17 @@ def _global_to_vector(seq):
     return None
 
 
-class _FusedWeight(object):
+def _fused_weight(local_att, global_att, s):
     """MS-CAM's weight ``sigmoid(L(s) + g(s))`` in place on L's output (inference only)."""
-
-    @staticmethod
-    def weight(module, s):
-        return torch.sigmoid_(module.local_att(s).add_(module.global_att(s)))
-
-    @staticmethod
-    def weight2(module, s):
-        return torch.sigmoid_(module.local_att2(s).add_(module.global_att2(s)))
+    return torch.sigmoid_(local_att(s).add_(global_att(s)))
 
 
 class InferenceAFF(AFF):
     """AFF in its inference form: ``Z = 2 lerp(X, Y, W)``, ``W = M(X + Y)``."""
 
     def forward(self, y, x):
-        return torch.lerp(x, y, _FusedWeight.weight(self, y + x)).mul_(2)
+        w = _fused_weight(self.local_att, self.global_att, y + x)
+        return torch.lerp(x, y, w).mul_(2)
 
 
 class InferenceIAFF(IAFF):
@@ -138,8 +132,9 @@ class InferenceIAFF(IAFF):
     ``Z = lerp(X, Y, M2(I))``."""
 
     def forward(self, y, x):
-        w1 = _FusedWeight.weight(self, y + x)
-        return torch.lerp(x, y, _FusedWeight.weight2(self, torch.lerp(x, y, w1)))
+        w1 = _fused_weight(self.local_att, self.global_att, y + x)
+        w2 = _fused_weight(self.local_att2, self.global_att2, torch.lerp(x, y, w1))
+        return torch.lerp(x, y, w2)
 
 
 _INFERENCE = {AFF: InferenceAFF, IAFF: InferenceIAFF}

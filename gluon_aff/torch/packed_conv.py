@@ -7,12 +7,13 @@ CPU). ``PackedConv2d`` reorders once and calls the operator ``torch.compile`` us
 for frozen convolutions (``mkldnn::_convolution_pointwise``), with its post-operations:
 ``relu(conv(x))``, ``conv(x) + other`` and ``relu(conv(x) + other)`` are one pass each.
 """
+import collections
 import operator
 
 import torch
 from torch import nn
 
-__all__ = ['PackedConv2d', 'prepack_available', 'prepack']
+__all__ = ['PackedConv2d', 'prepack_available', 'prepack', 'module_calls', 'replace_module']
 
 _RELU = {('call_method', 'relu'), ('call_method', 'relu_'), ('call_function', torch.relu),
          ('call_function', torch.relu_), ('call_function', torch.nn.functional.relu)}
@@ -99,10 +100,7 @@ def prepack(net, example):
             gm.graph.erase_node(node)
     gm.recompile()
     ShapeProp(gm).propagate(example)
-    calls = {}
-    for node in gm.graph.nodes:
-        if node.op == 'call_module':
-            calls[node.target] = calls.get(node.target, 0) + 1
+    calls = module_calls(gm.graph)
     for node in list(gm.graph.nodes):
         if node.op != 'call_module' or type(modules[node.target]) is not nn.Conv2d \
                 or calls[node.target] != 1 or modules[node.target].padding_mode != 'zeros':
@@ -157,6 +155,12 @@ def _single_user(node):
 def _shape(node):
     meta = node.meta.get('tensor_meta')
     return None if meta is None else tuple(meta.shape)
+
+
+def module_calls(graph):
+    """How many times the traced ``graph`` calls each submodule (by path): a module called
+    once is one place in the network, which a pass may rewrite."""
+    return collections.Counter(n.target for n in graph.nodes if n.op == 'call_module')
 
 
 def replace_module(root, path, module):

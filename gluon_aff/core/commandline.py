@@ -15,7 +15,7 @@ import sys
 import threading
 import typing
 
-__all__ = ['option', 'flag_of', 'build_parser', 'parse_config', 'run_script', 'Terminated',
+__all__ = ['option', 'flag_of', 'recipe_mismatch', 'build_parser', 'parse_config', 'run_script', 'Terminated',
            'check_choices']
 
 
@@ -38,6 +38,23 @@ def flag_of(cls, name):
                 return name.upper()
             return max(f.metadata.get('flags') or ('--' + name.replace('_', '-'),), key=len)
     return '--' + name.replace('_', '-')
+
+
+def recipe_mismatch(path, saved, recipe, config_class, folder_flag, writer='a run',
+                    labels=None):
+    """The ``--auto-resume`` error for checkpoint ``path``, written with the recipe ``saved``
+    where this run has ``recipe``: it names the flag of the first field that differs
+    (``labels``: names for fields that are not flags) and the way out; None when none does."""
+    differ = sorted(k for k in set(saved) | set(recipe) if saved.get(k) != recipe.get(k))
+    if not differ:
+        return None
+    key = differ[0]
+    flag = (labels or {}).get(key) or flag_of(config_class, key)
+    return ValueError('--auto-resume: %s was written by %s with %s %r, this run has %r%s; give '
+                      'the same options, or another %s to start afresh'
+                      % (path, writer, flag, saved.get(key), recipe.get(key),
+                         ' (and %d more)' % (len(differ) - 1) if len(differ) > 1 else '',
+                         folder_flag))
 
 
 def check_choices(config):

@@ -5,6 +5,7 @@ import json
 import logging
 import os
 
+from ..core.commandline import recipe_mismatch
 from .checkpoints import sidecar
 from .config import flag_of
 
@@ -42,13 +43,8 @@ def find_resumable(save_dir, model, recipe, config_class):
         return meta
     if other:
         meta_path, saved = other
-        differ = sorted(k for k in set(saved) | set(recipe) if saved.get(k) != recipe.get(k))
-        key = differ[0]
-        raise ValueError('--auto-resume: %s was written by a run of %s with %s %r, this run has '
-                         '%r%s; give the same options, or another --save-dir to start afresh'
-                         % (meta_path, model, flag_of(config_class, key), saved.get(key),
-                            recipe.get(key), ' (and %d more)' % (len(differ) - 1)
-                            if len(differ) > 1 else ''))
+        raise recipe_mismatch(meta_path, saved, recipe, config_class, '--save-dir',
+                              writer='a run of %s' % model)
     return None
 
 

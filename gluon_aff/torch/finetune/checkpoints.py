@@ -16,7 +16,7 @@ import os
 import torch
 
 from ...core.atomic import atomic_path, remove_stale_temporaries, write_atomically
-from ...core.commandline import flag_of
+from ...core.commandline import recipe_mismatch
 
 __all__ = ['RunFiles']
 
@@ -72,13 +72,18 @@ class RunFiles(object):
             return
         os.makedirs(self.folder, exist_ok=True)
         stale = remove_stale_temporaries(self.folder)
-        named = self._named_resume_file()
-        for path in glob.glob(os.path.join(self.folder, 'resume-*.pt')):
-            if os.path.basename(path) != named:
-                os.remove(path)
-                stale.append(os.path.basename(path))
+        stale += self._remove_resume_files_but(self._named_resume_file())
         if stale:
             logger.info('removed %d file(s) a stopped run left in %s', len(stale), self.folder)
+
+    def _remove_resume_files_but(self, keep):
+        """Remove every ``resume-*.pt`` but ``keep``; their names."""
+        removed = []
+        for path in glob.glob(os.path.join(self.folder, 'resume-*.pt')):
+            if os.path.basename(path) != keep:
+                os.remove(path)
+                removed.append(os.path.basename(path))
+        return removed
 
     def _named_resume_file(self):
         try:
@@ -96,16 +101,10 @@ class RunFiles(object):
         with open(self.meta) as f:
             meta = json.load(f)
         saved = meta.get('recipe') or {}
-        differ = sorted(k for k in set(saved) | set(self.recipe)
-                        if saved.get(k) != self.recipe.get(k))
-        if differ:
-            key = differ[0]
-            flag = ('the number of processes' if key == 'world_size'
-                    else flag_of(type(self.config), key))
-            raise ValueError('--auto-resume: %s was written by a run with %s %r, this run has '
-                             '%r%s; give the same options, or another --out-dir to start afresh'
-                             % (self.meta, flag, saved.get(key), self.recipe.get(key),
-                                ' (and %d more)' % (len(differ) - 1) if len(differ) > 1 else ''))
+        error = recipe_mismatch(self.meta, saved, self.recipe, type(self.config), '--out-dir',
+                                labels={'world_size': 'the number of processes'})
+        if error:
+            raise error
         path = os.path.join(self.folder, meta['state'])
         if not os.path.isfile(path):
             raise ValueError('--auto-resume: %s names %s, which is missing; remove %s to start '
@@ -149,9 +148,7 @@ class RunFiles(object):
             next_epoch=epoch + 1, state=name, best=best, history=history,
             recipe=self.recipe), indent=1))
         self._write_weights(self.paths['last'], weights, meta)
-        for path in glob.glob(os.path.join(self.folder, 'resume-*.pt')):
-            if os.path.basename(path) != name:
-                os.remove(path)
+        self._remove_resume_files_but(name)
         self.saved_epoch = epoch
 
     def finish(self, net, epoch, metadata):

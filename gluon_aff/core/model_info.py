@@ -64,6 +64,27 @@ class ModelInfo(object):
         return dict(self.family_spec.smallest)
 
     @property
+    def task(self):
+        """'classification' or 'segmentation' (per-pixel logits; not in timm's registry)."""
+        return self.family_spec.task
+
+    @property
+    def first_conv(self):
+        """The key path of the convolution that takes the image (timm's ``first_conv``)."""
+        return self.family_spec.first_conv(self.class_arguments({}))
+
+    @property
+    def classifier_key(self):
+        """The key path of the layer giving the logits (timm's ``classifier``)."""
+        return self.family_spec.classifier_key
+
+    @property
+    def pool_size(self):
+        """The last stage's map size at ``input_size`` (timm's ``pool_size``)."""
+        side = self.input_size // self.family_spec.reduction
+        return (side, side)
+
+    @property
     def init(self):
         """The original script's initialiser for this network: 'xavier' or 'msra'."""
         return self.family_spec.init

@@ -75,29 +75,28 @@ class AFIClassifier(ZooNet):
 
     stem_pooled = False     # the ImageNet AFI-ResNet's stem ends with a max-pool
 
-    def _stem(self, F, x):
+    def forward_stem(self, F, x):
         for i in range(len(self.stem) - (1 if self.stem_pooled else 0)):
             x = self.stem[i](x)
         return x
 
-    def _pool_stem(self, F, m):
+    def pool_stem(self, F, m):
         return self.stem[len(self.stem) - 1](m) if self.stem_pooled else m
 
-    def stem_block(self):
+    def stem_layer(self):
         return self.stem[len(self.stem) - (2 if self.stem_pooled else 1)]
 
-    def _stages(self):
+    def stage_layers(self):
         return list(self.stages)
-
-    def _head(self, F, x, pre_logits=False):
-        return self.classify_map(F, self.head_map(F, x), pre_logits)
 
     def head_map(self, F, x):
         return self.last(x) if self.last is not None else x
 
-    def classify_map(self, F, m, pre_logits=False):
-        x = F.flatten(self.pool(m))
-        return x if pre_logits else self.output(x)
+    def pool_head(self, F, m):
+        return F.flatten(self.pool(m))
+
+    def classify(self, F, v):
+        return self.output(v)
 
 
 class AFIStage(HybridBlock):

@@ -150,5 +150,5 @@ def build_afi_resnet(block, **args):
     return AFIResNet(block=_BLOCKS[block], **args)
 
 
-register_family('cifar_afi_resnet', build_afi_resnet)
-register_family('imagenet_afi_resnet', build_afi_resnet)
+register_family('cifar_afi_resnet', build_afi_resnet, AFIResNet)
+register_family('imagenet_afi_resnet', build_afi_resnet, AFIResNet)

@@ -50,14 +50,15 @@ def _accepts_in_channels(layer):
 class ZooNet(HybridBlock):
     """Base of the zoo's networks: the contract every zoo entry keeps.
 
-    A family subclasses it and provides
+    A family subclasses it and provides the hooks the twin's families provide, with the
+    same names and meanings (``gluon_aff.torch.base.ZooNet``; MXNet's take ``F`` first):
 
-    - ``_stem(F, x)``: the stem's feature map (feature index 0, as timm's ResNets), and
-      ``_pool_stem(F, m)`` where a pool follows it before stage 1 (the ImageNet hosts'
-      max-pool); ``stem_block()``: the block whose output that map is;
-    - ``_stages()``: the stage blocks, in order;
-    - ``_head(F, x, pre_logits=False)``: the classifier on the last stage's output
-      (``pre_logits``: the pooled vector it classifies);
+    - ``forward_stem(F, x)``: the stem's feature map (feature index 0, as timm's ResNets),
+      and ``pool_stem(F, m)`` where a pool follows it before stage 1 (the ImageNet hosts'
+      max-pool); ``stem_layer()``: the layer whose output that map is;
+    - ``stage_layers()``: the stage layers, in order;
+    - ``head_map(F, x)`` (the map the classifier pools), ``pool_head(F, m)`` (that map
+      pooled: the classifier's input vector) and ``classify(F, v)`` (the classifier);
     - ``feature_channels``: the output channels of each stage, one entry per stage;
     - ``total_stride``: the smallest input side the network takes;
     - ``classifier_name``: the attribute holding the classifier (``fc`` or ``output`` as
@@ -86,19 +87,16 @@ class ZooNet(HybridBlock):
         self._out_indices = tuple(out_stages) if out_stages else None
 
     # -- to be provided by the families -------------------------------------------------
-    def _stem(self, F, x):
+    def forward_stem(self, F, x):
         raise NotImplementedError
 
-    def _pool_stem(self, F, m):
+    def pool_stem(self, F, m):
         return m
 
-    def stem_block(self):
+    def stem_layer(self):
         raise NotImplementedError
 
-    def _stages(self):
-        raise NotImplementedError
-
-    def _head(self, F, x, pre_logits=False):
+    def stage_layers(self):
         raise NotImplementedError
 
     def head_map(self, F, x):
@@ -107,14 +105,25 @@ class ZooNet(HybridBlock):
         ResNet's final BN-ReLU, MobileNetV2/ShuffleNetV2's last 1x1). Grad-CAM weighs it."""
         return x
 
-    def classify_map(self, F, m):
-        """The logits from ``head_map``'s output."""
-        return self._head(F, m)
+    def pool_head(self, F, m):
+        """The vector the classifier takes: ``head_map``'s output pooled (and, in training,
+        dropped out where the family has dropout)."""
+        raise NotImplementedError
+
+    def classify(self, F, v):
+        """The logits from ``pool_head``'s vector (the classifier layer)."""
+        raise NotImplementedError
+
+    def _forward_head(self, F, x, pre_logits=False):
+        """The logits (``pre_logits``: the pooled vector) from the last stage's map:
+        ``classify(pool_head(head_map(x)))``."""
+        v = self.pool_head(F, self.head_map(F, x))
+        return v if pre_logits else self.classify(F, v)
 
     # -- the contract -------------------------------------------------------------------
     @property
     def num_stages(self):
-        return len(self._stages())
+        return len(self.stage_layers())
 
     def set_features(self, out_indices=None, out_stages=None):
         """Return feature maps instead of logits: those of ``out_indices`` (indices into
@@ -152,7 +161,7 @@ class ZooNet(HybridBlock):
         problems = []
         n = self.num_stages
         if n < 1:
-            problems.append('_stages() returns no stage')
+            problems.append('stage_layers() returns no stage')
         if len(self.feature_channels) != n:
             problems.append('feature_channels has %d entries for %d stages'
                             % (len(self.feature_channels), n))
@@ -176,7 +185,7 @@ class ZooNet(HybridBlock):
             names = {id(block): name for name, block in _named_blocks(self)}
             size = max(self.train_size, self.total_stride)
             shapes = self._feature_shapes(size)
-            blocks = [self.stem_block()] + list(self._stages())
+            blocks = [self.stem_layer()] + list(self.stage_layers())
             self._feature_info = [
                 dict(num_chs=shape[1], reduction=size // shape[2],
                      module=names.get(id(block), ''), index=i)
@@ -204,11 +213,11 @@ class ZooNet(HybridBlock):
 
     def _feature_outputs(self, F, x, last):
         """The stem's map and the maps of stages 1..``last``."""
-        m = self._stem(F, x)
+        m = self.forward_stem(F, x)
         outs = [m]
         if last >= 1:
-            x = self._pool_stem(F, m)
-            for stage in self._stages()[:last]:
+            x = self.pool_stem(F, m)
+            for stage in self.stage_layers()[:last]:
                 x = stage(x)
                 outs.append(x)
         return outs
@@ -223,7 +232,7 @@ class ZooNet(HybridBlock):
             picked = [outs[i] for i in self._out_indices]
             return picked[0] if len(picked) == 1 else tuple(picked)
         outs = self._feature_outputs(F, x, self.num_stages)
-        return self._head(F, outs[-1])
+        return self._forward_head(F, outs[-1])
 
     def forward(self, x, *args):
         self.check_input(x)
@@ -248,7 +257,7 @@ class ZooNet(HybridBlock):
     def forward_head(self, x, pre_logits=False):
         """Logits from ``forward_features``' map; ``pre_logits``: the pooled vector the
         classifier takes."""
-        return self._head(mx.nd, x, pre_logits=pre_logits)
+        return self._forward_head(mx.nd, x, pre_logits=pre_logits)
 
     def forward_intermediates(self, x, indices=None, norm=False, stop_early=False,
                               output_fmt='NCHW', intermediates_only=False):

@@ -56,4 +56,4 @@ def _cifar_inception(**args):
     return CIFARAFFResNet(block=InceptionPreActBlock, **args)
 
 
-register_family('cifar_inception', _cifar_inception, extras=('norm_layer', 'norm_kwargs'))
+register_family('cifar_inception', _cifar_inception, CIFARAFFResNet)

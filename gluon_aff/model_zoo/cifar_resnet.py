@@ -126,27 +126,25 @@ class CIFARAFFResNet(ZooNet):
         if self._out_indices:
             self._check_out_stages(self._out_indices)
 
-    def _stem(self, F, x):
+    def forward_stem(self, F, x):
         return self.features[1](self.features[0](x))
 
-    def stem_block(self):
+    def stem_layer(self):
         return self.features[1]
 
-    def _stages(self):
+    def stage_layers(self):
         return [self.features[2], self.features[3], self.features[4]]
-
-    def _head(self, F, x, pre_logits=False):
-        return self.classify_map(F, self.head_map(F, x), pre_logits)
 
     def head_map(self, F, x):
         return self.features[6](self.features[5](x))        # final BN, ReLU
 
-    def classify_map(self, F, m, pre_logits=False):
+    def pool_head(self, F, m):
         for i in range(7, len(self.features)):              # pool, flatten
             m = self.features[i](m)
-        if self.drop is not None:
-            m = self.drop(m)
-        return m if pre_logits else self.output(m)
+        return self.drop(m) if self.drop is not None else m
+
+    def classify(self, F, v):
+        return self.output(v)
 
 
-register_family('cifar_resnet', CIFARAFFResNet, extras=('norm_layer', 'norm_kwargs'))
+register_family('cifar_resnet', CIFARAFFResNet)

@@ -86,23 +86,23 @@ class CIFARAFFResNeXt(ZooNet):
         if self._out_indices:
             self._check_out_stages(self._out_indices)
 
-    def _stem(self, F, x):
+    def forward_stem(self, F, x):
         for i in range(3):
             x = self.features[i](x)
         return x
 
-    def stem_block(self):
+    def stem_layer(self):
         return self.features[2]
 
-    def _stages(self):
+    def stage_layers(self):
         return [self.features[3], self.features[4], self.features[5]]
 
-    def _head(self, F, x, pre_logits=False):
-        x = F.flatten(self.features[6](x))
-        if self.drop is not None:
-            x = self.drop(x)
-        return x if pre_logits else self.output(x)
+    def pool_head(self, F, m):
+        x = F.flatten(self.features[6](m))
+        return self.drop(x) if self.drop is not None else x
+
+    def classify(self, F, v):
+        return self.output(v)
 
 
-register_family('cifar_resnext', CIFARAFFResNeXt,
-                extras=('norm_layer', 'norm_kwargs'))
+register_family('cifar_resnext', CIFARAFFResNeXt)

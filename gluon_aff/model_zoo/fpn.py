@@ -71,16 +71,16 @@ class FPNResNet(ZooNet):
                           nn.Conv2D(classes, 1, in_channels=width))
         self.feature_channels = tuple(widths[1:])
 
-    def _stem(self, F, x):
+    def forward_stem(self, F, x):
         return self.stem(x)
 
-    def stem_block(self):
+    def stem_layer(self):
         return self.stem[1]
 
-    def _stages(self):
+    def stage_layers(self):
         return list(self.stages)
 
-    def _head(self, F, x, pre_logits=False):
+    def pool_head(self, F, m):
         raise NotImplementedError('the FPN head merges the maps of every stage, not the last '
                                   "one alone: call the network itself for the logits")
 

@@ -7,6 +7,7 @@ and gluoncv's table), and ``build_model`` is the one path from there to a networ
 the one argument check, the family's class, the ZooNet contract, features, attention
 BatchNorms, weights.
 """
+import inspect
 from collections import OrderedDict
 
 from mxnet import cpu
@@ -26,13 +27,19 @@ _ENTRIES = OrderedDict()    # zoo name -> entry function
 MXNET_ARGUMENTS = ('features_only', 'out_stages', 'out_indices', 'attention_norm')
 
 
-def register_family(family, builder, extras=()):
+# the MXNet-only arguments a family's class may take (gluoncv's norm_layer convention)
+_MXNET_ONLY = ('norm_layer', 'norm_kwargs')
+
+
+def register_family(family, builder, network_class=None):
     """``builder(**class_arguments)`` builds the MXNet network of the declared ``family``
-    (``gluon_aff.core.families``); ``extras`` are MXNet-only arguments it takes as well
-    (``norm_layer``, ``norm_kwargs``)."""
+    (``gluon_aff.core.families``); ``network_class``: the class it builds, when
+    ``builder`` is a function. Where that class takes ``norm_layer``/``norm_kwargs``
+    (gluoncv's convention), users may pass them too."""
     if family in _BUILDERS:
         raise ValueError('family %s is implemented twice' % family)
-    _BUILDERS[family] = (builder, tuple(extras))
+    taken = inspect.signature(network_class or builder).parameters
+    _BUILDERS[family] = (builder, tuple(k for k in _MXNET_ONLY if k in taken))
     return builder
 
 

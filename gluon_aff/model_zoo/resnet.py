@@ -175,23 +175,24 @@ class AFFResNet(ZooNet):
         if self._out_indices:
             self._check_out_stages(self._out_indices)
 
-    def _stem(self, F, x):
+    def forward_stem(self, F, x):
         return self.relu(self.bn1(self.conv1(x)))
 
-    def _pool_stem(self, F, m):
+    def pool_stem(self, F, m):
         return self.maxpool(m)
 
-    def stem_block(self):
+    def stem_layer(self):
         return self.relu
 
-    def _stages(self):
+    def stage_layers(self):
         return [self.layer1, self.layer2, self.layer3, self.layer4]
 
-    def _head(self, F, x, pre_logits=False):
-        x = self.flat(self.avgpool(x))
-        if self.drop is not None:
-            x = self.drop(x)
-        return x if pre_logits else self.fc(x)
+    def pool_head(self, F, m):
+        x = self.flat(self.avgpool(m))
+        return self.drop(x) if self.drop is not None else x
+
+    def classify(self, F, v):
+        return self.fc(v)
 
 
-register_family('imagenet_resnet', AFFResNet, extras=('norm_layer', 'norm_kwargs'))
+register_family('imagenet_resnet', AFFResNet)

@@ -173,23 +173,25 @@ class AFFResNeXt(ZooNet):
         if self._out_indices:
             self._check_out_stages(self._out_indices)
 
-    def _stem(self, F, x):
+    def forward_stem(self, F, x):
         for i in range(self._num_stem - 1):
             x = self.features[i](x)
         return x
 
-    def _pool_stem(self, F, m):
+    def pool_stem(self, F, m):
         return self.features[self._num_stem - 1](m)        # the max-pool
 
-    def stem_block(self):
+    def stem_layer(self):
         return self.features[self._num_stem - 2]
 
-    def _stages(self):
+    def stage_layers(self):
         return [self.features[self._num_stem + i] for i in range(4)]
 
-    def _head(self, F, x, pre_logits=False):
-        x = F.flatten(self.features[len(self.features) - 1](x))
-        return x if pre_logits else self.output(x)
+    def pool_head(self, F, m):
+        return F.flatten(self.features[len(self.features) - 1](m))
+
+    def classify(self, F, v):
+        return self.output(v)
 
 
-register_family('imagenet_resnext', AFFResNeXt, extras=('norm_layer', 'norm_kwargs'))
+register_family('imagenet_resnext', AFFResNeXt)

@@ -20,7 +20,7 @@ def grad_cam(net, x, class_index=None, stage=None):
     hybridized) for a 1x3xHxW normalised batch ``x``; ``class_index`` defaults to the
     top prediction, ``stage`` (1-based) to the last stage."""
     net.check_input(x)
-    stages = net._stages()
+    stages = net.stage_layers()
     stage = stage or len(stages)
     if not 1 <= stage <= len(stages):
         raise ValueError('--layer must be a stage between 1 and %d, got %d' % (len(stages), stage))
@@ -34,7 +34,8 @@ def grad_cam(net, x, class_index=None, stage=None):
         y = fmap
         for block in stages[stage:]:
             y = block(y)
-        logits = net.classify_map(mx.nd, y) if last else net._head(mx.nd, y)
+        logits = (net.classify(mx.nd, net.pool_head(mx.nd, y)) if last
+                  else net._forward_head(mx.nd, y))
         k = int(logits[0].argmax().asscalar()) if class_index is None else int(class_index)
         if not 0 <= k < logits.shape[1]:
             raise ValueError('--class %d is outside the %d classes' % (k, logits.shape[1]))

@@ -33,15 +33,17 @@ def _pool(global_pool):
 class ZooNet(nn.Module):
     """Base of the twin's networks: timm's model contract, as timm's ResNets keep it.
 
-    A family provides, all TorchScript-compatible: ``forward_features(x)`` (stem and
-    stages: the last stage's unpooled map), ``head_map(x)`` (what the classifier pools:
-    that map, or a final norm/activation/1x1 of it) and ``classify(x)`` (its classifier
-    layer); and, for the per-stage features (Python only): ``forward_stem(x)`` (feature
-    index 0), ``pool_stem(m)`` (a pool between the stem and stage 1) and
-    ``stage_modules()``. It calls ``init_head`` for the pooling, dropout and classifier, and
-    sets ``feature_channels`` (per stage), ``total_stride``, ``classifier_name`` and
-    ``head_modules`` (the module names after the stages: what ``group_matcher`` calls the
-    head).
+    A family provides the hooks the MXNet side's families provide, with the same names and
+    meanings (``gluon_aff.model_zoo.base.ZooNet``), all TorchScript-compatible:
+    ``forward_features(x)`` (stem and stages: the last stage's unpooled map), ``head_map(x)``
+    (what the classifier pools: that map, or a final norm/activation/1x1 of it) and
+    ``classify(v)`` (the classifier on ``pool_head``'s vector); and, for the per-stage
+    features (Python only): ``forward_stem(x)`` (feature index 0), ``pool_stem(m)`` (a pool
+    between the stem and stage 1), ``stem_layer()`` and ``stage_layers()``. It calls
+    ``init_head`` for the pooling, dropout and classifier and ``set_feature_info`` with
+    what built the stages, and sets ``feature_channels`` (per stage), ``classifier_name``
+    and ``head_modules`` (the module names after the stages: what ``group_matcher`` calls
+    the head).
 
     Every network then has timm's interface: ``num_classes``, ``num_features``,
     ``head_hidden_size``, ``feature_info`` (index 0 the stem, then the stages),
@@ -63,7 +65,7 @@ class ZooNet(nn.Module):
         super().__init__()
         self.zoo_name = type(self).__name__
         self.feature_channels = ()
-        self.total_stride = 1
+        self.total_stride = 1           # set_feature_info: the last stage's reduction
         self.grad_checkpointing = False
         self.num_classes = 0
         self.num_features = 0
@@ -87,14 +89,18 @@ class ZooNet(nn.Module):
     def pool_stem(self, m):
         return m
 
-    def stage_modules(self):
+    def stage_layers(self):
         raise NotImplementedError
 
-    def init_head(self, num_features, num_classes, drop_rate=0.0, global_pool='avg'):
+    def init_head(self, head_channels, num_classes, drop_rate=0.0, global_pool='avg'):
         """The head every family shares: ``global_pool`` (timm's pooling types),
         dropout at ``drop_rate`` and a linear classifier (named ``classifier_name``, as in
-        the MXNet checkpoints) on ``num_features`` channels."""
-        self.num_features = self.head_hidden_size = num_features
+        the MXNet checkpoints) on ``head_map``'s ``head_channels`` channels. As timm's:
+        ``num_features`` are the channels of ``forward_features``' map (the last stage's),
+        ``head_hidden_size`` those of the vector the classifier takes (MobileNetV2's and
+        ShuffleNetV2's final 1x1 widens the map first)."""
+        self.num_features = self.feature_channels[-1]
+        self.head_hidden_size = head_channels
         self.drop_rate = float(drop_rate)
         self.head_drop = nn.Dropout(self.drop_rate) if self.drop_rate else nn.Identity()
         self.reset_classifier(num_classes, global_pool)
@@ -103,9 +109,13 @@ class ZooNet(nn.Module):
     def forward_head(self, x, pre_logits: bool = False):
         """Logits from ``forward_features``' map; ``pre_logits``: the pooled (and, in
         training, dropped-out) vector the classifier takes."""
-        x = self.global_pool(self.head_map(x))
-        x = self.head_drop(x)
+        x = self.pool_head(self.head_map(x))
         return x if pre_logits else self.classify(x)
+
+    def pool_head(self, m):
+        """The vector the classifier takes: ``head_map``'s output pooled by ``global_pool``
+        (and, in training, dropped out at ``drop_rate``)."""
+        return self.head_drop(self.global_pool(m))
 
     def forward(self, x):
         if not torch.jit.is_scripting():
@@ -136,7 +146,7 @@ class ZooNet(nn.Module):
                              'num_classes=%d' % (self.zoo_name, num_classes))
         old = getattr(self, self.classifier_name, None)
         ref = next((p for p in old.parameters()), None) if old is not None else None
-        features = self.num_features * self.global_pool.feat_mult()
+        features = self.head_hidden_size * self.global_pool.feat_mult()
         new = nn.Linear(features, num_classes) if num_classes else nn.Identity()
         if ref is not None:
             new = new.to(ref.device, ref.dtype)
@@ -146,43 +156,40 @@ class ZooNet(nn.Module):
 
     # -- features ---------------------------------------------------------------------------
     @torch.jit.unused
-    def compute_feature_info(self):
-        """``feature_info`` as timm's: index 0 the stem, then one entry per stage, each
-        ``num_chs``, ``reduction`` (input side over map side) and ``module`` (the attribute
-        path giving it); measured with one small forward pass."""
+    def set_feature_info(self, stem_channels, stem_reduction, stage_strides, pool_stride=1):
+        """``feature_info`` as timm's, from what builds the stages (no forward pass): index 0
+        the stem (``stem_channels`` at ``stem_reduction``), then each stage with its
+        ``feature_channels`` entry, its reduction the stem's times ``pool_stride`` (a pool
+        between the stem and stage 1) times the strides of the stages up to it; ``module``
+        is the attribute path giving the map."""
         names = {id(m): name for name, m in self.named_modules()}
-        size = max(8, 2 * self.total_stride)
-        weight = next(self.parameters(), None)
-        x = torch.zeros(1, self.input_channels, size, size,
-                        device=weight.device if weight is not None else None,
-                        dtype=weight.dtype if weight is not None else None)
-        was = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                maps = self._feature_maps(x, self.num_stages)
-        finally:
-            self.train(was)
-        modules = [self.stem_module()] + list(self.stage_modules())
-        self.feature_info = [dict(num_chs=int(m.shape[1]), reduction=size // int(m.shape[2]),
-                                  module=names.get(id(mod), ''), index=i)
-                             for i, (m, mod) in enumerate(zip(maps, modules))]
-        return self.feature_info
+        reduction = stem_reduction * pool_stride
+        info = [dict(num_chs=stem_channels, reduction=stem_reduction,
+                     module=names[id(self.stem_layer())], index=0)]
+        for i, (stage, channels, stride) in enumerate(zip(self.stage_layers(),
+                                                          self.feature_channels,
+                                                          stage_strides)):
+            reduction *= stride
+            info.append(dict(num_chs=channels, reduction=reduction, module=names[id(stage)],
+                             index=i + 1))
+        self.feature_info = info
+        self.total_stride = reduction
+        return info
 
-    def stem_module(self):
+    def stem_layer(self):
         """The module whose output is the stem's feature map (feature index 0)."""
         raise NotImplementedError
 
     @property
     def num_stages(self):
-        return len(self.stage_modules())
+        return len(self.stage_layers())
 
     def _feature_maps(self, x, last):
         m = self.forward_stem(x)
         maps = [m]
         if last >= 1:
             x = self.pool_stem(m)
-            for stage in self.stage_modules()[:last]:
+            for stage in self.stage_layers()[:last]:
                 x = stage(x)
                 maps.append(x)
         return maps
@@ -246,8 +253,8 @@ class ZooNet(nn.Module):
         if len(self.feature_channels) != self.num_stages:
             problems.append('feature_channels has %d entries for %d stages'
                             % (len(self.feature_channels), self.num_stages))
-        if self.total_stride < 1:
-            problems.append('total_stride is not set')
+        if len(getattr(self, 'feature_info', ())) != self.num_stages + 1:
+            problems.append('feature_info is not set (set_feature_info)')
         if not isinstance(self.get_classifier(), (nn.Linear, nn.Conv2d, nn.Identity)):
             problems.append('classifier %r is not a Linear or 1x1 Conv2d' % self.classifier_name)
         if problems:

@@ -13,13 +13,27 @@ import contextlib
 import inspect
 import logging
 import os
+import sys
 from collections import OrderedDict
+
+import torch
+from timm.models import generate_default_cfgs, register_model
+from timm.models._builder import pretrained_cfg_for_features, resolve_pretrained_cfg
+from timm.models._features import FeatureDictNet, FeatureGetterNet, FeatureHookNet, FeatureListNet
+from timm.models._features_fx import FeatureGraphNet
+from timm.models._hub import load_state_dict_from_hf
+from timm.models._input import _init_model_traits
 
 from ..core.arguments import check_arguments
 from ..core.attention_norm import ATTENTION_NORMS, check_attention_norm  # noqa: F401
 from ..core.features import take_indices
-from ..core.released import DEFAULT_BASE_URL, LABEL_SETS, select_checkpoint
+from ..core.model_info import class_names_of
+from ..core.released import DEFAULT_BASE_URL, LABEL_SETS, CheckpointError, select_checkpoint
 from ..core.zoo import ZOO, get_model_info, list_models  # noqa: F401 (re-exported)
+from .fusion import MultiAFF
+from .init import init_like_original
+from .layers import BatchNorm2d
+from .weights import checkpoint_metadata, load_checkpoint
 
 __all__ = ['register_family', 'make_entries', 'get_model', 'list_models', 'get_model_info',
            'build_model', 'pretrained_cfgs', 'set_attention_norm', 'implemented_families',
@@ -57,17 +71,19 @@ def implemented_families():
 
 
 def pretrained_cfgs(info):
-    """timm's pretrained configs of a name, by tag ('' for a name without released files):
-    the evaluation preprocessing the zoo uses (resize the short side to ``input_size /
-    crop_pct``, centre crop), where the released file lives, and what it was trained on."""
+    """timm's pretrained configs of a name, by tag ('' for a name without released files),
+    every field timm's own models carry: the evaluation preprocessing the zoo uses (resize
+    the short side to ``input_size / crop_pct``, centre crop), ``pool_size``,
+    ``first_conv`` and ``classifier`` (the key paths timm adapts when it loads weights
+    with another ``in_chans`` or ``num_classes``), where the released file lives, and what
+    it was trained on."""
     size = info.input_size
     base = dict(
         architecture=info.name, input_size=(3, size, size), min_input_size=(3, 32, 32),
-        interpolation=info.interpolation or 'bilinear', crop_pct=info.crop_ratio,
+        fixed_input_size=False, interpolation=info.interpolation or 'bilinear', crop_pct=info.crop_ratio,
         crop_mode='center', mean=info.mean, std=info.std, num_classes=info.classes,
-        classifier={'imagenet_resnet': 'fc', 'fpn_resnet': 'head.2'}.get(info.family,
-                                                                         'output'),
-        license='apache-2.0', paper_ids='arXiv:2009.14082',
+        pool_size=info.pool_size, first_conv=info.first_conv,
+        classifier=info.classifier_key, license='apache-2.0', paper_ids='arXiv:2009.14082',
         paper_name='Attentional Feature Fusion', origin_url='https://github.com/YimianDai/open-aff',
         description=info.description)
     cfgs = OrderedDict()
@@ -92,7 +108,6 @@ def _checkpoint_for_tag(info, tag):
 
 
 def _label_names(info, ckpt):
-    from ..core.model_info import class_names_of
     return class_names_of(ckpt.labels)
 
 
@@ -109,22 +124,25 @@ def _entry(info):
 
 
 def make_entries():
-    """One entry function per declared name in ``gluon_aff.torch.zoo``, registered with
-    timm with its pretrained configs."""
-    import sys
-    from timm.models import generate_default_cfgs, register_model
+    """One entry function per declared name in ``gluon_aff.torch.zoo``; the classification
+    names are registered with timm, with their pretrained configs. The segmentation
+    networks (per-pixel logits) break timm's classifier contract (``num_classes=0``,
+    ``global_pool``, ``forward_head``), so they stay out of timm's registry and are built
+    by ``get_model`` alone."""
     from . import zoo
     module = sys.modules[zoo.__name__]
     cfgs = {}
     for name, info in ZOO.items():
-        for tag, cfg in pretrained_cfgs(info).items():
-            cfgs[name + ('.' + tag if tag else '')] = cfg
+        if info.task == 'classification':
+            for tag, cfg in pretrained_cfgs(info).items():
+                cfgs[name + ('.' + tag if tag else '')] = cfg
     module.default_cfgs = generate_default_cfgs(cfgs)
     for name, info in ZOO.items():
         if not hasattr(module, name):
             fn = _entry(info)
             setattr(module, name, fn)
-            register_model(fn)
+            if info.task == 'classification':
+                register_model(fn)
 
 
 def get_model(name, pretrained=False, **kwargs):
@@ -150,8 +168,6 @@ def set_attention_norm(net, mode):
     """Make the BatchNorms inside the fusion modules run on their running statistics
     (``'global_stats'``), also untrained (``'frozen'``), or on batch statistics (``'batch'``,
     as released): ``gluon_aff.core.attention_norm``. Returns how many BatchNorms it set."""
-    from .fusion import MultiAFF
-    from .layers import BatchNorm2d
     check_attention_norm(mode)
     norms = []
     for module in net.modules():
@@ -185,23 +201,21 @@ def _class_arguments(info, network_class, timm_args):
 
 
 def _resolve_cfg(info, pretrained_cfg, overlay):
-    """The pretrained config as a dict: a tag, a dict or timm's PretrainedCfg, updated with
-    the overlay."""
-    cfgs = pretrained_cfgs(info)
-    if pretrained_cfg is None or pretrained_cfg == '':
-        cfg = dict(next(iter(cfgs.values())))
-    elif isinstance(pretrained_cfg, str):
-        if pretrained_cfg not in cfgs:
+    """The pretrained config as timm's builder makes it (``resolve_pretrained_cfg``, then
+    ``PretrainedCfg.to_dict()``) from a tag (default: the name's first), a dict or timm's
+    PretrainedCfg, updated with the overlay. Tags are looked up in the zoo's released files
+    as they are now, not as timm's registry recorded them at import."""
+    if pretrained_cfg is None or isinstance(pretrained_cfg, str):
+        cfgs = pretrained_cfgs(info)
+        tag = pretrained_cfg or next(iter(cfgs))
+        if tag not in cfgs:
             raise ValueError("%s has no pretrained tag '%s'; its tags: %s"
-                             % (info.name, pretrained_cfg,
+                             % (info.name, tag,
                                 ', '.join(t for t in cfgs if t) or 'none (no released file)'))
-        cfg = dict(cfgs[pretrained_cfg])
-    elif isinstance(pretrained_cfg, dict):
-        cfg = dict(pretrained_cfg)
-    else:       # timm's PretrainedCfg
-        cfg = dict(pretrained_cfg.to_dict(remove_source=False, remove_null=False))
-    cfg.update(overlay or {})
-    return cfg
+        pretrained_cfg = cfgs[tag]
+    elif not isinstance(pretrained_cfg, dict):
+        pretrained_cfg = pretrained_cfg.to_dict(remove_source=False, remove_null=False)
+    return resolve_pretrained_cfg(info.name, pretrained_cfg, overlay).to_dict()
 
 
 def _weights_source(info, pretrained, cfg):
@@ -225,7 +239,6 @@ def _weights_source(info, pretrained, cfg):
 def _classes_from_file(kwargs, path):
     """A ``.safetensors`` of gluon-aff's says how many classes its head has (the class
     names in its metadata): the network is built with that head."""
-    from .weights import checkpoint_metadata
     names = checkpoint_metadata(os.path.expanduser(path)).get('class_names')
     if names:
         kwargs['classes'] = len(names)
@@ -236,20 +249,48 @@ def _hub_dir_weights(folder):
         path = os.path.join(folder, candidate)
         if os.path.isfile(path):
             return path
-    from ..core.released import CheckpointError
     raise CheckpointError('%s holds no model.safetensors (nor pytorch_model.bin); write the '
                           'folder with `gluon-aff convert NAME --hub-dir %s`' % (folder, folder))
+
+
+def _network_arguments(info, network_class, kwargs, pretrained):
+    """The family class's keyword arguments from the user's (the zoo's and timm's), and
+    the pooling of a headless network (timm's ``num_classes=0``), or False."""
+    num_classes = kwargs.pop('num_classes', None)
+    if num_classes is not None:
+        if 'classes' in kwargs and kwargs['classes'] != num_classes:
+            raise ValueError('%s: classes=%r and num_classes=%r disagree; give one'
+                             % (info.name, kwargs['classes'], num_classes))
+        kwargs['classes'] = num_classes
+    timm_args = {k: kwargs.pop(k) for k in _CLASS_ARGUMENTS if k in kwargs}
+    headless = False
+    if kwargs.get('classes') == 0:      # timm: no classifier; forward gives the features
+        del kwargs['classes']
+        headless = timm_args.pop('global_pool', None)
+    elif 'classes' not in kwargs and isinstance(pretrained, str):
+        _classes_from_file(kwargs, pretrained)
+    check_arguments(info, kwargs)
+    return (dict(info.class_arguments(kwargs),
+                 **_class_arguments(info, network_class, timm_args)), headless)
+
+
+def _load_weights(net, info, pretrained, cfg, root, cache_dir):
+    """``pretrained``: True (what ``cfg`` names: the released file of its tag, a file, a
+    Hub folder or repository), a tag or label set, or a path."""
+    if pretrained is True:
+        kind, pretrained = _weights_source(info, pretrained, cfg)
+        if kind == 'hf-hub':
+            pretrained = load_state_dict_from_hf(pretrained, cache_dir=cache_dir)
+    load_checkpoint(net, info.name, pretrained, root=root)
 
 
 def build_model(info, pretrained=False, root=None, attention_norm='batch', out_stages=None,
                 features_only=False, out_indices=None, feature_cls=None, feature_cfg=None,
                 pretrained_cfg=None, pretrained_cfg_overlay=None, cache_dir=None, device=None,
-                dtype=None, pretrained_model_args=None, in_chans=3, num_classes=None,
-                **kwargs):
-    """The one path from a declared name to a twin network (see ``get_model``)."""
-    import torch
-    from .init import init_like_original
-    from .weights import load_checkpoint
+                dtype=None, pretrained_model_args=None, in_chans=3, **kwargs):
+    """The one path from a declared name to a twin network (see ``get_model``), as timm's
+    ``build_model_with_cfg``: the resolved pretrained config, the network, its traits,
+    the weights, the feature wrapper."""
     if info.family not in _BUILDERS:
         raise NotImplementedError('%s: the PyTorch twin has no implementation of the family %s '
                                   '(gluon_aff/torch/models/ registers none)'
@@ -258,22 +299,8 @@ def build_model(info, pretrained=False, root=None, attention_norm='batch', out_s
     if in_chans != 3:
         raise ValueError('%s takes RGB images: in_chans=%r is not supported' % (info.name,
                                                                                in_chans))
-    if num_classes is not None:
-        if 'classes' in kwargs and kwargs['classes'] != num_classes:
-            raise ValueError('%s: classes=%r and num_classes=%r disagree; give one'
-                             % (info.name, kwargs['classes'], num_classes))
-        kwargs['classes'] = num_classes
     check_attention_norm(attention_norm)
-    timm_args = {k: kwargs.pop(k) for k in _CLASS_ARGUMENTS if k in kwargs}
-    headless = kwargs.get('classes') == 0   # timm: no classifier; forward gives the features
-    if headless:
-        kwargs.pop('classes')
-        headless_pool = timm_args.pop('global_pool', None)
-    if 'classes' not in kwargs and not headless and isinstance(pretrained, str):
-        _classes_from_file(kwargs, pretrained)
-    check_arguments(info, kwargs)
-    class_args = dict(info.class_arguments(kwargs), **_class_arguments(info, network_class,
-                                                                      timm_args))
+    class_args, headless = _network_arguments(info, network_class, kwargs, pretrained)
     if feature_cls is not None and str(feature_cls).lower() not in _FEATURE_CLASSES:
         raise ValueError("feature_cls=%r: the twin's features come as timm's %s"
                          % (feature_cls, ', '.join("'%s'" % c for c in _FEATURE_CLASSES)))
@@ -290,22 +317,16 @@ def build_model(info, pretrained=False, root=None, attention_norm='batch', out_s
     net.zoo_name = info.name
     net.train_size = info.input_size
     net.pretrained_cfg = net.default_cfg = cfg
-    net._model_args = dict(pretrained_model_args or {})
+    net.pretrained_model_args = dict(pretrained_model_args or {})
+    _init_model_traits(net, {}, cfg)
     net.check_contract()
     set_attention_norm(net, attention_norm)
     if pretrained:
-        if pretrained is True:
-            kind, where = _weights_source(info, pretrained, cfg)
-            if kind == 'hf-hub':
-                from timm.models._hub import load_state_dict_from_hf
-                where = load_state_dict_from_hf(where, cache_dir=cache_dir)
-            pretrained = where
-        load_checkpoint(net, info.name, pretrained, root=root)
-    if headless:
-        net.reset_classifier(0, headless_pool)
+        _load_weights(net, info, pretrained, cfg, root, cache_dir)
+    if headless is not False:
+        net.reset_classifier(0, headless)
     if dtype is not None:
         net.to(dtype)
-    net.compute_feature_info()
     if features_only or out_indices is not None or out_stages is not None:
         return feature_network(net, out_indices, out_stages, feature_cls, feature_cfg)
     return net
@@ -317,9 +338,6 @@ def feature_network(net, out_indices=None, out_stages=None, feature_cls=None,
     timm's ResNets; 'getter', 'hook', 'dict', 'fx'), returning the maps of ``out_indices``
     (into ``feature_info``: 0 the stem, then the stages; default all) or of ``out_stages``
     (stage numbers, 0 the stem)."""
-    from timm.models._features import (FeatureDictNet, FeatureGetterNet, FeatureHookNet,
-                                       FeatureListNet)
-    from timm.models._features_fx import FeatureGraphNet
     count = len(net.feature_info)
     if out_stages is not None:
         picked = [s for s in (out_stages if hasattr(out_stages, '__len__') else [out_stages])]
@@ -337,5 +355,7 @@ def feature_network(net, out_indices=None, out_stages=None, feature_cls=None,
            'getter': FeatureGetterNet, 'fx': FeatureGraphNet}[kind]
     features = cls(net, out_indices=tuple(picked), **cfg)
     features.zoo_name = net.zoo_name
-    features.pretrained_cfg = features.default_cfg = dict(net.pretrained_cfg)
+    features._traits = dict(net._traits)
+    features.pretrained_cfg = features.default_cfg = pretrained_cfg_for_features(
+        net.pretrained_cfg)
     return features

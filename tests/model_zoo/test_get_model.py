@@ -93,13 +93,13 @@ def test_gluoncv_get_model_returns_the_same_network():
 
 def test_constructor_kwargs_reach_the_network():
     net = get_model('cifar_aff_resnet32', blocks=2, channel_times=2, classes=10)
-    assert [len(s) for s in net._stages()] == [2, 2, 2]
+    assert [len(s) for s in net.stage_layers()] == [2, 2, 2]
     assert net.feature_channels == (32, 64, 128) and net.classes == 10
     net = get_model('cifar_aff_resnet32', start_layer=3, r=8)
-    assert [type(s[0].attention).__name__ for s in net._stages()] == ['Add', 'Add', 'AFF']
+    assert [type(s[0].attention).__name__ for s in net.stage_layers()] == ['Add', 'Add', 'AFF']
     assert net.features[4][0].attention.local_att[0].weight.shape == (32, 256, 1, 1)
     net = get_model('aff_resnet50', start_layer=5)
-    assert all(type(b.attention).__name__ == 'Add' for s in net._stages() for b in s)
+    assert all(type(b.attention).__name__ == 'Add' for s in net.stage_layers() for b in s)
     net = get_model('aff_resnet50', layers=[1, 1, 2, 1], fusion='ResGlobLocaforGlobLocaCha')
     assert len(net.layer3) == 2 and type(net.layer4[0].attention).__name__ == 'IAFF'
     net = get_model('cifar_aff_resnext38_32x4d', blocks=1, channel_times=2)

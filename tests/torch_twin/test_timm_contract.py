@@ -53,6 +53,13 @@ def test_distinct_networks_cover_every_name():
         assert shapes[0] == shapes[1], (name, twin_of)
 
 
+def _creator(name):
+    """timm's create_model for the names in timm's registry; the segmentation networks,
+    outside it, through gluon_aff.torch.get_model (the same arguments)."""
+    return timm.create_model if get_model_info(name).task == 'classification' \
+        else twin.get_model
+
+
 def _build(name, **kwargs):
     info = get_model_info(name)
     return twin.get_model(name, **dict(info.smallest, **kwargs))
@@ -69,7 +76,8 @@ def test_the_model_api(name):
     info = get_model_info(name)
     net = _build(name).eval()
     x = _input(net)
-    assert net.num_classes == info.classes and net.num_features == net.head_hidden_size > 0
+    assert net.num_classes == info.classes and net.num_features == net.feature_info[-1]['num_chs'] > 0
+    assert net.head_hidden_size >= net.num_features or info.family == SEGMENTATION
     with torch.no_grad():
         out = net(x)
         final = net.forward_features(x)
@@ -97,12 +105,12 @@ def test_the_model_api(name):
         mapped = net.head_map(final).numpy()
     np.testing.assert_allclose(pooled.numpy(), mapped.mean(axis=(2, 3)), rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(net.forward_head(final), out)
-    assert out.shape == (2, info.classes) and pooled.shape == (2, net.num_features)
+    assert out.shape == (2, info.classes) and pooled.shape == (2, net.head_hidden_size)
     net.reset_classifier(0)
     with torch.no_grad():
         torch.testing.assert_close(net(x), pooled)
     net.reset_classifier(7, global_pool='catavgmax')
-    assert net.get_classifier().in_features == 2 * net.num_features
+    assert net.get_classifier().in_features == 2 * net.head_hidden_size
     with torch.no_grad():
         assert net(x).shape == (2, 7)
     net.reset_classifier(0, global_pool='')
@@ -116,13 +124,14 @@ def test_the_model_api(name):
 def test_timms_creation_arguments_work_or_are_refused_by_name(name):
     info = get_model_info(name)
     small = info.smallest
+    create = _creator(name)
     with pytest.raises(ValueError, match="does not take 'bogus'"):
-        timm.create_model(name, bogus=1, **small)
+        create(name, bogus=1, **small)
     with pytest.raises(ValueError, match='feature_cls='):
-        timm.create_model(name, features_only=True, feature_cls='bogus', **small)
-    meta = timm.create_model(name, device='meta', **small)
+        create(name, features_only=True, feature_cls='bogus', **small)
+    meta = create(name, device='meta', **small)
     assert {p.device.type for p in meta.parameters()} == {'meta'}
-    half = timm.create_model(name, dtype=torch.bfloat16, **small)
+    half = create(name, dtype=torch.bfloat16, **small)
     assert {p.dtype for p in half.state_dict().values() if p.is_floating_point()} == \
         {torch.bfloat16}
     if info.family == SEGMENTATION:
@@ -130,30 +139,30 @@ def test_timms_creation_arguments_work_or_are_refused_by_name(name):
                        dict(output_stride=16)):
             with pytest.raises(ValueError, match=list(kwargs)[0] if 'classes' not in
                                list(kwargs)[0] else 'segments'):
-                timm.create_model(name, **dict(small, **kwargs))
+                create(name, **dict(small, **kwargs))
         return
-    headless = timm.create_model(name, num_classes=0, global_pool='max', **small).eval()
+    headless = create(name, num_classes=0, global_pool='max', **small).eval()
     x = _input(headless)
     with torch.no_grad():
-        assert headless(x).shape == (2, headless.num_features)
-        unpooled = timm.create_model(name, num_classes=0, global_pool='', **small).eval()
+        assert headless(x).shape == (2, headless.head_hidden_size)
+        unpooled = create(name, num_classes=0, global_pool='', **small).eval()
         assert unpooled(x).dim() == 4
-    dropped = timm.create_model(name, drop_rate=0.5, **small)
+    dropped = create(name, drop_rate=0.5, **small)
     assert dropped.head_drop.p == 0.5
     if info.family == 'cifar_afi_shufflenet':
         with pytest.raises(ValueError, match='drop_path_rate=0.1.*no residual branch'):
-            timm.create_model(name, drop_path_rate=0.1, **small)
+            create(name, drop_path_rate=0.1, **small)
     else:
-        deep = timm.create_model(name, drop_path_rate=0.2, **small)
+        deep = create(name, drop_path_rate=0.2, **small)
         rates = [m.rate for m in deep.modules() if type(m).__name__ == 'DropPath']
         assert rates and max(rates) == pytest.approx(0.2) and min(rates) < 0.2
     if info.family in ('imagenet_resnet', 'imagenet_resnext'):
         for stride, last in ((16, [2, 4, 8, 16, 16]), (8, [2, 4, 8, 8, 8])):
-            dilated = timm.create_model(name, output_stride=stride, **small)
+            dilated = create(name, output_stride=stride, **small)
             assert [f['reduction'] for f in dilated.feature_info] == last
     else:
         with pytest.raises(ValueError, match='output_stride=16.*ImageNet'):
-            timm.create_model(name, output_stride=16, **small)
+            create(name, output_stride=16, **small)
 
 
 @pytest.mark.parametrize('name', DISTINCT)
@@ -167,9 +176,10 @@ def test_features_as_timm_and_its_wrappers(name, tmp_path):
     with torch.no_grad():
         expected = net.forward_intermediates(x, intermediates_only=True)
     info = get_model_info(name)
+    create = _creator(name)
     path = twin.save_safetensors(net, str(tmp_path / 'net.safetensors'))
     for kind in ('list', 'getter', 'hook', 'fx', 'dict'):
-        features = timm.create_model(name, features_only=True, feature_cls=kind,
+        features = create(name, features_only=True, feature_cls=kind,
                                      out_indices=(0, -1), pretrained=True,
                                      pretrained_cfg_overlay=dict(file=path), **info.smallest)
         with torch.no_grad():
@@ -188,7 +198,7 @@ def test_features_as_timm_and_its_wrappers(name, tmp_path):
         torch.testing.assert_close(got[str(i)], m)
     for bad in ((len(expected),), (-len(expected) - 1,)):
         with pytest.raises(ValueError, match='out_indices=.*indices must be in'):
-            timm.create_model(name, features_only=True, out_indices=bad, **info.smallest)
+            create(name, features_only=True, out_indices=bad, **info.smallest)
 
 
 @pytest.mark.parametrize('out_indices', [None, (1, 2, 3, 4), (0, 2), (-1,), (3,), 2])

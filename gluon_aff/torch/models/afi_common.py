@@ -78,10 +78,10 @@ class AFIClassifier(ZooNet):
     def pool_stem(self, m):
         return self.stem[len(self.stem) - 1](m) if self.stem_pooled else m
 
-    def stem_module(self):
+    def stem_layer(self):
         return self.stem[len(self.stem) - (2 if self.stem_pooled else 1)]
 
-    def stage_modules(self):
+    def stage_layers(self):
         return list(self.stages)
 
     def forward_features(self, x):

@@ -68,7 +68,6 @@ class AFIMobileNetV2(AFIClassifier):
         super().__init__()
         config = config or MOBILENETV2_CIFAR_CONFIG
         self.setting = setting
-        self.total_stride = 8
         self.stem = conv_bn_relu(3, 32, 3)
         self.stages = nn.Sequential()
         in_channels = 32
@@ -83,6 +82,7 @@ class AFIMobileNetV2(AFIClassifier):
             self.stages.append(AFIStage(*blocks))
         self.last = conv_bn_relu(in_channels, 1280, 1)
         self.feature_channels = tuple(c[1] for c in config)
+        self.set_feature_info(32, 1, [c[3] for c in config])
         self.init_head(1280, classes, drop_rate, global_pool)
 
 

@@ -96,7 +96,6 @@ class AFIResNet(AFIClassifier):
                  stage_kwargs=None, drop_rate=0.0, drop_path_rate=0.0, global_pool='avg'):
         super().__init__()
         self.setting = setting
-        self.total_stride = (1 if cifar else 4) * 2 ** (len(layers) - 1)
         self.stem_pooled = not cifar
         stem = [nn.Conv2d(3, channels[0], 3, 1, 1, bias=False) if cifar else
                 nn.Conv2d(3, channels[0], 7, 2, 3, bias=False), BatchNorm2d(channels[0]),
@@ -115,6 +114,8 @@ class AFIResNet(AFIClassifier):
             self.stages.append(AFIStage(*blocks))
         self.last = None
         self.feature_channels = tuple(channels[1:])
+        self.set_feature_info(channels[0], 1 if cifar else 2, [1] + [2] * (len(layers) - 1),
+                              pool_stride=1 if cifar else 2)
         self.init_head(in_channels, classes, drop_rate, global_pool)
 
 

@@ -81,7 +81,6 @@ class AFIShuffleNetV2(AFIClassifier):
                              % (sorted(SHUFFLENETV2_WIDTHS), net_size))
         widths = SHUFFLENETV2_WIDTHS[net_size]
         self.setting = setting
-        self.total_stride = 8
         self.stem = conv_bn_relu(3, 24, 3)
         self.stages = nn.Sequential()
         in_channels = 24
@@ -92,6 +91,7 @@ class AFIShuffleNetV2(AFIClassifier):
             in_channels = out
         self.last = conv_bn_relu(in_channels, widths[3], 1)
         self.feature_channels = tuple(widths[:3])
+        self.set_feature_info(24, 1, (2, 2, 2))
         self.init_head(widths[3], classes, drop_rate, global_pool)
 
 

@@ -73,16 +73,16 @@ class CIFARAFFResNet(ZooNet):
             self.features.append(nn.Sequential(*stage))
         self.features.extend([BatchNorm2d(in_channels), nn.ReLU()])
         self.feature_channels = tuple(channels[1:])
-        self.total_stride = 4
+        self.set_feature_info(channels[0], 1, (1, 2, 2))
         self.init_head(in_channels, classes, drop_rate, global_pool)
 
     def forward_stem(self, x):
         return self.features[1](self.features[0](x))
 
-    def stem_module(self):
+    def stem_layer(self):
         return self.features[1]
 
-    def stage_modules(self):
+    def stage_layers(self):
         return [self.features[2], self.features[3], self.features[4]]
 
     def forward_features(self, x):

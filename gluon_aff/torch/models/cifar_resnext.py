@@ -35,7 +35,7 @@ class CIFARAFFResNeXt(ResNeXtFeatures):
                                        (1, 1, 1), True, self.fusion, start_layer, cardinality,
                                        bottleneck_width, last_gamma, False, r, BatchNorm2d,
                                        drop_path_rate)
-        self.total_stride = 4
+        self.set_feature_info(channels, 1, (1, 2, 2))
         self.init_head(in_channels, classes, drop_rate, global_pool)
 
 

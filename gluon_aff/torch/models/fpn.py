@@ -51,17 +51,17 @@ class FPNResNet(ZooNet):
         self.merges = nn.ModuleList([create_fusion(self.fusion, width, r) for _ in range(2)])
         self.head = nn.Sequential(BatchNorm2d(width), nn.ReLU(), nn.Conv2d(width, classes, 1))
         self.feature_channels = tuple(widths[1:])
-        self.total_stride = 4
+        self.set_feature_info(widths[0], 1, (1, 2, 2))
         self.num_classes = classes
-        self.num_features = self.head_hidden_size = width
+        self.num_features, self.head_hidden_size = self.feature_channels[-1], width
 
     def forward_stem(self, x):
         return self.stem(x)
 
-    def stem_module(self):
+    def stem_layer(self):
         return self.stem[1]
 
-    def stage_modules(self):
+    def stage_layers(self):
         return list(self.stages)
 
     def forward_features(self, x):

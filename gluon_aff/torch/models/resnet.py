@@ -123,7 +123,7 @@ class AFFResNet(ZooNet):
                 channels = planes * 4
             setattr(self, 'layer%d' % (i + 1), nn.Sequential(*stage))
         self.feature_channels = (256, 512, 1024, 2048)
-        self.total_stride = output_stride or (8 if dilated else 32)
+        self.set_feature_info(2 * stem_width if deep_stem else 64, 2, strides, pool_stride=2)
         self.init_head(channels, classes, drop_rate or final_drop, global_pool)
 
     def forward_stem(self, x):
@@ -132,10 +132,10 @@ class AFFResNet(ZooNet):
     def pool_stem(self, m):
         return self.maxpool(m)
 
-    def stem_module(self):
+    def stem_layer(self):
         return self.relu
 
-    def stage_modules(self):
+    def stage_layers(self):
         return [self.layer1, self.layer2, self.layer3, self.layer4]
 
     def forward_features(self, x):

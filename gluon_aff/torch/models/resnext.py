@@ -99,10 +99,10 @@ class ResNeXtFeatures(ZooNet):
     def pool_stem(self, m):
         return self.features[self._num_stem - 1](m) if self.stem_pooled else m
 
-    def stem_module(self):
+    def stem_layer(self):
         return self.features[self._stem_map - 1]
 
-    def stage_modules(self):
+    def stage_layers(self):
         return [self.features[self._num_stem + i] for i in range(len(self.feature_channels))]
 
     def forward_features(self, x):
@@ -110,7 +110,7 @@ class ResNeXtFeatures(ZooNet):
             for i, layer in enumerate(self.features):
                 if i < self._num_stem:
                     x = layer(x)
-            return checkpoint_stages(self.stage_modules(), x)
+            return checkpoint_stages(self.stage_layers(), x)
         return self.features(x)
 
     def classify(self, x):
@@ -149,7 +149,7 @@ class AFFResNeXt(ResNeXtFeatures):
                                        False, self.fusion, start_layer, cardinality,
                                        bottleneck_width, last_gamma, use_se, r, BatchNorm2d,
                                        drop_path_rate)
-        self.total_stride = output_stride or 32
+        self.set_feature_info(stem_width * 2 if deep_stem else 64, 2, strides, pool_stride=2)
         self.init_head(in_channels, classes, drop_rate, global_pool)
 
 

@@ -22,9 +22,42 @@ def image_problem(data):
     """What is wrong with an image file's bytes before decoding, or None."""
     if not data:
         return 'the file is empty'
-    if data[:2] == b'\xff\xd8' and data.rstrip(b'\x00\r\n ')[-2:] != b'\xff\xd9':
+    if data[:2] == b'\xff\xd8' and not _jpeg_ends(data):
         return 'the JPEG is cut short (no end-of-image marker)'
     return None
+
+
+def _jpeg_ends(data):
+    """Whether the JPEG in ``data`` reaches its end-of-image marker, walking its segments
+    (a thumbnail's marker inside EXIF does not count; bytes after the end, as phones and
+    editors append, are allowed). A structure it cannot walk is left to the decoder."""
+    i, n = 2, len(data)
+    while i + 1 < n:
+        if data[i] != 0xFF:
+            return b'\xff\xd9' in data            # not walkable: the decoder will say
+        marker = data[i + 1]
+        if marker == 0xD9:
+            return True
+        if marker == 0xFF:                          # fill byte
+            i += 1
+        elif 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            i += 2
+        elif i + 4 > n:
+            return False
+        else:
+            i += 2 + int.from_bytes(data[i + 2:i + 4], 'big')
+            if marker == 0xDA:                      # scan data: up to the next real marker
+                while True:
+                    i = data.find(b'\xff', i)
+                    if i < 0 or i + 1 >= n:
+                        return False
+                    if data[i + 1] == 0x00 or 0xD0 <= data[i + 1] <= 0xD7:
+                        i += 2
+                    elif data[i + 1] == 0xFF:
+                        i += 1
+                    else:
+                        break
+    return False
 
 
 def bad_image(path, problem):

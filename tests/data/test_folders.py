@@ -72,3 +72,30 @@ def test_bad_images_are_named_or_skipped_and_logged(tmp_path, caplog):
                                             r'--skip-bad-images'):
         CheckedImageFolder(root)
     assert len(CheckedImageFolder(root, skip_bad=True)) == 4
+
+
+def _jpeg_bytes(seed=0, size=32):
+    buf = io.BytesIO()
+    pixels = np.random.RandomState(seed).randint(0, 256, (size, size, 3)).astype(np.uint8)
+    Image.fromarray(pixels).save(buf, 'JPEG', quality=90)
+    return buf.getvalue()
+
+
+def test_a_jpeg_with_bytes_after_its_end_reads_and_one_cut_short_does_not(tmp_path):
+    """Phones and editors append data after the end-of-image marker: such a JPEG is whole.
+    One cut short is named, also when an EXIF thumbnail (a whole JPEG of its own, with
+    its own end marker) sits before the cut."""
+    from gluon_aff.core.images import image_problem
+    whole = _jpeg_bytes()
+    trailing = whole + b'\x00MPF trailer: a second image, metadata ...' * 20
+    thumbnail = _jpeg_bytes(1, 8)
+    exif = b'Exif\x00\x00' + thumbnail
+    with_thumbnail = whole[:2] + b'\xff\xe1' + (len(exif) + 2).to_bytes(2, 'big') + exif + \
+        whole[2:]
+    assert image_problem(whole) is None and image_problem(trailing) is None
+    assert image_problem(with_thumbnail) is None
+    for cut in (whole[:len(whole) // 2], whole[:-2], with_thumbnail[:len(with_thumbnail) - 40]):
+        assert 'cut short' in image_problem(cut)
+    folder = _folder(tmp_path / 'd', {'a/trailing.jpg': trailing, 'b/thumb.jpg': with_thumbnail})
+    data = CheckedImageFolder(folder)
+    assert len(data) == 2 and all(data[i][0].shape[:2] == (32, 32) for i in range(2))

@@ -81,3 +81,28 @@ def test_keys_and_shapes_in_order(path):
     ('cifar_aff_resnext38_32x4d', 7770148)])
 def test_trainable_counts_of_the_original(name, count):
     assert trainable(get_model(name)) == count
+
+
+def test_resnet152_has_the_originals_depth_in_both_frameworks():
+    """The original's ResNet-152 is [3, 4, 36, 3] (not the usual [3, 8, 36, 3]): its keys
+    are ResNet-101's ([3, 4, 23, 3], the manifest) with 13 more stage-3 blocks shaped as
+    layer3.1; so are its trainable parameters, in MXNet and in the twin."""
+    import re
+
+    from gluon_aff import torch as twin
+    base = _manifest('iaff_resnet101')
+    block = [(k[len('layer3.1.'):], s) for k, s in base['keys'] if k.startswith('layer3.1.')]
+    expected, added = [], 0
+    for key, shape in base['keys']:
+        expected.append((key, shape))
+        if key == [k for k, _ in base['keys'] if k.startswith('layer3.22.')][-1]:
+            for i in range(23, 36):
+                expected += [('layer3.%d.%s' % (i, k), s) for k, s in block]
+            added = 13 * sum(int(np.prod(s)) for k, s in block if not re.search('running_', k))
+    net = get_model('iaff_resnet152')
+    assert [(k, list(p.shape)) for k, p in net._collect_params_with_prefix().items()] == expected
+    assert added > 0 and trainable(net) == base['trainable_parameters'] + added
+    tnet = twin.get_model('iaff_resnet152', device='meta')
+    assert sum(p.numel() for p in tnet.parameters() if p.requires_grad) == \
+        base['trainable_parameters'] + added
+    assert [len(getattr(tnet, 'layer%d' % i)) for i in range(1, 5)] == [3, 4, 36, 3]

@@ -135,3 +135,36 @@ def test_a_truncated_or_foreign_safetensors_is_named(tmp_path):
     save_file({'something.else': torch.zeros(3)}, str(foreign))
     with pytest.raises(CheckpointError, match='does not fit cifar_aff_resnet20'):
         twin.get_model('cifar_aff_resnet20', pretrained=str(foreign), blocks=1, channel_times=1)
+
+
+def test_a_folder_of_one_class_is_refused_naming_it(tmp_path, capsys):
+    data = _folder(tmp_path / 'd')
+    for split in ('train', 'val'):
+        for f in (data / split / 'b').iterdir():
+            f.unlink()
+        (data / split / 'b').rmdir()
+    argv = ['cifar_aff_resnet20', str(data), '--out-dir', str(tmp_path / 'o'),
+            '--pretrained', 'false', '--workers', '0'] + ARGS
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert str(data / 'train') in err and 'one class folder (a)' in err
+    assert 'at least two classes' in err
+    assert not (tmp_path / 'o' / 'best.safetensors').exists()
+
+
+def test_a_damaged_resume_file_is_named_with_the_way_out(tmp_path, capsys):
+    """A resume-EPOCH.pt cut short after the run (a full disk, an interrupted copy):
+    --auto-resume names the file, the epoch and what to do, and changes nothing."""
+    data = _folder(tmp_path / 'd')
+    out = tmp_path / 'o'
+    argv = ['cifar_aff_resnet20', str(data), '--out-dir', str(out), '--pretrained', 'false',
+            '--workers', '0'] + ARGS
+    assert main(argv) == 0
+    state = out / 'resume-0000.pt'
+    state.write_bytes(state.read_bytes()[:len(state.read_bytes()) // 3])
+    kept = {p.name: p.read_bytes() for p in out.iterdir() if p.suffix != '.log'}
+    assert main(argv + ['--auto-resume']) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert str(state) in err and 'epoch 0' in err and 'cannot be read' in err
+    assert 'another --out-dir' in err and 'Traceback' not in err
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.suffix != '.log'} == kept

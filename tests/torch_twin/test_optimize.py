@@ -27,6 +27,10 @@ def _conditioned(name, seed=0):
                 if isinstance(m.weight, torch.nn.Parameter):
                     m.weight.copy_(torch.rand(m.num_features, generator=g) * 0.4 + 0.8)
                 m.bias.copy_(torch.rand(m.num_features, generator=g) * 0.2 - 0.1)
+            elif isinstance(m, torch.nn.Conv2d) and m.bias is not None:
+                # non-zero, as in the released files: a fold must scale a convolution's own
+                # bias by the BatchNorm after it, not add it as it is
+                m.bias.copy_(torch.rand(m.out_channels, generator=g) * 0.4 - 0.2)
     return net.eval()
 
 

@@ -72,6 +72,14 @@ def test_a_hub_folder_loads_in_timm_with_the_mxnet_zoos_outputs(fake_cifar_relea
     assert config['num_features'] == 64 and config['model_args'] == SMALL
     assert config['pretrained_cfg']['mean'] == [0.4914, 0.4822, 0.4465]
     assert config['label_names'] == class_names_of('fine')
+    assert config['pretrained_cfg']['tag'] == 'cifar100'
+    coarse = tmp_path / 'coarse'
+    assert main(['convert', 'cifar_aff_resnet20', '--params', 'cifar100_coarse', '--hub-dir',
+                 str(coarse), '--arg', 'blocks=1', '--arg', 'channel_times=1']) == 0
+    coarse_config = json.loads((coarse / 'config.json').read_text())
+    assert coarse_config['pretrained_cfg']['tag'] == 'cifar100_coarse'
+    assert coarse_config['num_classes'] == 100      # the original's head, 20 of it trained
+    assert coarse_config['label_names'] == class_names_of('coarse')
     with safe_open(str(folder / 'model.safetensors'), 'pt') as f:
         meta = f.metadata()
     assert json.loads(meta['class_names']) == class_names_of('fine')

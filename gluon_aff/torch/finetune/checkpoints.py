@@ -17,6 +17,7 @@ import torch
 
 from ...core.atomic import atomic_path, remove_stale_temporaries, write_atomically
 from ...core.commandline import recipe_mismatch
+from ...core.released import CheckpointError
 
 __all__ = ['RunFiles']
 
@@ -109,7 +110,16 @@ class RunFiles(object):
         if not os.path.isfile(path):
             raise ValueError('--auto-resume: %s names %s, which is missing; remove %s to start '
                              'afresh' % (self.meta, meta['state'], self.folder))
-        meta['state'] = torch.load(path, map_location='cpu', weights_only=True)
+        try:
+            meta['state'] = torch.load(path, map_location='cpu', weights_only=True)
+        except Exception as e:          # a file cut short: torch's zip reader, pickle
+            raise CheckpointError(
+                '--auto-resume: %s, the training state of epoch %s that %s names, cannot be '
+                'read (%s: %s); it was cut short or damaged after it was written. Put back '
+                'a copy of it, or start afresh in another --out-dir (the weights of that '
+                'epoch are in %s)' % (path, meta.get('next_epoch', 1) - 1, self.meta,
+                                      type(e).__name__, str(e).splitlines()[0] if str(e) else '',
+                                      self.paths['last'])) from None
         return meta
 
     def restore(self, meta, net, optimizer, scheduler, scaler, rank):

@@ -72,6 +72,12 @@ def open_folders(data_dir, skip_bad=False):
                                     'one subfolder per class in each' % path)
         folders[split] = CheckedImageFolder(path, skip_bad)
     train, val = folders['train'].classes, folders['val'].classes
+    if len(train) < 2:
+        raise ValueError('%s holds %s: a classifier needs at least two classes to tell apart '
+                         '(a one-class softmax is always right and learns nothing); add a '
+                         'subfolder of images per class'
+                         % (os.path.join(data_dir, 'train'),
+                            'one class folder (%s)' % train[0] if train else 'no class folder'))
     if train != val:
         raise ValueError('%s: the classes of val/ and train/ differ (only in train/: %s; only '
                          'in val/: %s); the labels would not match'

@@ -53,7 +53,8 @@ Python and onnx:
 
 ``import gluon_aff`` imports neither MXNet nor anything else heavy: it installs an import
 hook (``install_import_hooks``) that applies the above when MXNet is imported, by gluon_aff
-or by the program, and registers the zoo's names in gluoncv's table when gluoncv is. A
+or by the program, and makes gluoncv's table bring in the zoo's names when it is first
+read. A
 program that imports mxnet itself must import gluon_aff first::
 
     import gluon_aff
@@ -63,6 +64,7 @@ Importing mxnet first fails with an ``AttributeError`` naming one of the numpy n
 the import must then be redone in a new process.
 """
 import builtins
+import contextlib
 import importlib
 import importlib.util
 import math
@@ -227,11 +229,33 @@ def _default_thread_count():
         os.environ.setdefault('OMP_NUM_THREADS', str(len(os.sched_getaffinity(0))))
 
 
+class _ZooTable(dict):
+    """gluoncv's table of networks, which brings in the zoo's names (imports
+    ``gluon_aff.model_zoo``) the first time it is read, not while gluoncv imports."""
+
+    def _fill(self):
+        if 'gluon_aff.model_zoo' not in sys.modules:
+            importlib.import_module('gluon_aff.model_zoo')
+
+    def __contains__(self, name):
+        self._fill()
+        return dict.__contains__(self, name)
+
+    def __getitem__(self, name):
+        self._fill()
+        return dict.__getitem__(self, name)
+
+    def keys(self):
+        self._fill()
+        return dict.keys(self)
+
+
 class _ImportHooks(object):
     """A ``sys.meta_path`` finder that adds work around the import of two packages,
     found and loaded as usual otherwise: before ``mxnet`` executes, ``apply()`` and the
     thread count (scikit-learn hidden meanwhile); after it, ``patch_mxnet()``; after
-    ``gluoncv``, the zoo's names in its table (``gluon_aff.model_zoo``)."""
+    ``gluoncv``, its table of networks becomes one that brings in the zoo's names when
+    first read (``_ZooTable``): no import of the zoo runs inside gluoncv's."""
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname not in ('mxnet', 'gluoncv'):
@@ -252,18 +276,14 @@ class _ImportHooks(object):
             apply()
             if fullname == 'mxnet':
                 _default_thread_count()
-                hide = 'sklearn' not in sys.modules
-                if hide:
-                    sys.modules['sklearn'] = None   # "import sklearn" raises meanwhile
-                try:
+                with _sklearn_hidden():
                     execute(module)
-                finally:
-                    if hide and sys.modules.get('sklearn', 0) is None:
-                        del sys.modules['sklearn']
                 patch_mxnet()
             else:
                 execute(module)
-                importlib.import_module('gluon_aff.model_zoo')
+                table = sys.modules.get('gluoncv.model_zoo.model_zoo')
+                if table is not None:       # (absent where gluoncv found no MXNet)
+                    table._models = _ZooTable(table._models)
         spec.loader.exec_module = exec_module
         return spec
 
@@ -285,16 +305,22 @@ def _import_mxnet_without_sklearn():
     and pandas it pulls in) only to give the legacy ``mx.model.FeedForward`` the base class
     ``sklearn.base.BaseEstimator``; hidden, FeedForward is a plain class, as MXNet makes it
     where scikit-learn is not installed. ``import sklearn`` works as usual afterwards."""
-    if 'mxnet' in sys.modules or 'sklearn' in sys.modules:
+    with _sklearn_hidden():
         import mxnet
-        return mxnet
-    sys.modules['sklearn'] = None       # "import sklearn" raises ImportError meanwhile
-    try:
-        import mxnet
-    finally:
-        if sys.modules.get('sklearn', 0) is None:
-            del sys.modules['sklearn']
     return mxnet
+
+
+@contextlib.contextmanager
+def _sklearn_hidden():
+    """``import sklearn`` raises ImportError inside, unless it was imported before."""
+    hide = 'sklearn' not in sys.modules
+    if hide:
+        sys.modules['sklearn'] = None
+    try:
+        yield
+    finally:
+        if hide and sys.modules.get('sklearn', 0) is None:
+            del sys.modules['sklearn']
 
 
 def patch_mxnet():

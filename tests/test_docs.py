@@ -108,7 +108,7 @@ from gluon_aff.model_zoo import pretrained      # (gluon_aff first: it makes MXN
 import mxnet as mx
 
 download = pretrained.load_pretrained
-from gluon_aff.torch import weights as twin_weights
+from gluon_aff.torch import pretrained as twin_weights
 twin_download = twin_weights.load_checkpoint
 
 

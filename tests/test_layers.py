@@ -10,7 +10,7 @@ from helpers import ROOT
 PACKAGE = os.path.join(ROOT, 'gluon_aff')
 # lowest first: a subpackage may import those before it, never those after it
 LAYERS = ['core', 'mxnet_compat', 'torch', 'nn', 'utils', 'model_zoo', 'data', 'deploy',
-          'train', 'tools', 'cli', '__main__']
+          'train', 'launch', 'tools', 'cli', '__main__']
 # what each framework-free or PyTorch layer must never import, even lazily
 FORBIDDEN = {'core': ('mxnet', 'gluoncv', 'torch', 'torchvision', 'timm', 'sklearn', 'pandas'),
              'torch': ('mxnet', 'gluoncv', 'sklearn', 'pandas')}

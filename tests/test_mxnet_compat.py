@@ -241,3 +241,26 @@ def test_installing_beside_numpy_2_keeps_numpy(tmp_path):
     requires = install[0]['metadata']['requires_dist']
     assert not [r for r in requires if re.match(r'mxnet\b', r)]
     assert [r for r in requires if r.startswith('numpy')]
+
+
+def test_gluoncvs_table_brings_the_zoo_in_when_read_not_while_gluoncv_imports():
+    """``import gluoncv`` after ``import gluon_aff`` imports none of the zoo (no import of
+    the zoo inside another package's); gluoncv's get_model and get_model_list then find
+    the zoo's names, and the zoo importing gluoncv itself is no cycle."""
+    code = '''
+import sys
+import gluon_aff
+import gluoncv
+print('zoo during gluoncv:', 'gluon_aff.model_zoo' in sys.modules)
+print('listed:', 'cifar_iaff_resnet20' in gluoncv.model_zoo.get_model_list())
+net = gluoncv.model_zoo.get_model('cifar_aff_resnet20', blocks=1, channel_times=1)
+print('built:', type(net).__name__)
+'''
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out == ['zoo during gluoncv: False', 'listed: True', 'built: CIFARAFFResNet']
+    first = subprocess.run([sys.executable, '-c', 'import gluon_aff.model_zoo, gluoncv; '
+                            'print(gluoncv.model_zoo.get_model("iaff_resnet50", '
+                            'layers=[1, 1, 1, 1]).zoo_name)'],
+                           capture_output=True, text=True, check=True)
+    assert first.stdout.split() == ['iaff_resnet50']

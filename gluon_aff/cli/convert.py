@@ -26,7 +26,7 @@ def run(args):
     from ..core.atomic import atomic_path
     from .. import torch as twin
     from ..torch.hub import save_hub_folder
-    from ..torch.weights import save_safetensors
+    from ..torch.pretrained import save_safetensors
     if not args.out and not args.hub_dir:
         raise ValueError('give --out FILE, --hub-dir DIR or both')
     kwargs = parse_kwargs(args.arg)

@@ -32,7 +32,7 @@ Checkpoint.__doc__ = """One released file: zoo ``model``, original ``file`` name
 (``imagenet``, ``fine`` = 100 CIFAR-100 classes, ``coarse`` = 20 superclasses on a
 100-way head), the ``metric`` and ``value`` in its file name, the ``paper``'s figure; the
 network's trainable parameters and multiply-adds at ``input_size``, and the file's size in
-bytes (``gluon_aff.torch.pretrained.measure_checkpoint`` measures them again)."""
+bytes (``gluon_aff.torch.weights.measure_checkpoint`` measures them again)."""
 
 
 def _load_registry():

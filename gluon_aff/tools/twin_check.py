@@ -72,7 +72,7 @@ def compare(name, seed=0, batch=4, full=False, train=True):
     from mxnet import autograd
     from ..model_zoo import get_model, get_model_info
     from .. import torch as twin
-    from ..torch.weights import mxnet_to_torch_key, state_dict_from_mxnet
+    from ..torch.pretrained import mxnet_to_torch_key, state_dict_from_mxnet
 
     info = get_model_info(name)
     kwargs = {} if full else SMALL.get(info.family, {})

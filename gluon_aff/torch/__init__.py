@@ -21,9 +21,9 @@ from .layers import BatchNorm2d  # noqa: F401
 from .registry import (get_model, get_model_info, list_models, set_attention_norm,  # noqa: F401
                        implemented_families, feature_network)
 from .optimize import optimize  # noqa: F401
-from .pretrained import Weights, get_weights  # noqa: F401
+from .weights import Weights, get_weights  # noqa: F401
 from .transforms import AutoAugment, eval_transform  # noqa: F401
-from .weights import (load_checkpoint, load_state, read_checkpoint,  # noqa: F401
+from .pretrained import (load_checkpoint, load_state, read_checkpoint,  # noqa: F401
                       save_mxnet_params, save_safetensors, state_dict_from_mxnet)
 from . import models, zoo  # noqa: F401,E402  (implements the families; the entries)
 from .registry import make_entries as _make_entries

@@ -49,6 +49,13 @@ def global_context(channels, r):
     return nn.Sequential(GlobalAvgPool(), *local_context(channels, r))
 
 
+def blend(y, x, w):
+    """``Y * W + X * (1 - W)``, computed as ``lerp(X, Y, W) = X + W (Y - X)``: one pass
+    instead of four, equal to rounding, in training (the same gradients) as in inference.
+    The one form of AFF's and iAFF's soft selection (and of the ablations')."""
+    return torch.lerp(x, y, w)
+
+
 class _Attention(nn.Module):
     """Holds MS-CAM's branches (``local_att``/``global_att``)."""
 
@@ -105,13 +112,10 @@ class AFF(_Attention):
 
     def __init__(self, channels, r=4):
         super().__init__(channels, r)
-        self.inference_form = False     # the blend as x + (y - x) w: equal, fewer passes
 
     def forward(self, y, x):
-        w = self.weight(y + x)
-        if self.inference_form:
-            return 2 * (x + (y - x) * w)
-        return 2 * y * w + 2 * x * (1 - w)
+        # the factor 2 is the original's (its weights were trained with it): kept on purpose
+        return 2 * blend(y, x, self.weight(y + x))
 
 
 @_register('iaff', aliases=('ResGlobLocaforGlobLocaCha',))
@@ -122,21 +126,15 @@ class IAFF(_TwoAttentions):
 
     def __init__(self, channels, r=4):
         super().__init__(channels, r)
-        self.inference_form = False
 
     def forward(self, y, x):
-        w1 = self.weight(y + x)
-        if self.inference_form:
-            d = y - x
-            return x + d * self.weight2(x + d * w1)
-        w2 = self.weight2(y * w1 + x * (1 - w1))
-        return y * w2 + x * (1 - w2)
+        return blend(y, x, self.weight2(blend(y, x, self.weight(y + x))))
 
 
 # -- the ablations (AFF paper Tables 1, 3, 4 and appendix Table 6) ------------------------
 def _select(y, x, w):
     """AFF's soft selection ``2 (Y W + X (1 - W))``."""
-    return 2 * y * w + 2 * x * (1 - w)
+    return 2 * blend(y, x, w)
 
 
 @_register('concat')

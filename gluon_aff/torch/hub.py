@@ -101,7 +101,7 @@ def save_hub_folder(net, folder, model_args=None, class_names=None, checkpoint=N
     ``class_names``: the names of its outputs; ``checkpoint``: the released file it holds."""
     from ..core.zoo import get_model_info
     from .summary import count_layers, totals
-    from .weights import save_safetensors
+    from .pretrained import save_safetensors
     info = get_model_info(net.zoo_name)
     size = info.input_size
     counts = totals(count_layers(net, (1, 3, size, size)))

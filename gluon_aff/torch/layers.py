@@ -37,7 +37,7 @@ class BatchNorm2d(nn.BatchNorm2d):
     - ``use_global_stats``: the running statistics are used in training mode too.
 
     Names are PyTorch's (``weight``, ``bias``); an MXNet checkpoint's ``gamma``/``beta``
-    map onto them (``gluon_aff.torch.weights``).
+    map onto them (``gluon_aff.torch.pretrained``).
     """
 
     def __init__(self, num_features, eps=1e-5, momentum=0.9, fix_gamma=False, center=True,

@@ -9,9 +9,8 @@ outputs within float32 rounding, less work.
 - an attention's global branch runs on the pooled vector: ``mean over H, W``, then its two
   point-wise convolutions as matrix-vector products (``Linear``), not as convolutions of
   1x1 maps (which PyTorch's CPU path sends to a slow non-oneDNN kernel);
-- MS-CAM's weight is ``sigmoid(L(s) + g(s))`` computed in place on the local branch's
-  output, and AFF's and iAFF's blends are one ``torch.lerp`` each
-  (``Z = 2 lerp(X, Y, W)``, ``lerp(X, Y, W) = X + (Y - X) W``);
+- (AFF's and iAFF's blends are one ``torch.lerp`` each in every form: the blocks' own
+  forward, ``gluon_aff.torch.fusion.blend``);
 - the memory format is channels-last (oneDNN's own layout), unless ``channels_last=False``;
 - on a CPU, the convolutions are prepacked and take the ReLU, residual sum and sigmoid
   after them (``packed_conv.py``; ``prepack=False`` keeps the module tree above, what
@@ -25,7 +24,6 @@ import copy
 import torch
 from torch import nn
 
-from .fusion import AFF, IAFF
 from .layers import GlobalAvgPool
 from .packed_conv import (module_calls, prepack as prepack_convolutions, prepack_available,
                           replace_module)
@@ -114,32 +112,6 @@ def _global_to_vector(seq):
     return None
 
 
-def _fused_weight(local_att, global_att, s):
-    """MS-CAM's weight ``sigmoid(L(s) + g(s))`` in place on L's output (inference only)."""
-    return torch.sigmoid_(local_att(s).add_(global_att(s)))
-
-
-class InferenceAFF(AFF):
-    """AFF in its inference form: ``Z = 2 lerp(X, Y, W)``, ``W = M(X + Y)``."""
-
-    def forward(self, y, x):
-        w = _fused_weight(self.local_att, self.global_att, y + x)
-        return torch.lerp(x, y, w).mul_(2)
-
-
-class InferenceIAFF(IAFF):
-    """iAFF in its inference form: ``W1 = M1(X + Y)``, ``I = lerp(X, Y, W1)``,
-    ``Z = lerp(X, Y, M2(I))``."""
-
-    def forward(self, y, x):
-        w1 = _fused_weight(self.local_att, self.global_att, y + x)
-        w2 = _fused_weight(self.local_att2, self.global_att2, torch.lerp(x, y, w1))
-        return torch.lerp(x, y, w2)
-
-
-_INFERENCE = {AFF: InferenceAFF, IAFF: InferenceIAFF}
-
-
 def optimize(net, channels_last=True, prepack=None, example=None):
     """The inference form of ``net`` (a twin network or block), a new module in eval mode;
     ``net`` itself is not changed.
@@ -159,9 +131,6 @@ def optimize(net, channels_last=True, prepack=None, example=None):
                 vector = _global_to_vector(child)
                 if vector is not None:
                     setattr(module, name, vector)
-    for module in list(out.modules()):
-        if type(module) in _INFERENCE:
-            module.__class__ = _INFERENCE[type(module)]
     if channels_last:
         out = out.to(memory_format=torch.channels_last)
     if prepack is None:

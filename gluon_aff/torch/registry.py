@@ -33,7 +33,7 @@ from ..core.zoo import ZOO, get_model_info, list_models  # noqa: F401 (re-export
 from .fusion import MultiAFF
 from .init import init_like_original
 from .layers import BatchNorm2d
-from .weights import checkpoint_metadata, load_checkpoint
+from . import pretrained as pretrained_module  # (its loader looked up at call time)
 
 __all__ = ['register_family', 'make_entries', 'get_model', 'list_models', 'get_model_info',
            'build_model', 'pretrained_cfgs', 'set_attention_norm', 'implemented_families',
@@ -239,7 +239,7 @@ def _weights_source(info, pretrained, cfg):
 def _classes_from_file(kwargs, path):
     """A ``.safetensors`` of gluon-aff's says how many classes its head has (the class
     names in its metadata): the network is built with that head."""
-    names = checkpoint_metadata(os.path.expanduser(path)).get('class_names')
+    names = pretrained_module.checkpoint_metadata(os.path.expanduser(path)).get('class_names')
     if names:
         kwargs['classes'] = len(names)
 
@@ -281,7 +281,7 @@ def _load_weights(net, info, pretrained, cfg, root, cache_dir):
         kind, pretrained = _weights_source(info, pretrained, cfg)
         if kind == 'hf-hub':
             pretrained = load_state_dict_from_hf(pretrained, cache_dir=cache_dir)
-    load_checkpoint(net, info.name, pretrained, root=root)
+    pretrained_module.load_checkpoint(net, info.name, pretrained, root=root)
 
 
 def build_model(info, pretrained=False, root=None, attention_norm='batch', out_stages=None,

@@ -16,7 +16,7 @@ from gluon_aff.cli import main
 from gluon_aff.core import released
 from gluon_aff.core.model_info import class_names_of
 from gluon_aff.model_zoo import get_model as mx_get_model
-from gluon_aff.torch.pretrained import measure_checkpoint
+from gluon_aff.torch.weights import measure_checkpoint
 from gluon_aff.utils.flops import count_graph, totals
 from helpers import ROOT
 

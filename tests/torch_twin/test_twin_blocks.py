@@ -66,7 +66,7 @@ def test_avgpool_down_averages_what_a_border_window_covers():
 
 def _params(module):
     """The module's weights as NumPy, under MXNet checkpoint names below the key 'f'."""
-    from gluon_aff.torch.weights import mxnet_arrays_from_state_dict
+    from gluon_aff.torch.pretrained import mxnet_arrays_from_state_dict
 
     class Holder(torch.nn.Module):
         pass

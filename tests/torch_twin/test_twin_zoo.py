@@ -17,7 +17,7 @@ from gluon_aff import torch as twin
 from gluon_aff.core import zoo
 from gluon_aff.core.released import CheckpointMismatchError
 from gluon_aff.tools.twin_check import check_twin, format_table
-from gluon_aff.torch.weights import mxnet_arrays_from_state_dict
+from gluon_aff.torch.pretrained import mxnet_arrays_from_state_dict
 
 SMALL = dict(blocks=1, channel_times=1)
 

@@ -3,6 +3,8 @@ import math
 
 import torch
 from torch import nn
+from timm.layers import SelectAdaptivePool2d
+from timm.models._manipulate import checkpoint_seq
 
 from ..core.features import take_indices
 
@@ -20,13 +22,11 @@ def deep_stem_layers(width, out_channels, stride, norm, in_channels=3):
 def checkpoint_stages(stages, x, flatten=True):
     """``x`` through ``stages`` with gradient checkpointing (timm's ``checkpoint_seq``; each
     block of a plain ``Sequential`` stage on its own with ``flatten``)."""
-    from timm.models._manipulate import checkpoint_seq
     return checkpoint_seq(stages, x, flatten=flatten)
 
 
 def _pool(global_pool):
     """timm's pooling of a classifier head: flattened, but for '' (no pooling)."""
-    from timm.layers import SelectAdaptivePool2d
     return SelectAdaptivePool2d(pool_type=global_pool, flatten=bool(global_pool))
 
 

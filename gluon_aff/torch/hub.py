@@ -9,6 +9,9 @@ import json
 import os
 
 from ..core.atomic import atomic_files
+from ..core.zoo import get_model_info
+from .pretrained import save_safetensors
+from .summary import count_layers, totals
 
 __all__ = ['save_hub_folder', 'model_card']
 
@@ -99,9 +102,6 @@ def save_hub_folder(net, folder, model_args=None, class_names=None, checkpoint=N
     and ``README.md``, all three or none (written beside and renamed into place).
     ``model_args``: the build arguments that differ from the name's (``blocks=1``);
     ``class_names``: the names of its outputs; ``checkpoint``: the released file it holds."""
-    from ..core.zoo import get_model_info
-    from .summary import count_layers, totals
-    from .pretrained import save_safetensors
     info = get_model_info(net.zoo_name)
     size = info.input_size
     counts = totals(count_layers(net, (1, 3, size, size)))

@@ -12,6 +12,7 @@ import operator
 
 import torch
 from torch import nn
+from torch.fx.passes.shape_prop import ShapeProp
 
 __all__ = ['PackedConv2d', 'prepack_available', 'prepack', 'module_calls', 'replace_module']
 
@@ -91,7 +92,6 @@ def prepack(net, example):
     convolutions are ``PackedConv2d``, each taking the ReLU and the residual sum after
     it where nothing else reads its output. ``example``: an input, for the shapes (a sum
     is taken into a convolution only when both sides have the same shape)."""
-    from torch.fx.passes.shape_prop import ShapeProp
     gm = torch.fx.symbolic_trace(net)
     modules = dict(gm.named_modules())
     for node in list(gm.graph.nodes):       # the folded BatchNorms' places

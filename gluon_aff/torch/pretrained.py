@@ -12,7 +12,10 @@ import os
 
 import numpy as np
 import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 
+from ..core.model_info import class_names_of
 from ..core.params_file import read_params, write_params
 from ..core.released import CheckpointError, mismatch_error, resolve_pretrained
 
@@ -70,7 +73,6 @@ def read_checkpoint(path):
     if head[:8] == (0x112).to_bytes(8, 'little'):
         return read_params(path), True
     if path.endswith('.safetensors'):
-        from safetensors.torch import load_file
         try:
             return load_file(path), False
         except Exception as e:
@@ -96,7 +98,6 @@ def checkpoint_metadata(path):
     files."""
     if not (isinstance(path, str) and path.endswith('.safetensors') and os.path.isfile(path)):
         return {}
-    from safetensors import safe_open
     try:
         with safe_open(path, 'pt') as f:
             meta = dict(f.metadata() or {})
@@ -151,7 +152,6 @@ def load_checkpoint(net, name, pretrained, root=None):
     """``pretrained`` (True, a tag or label set, a path, or a state dict) into the zoo
     network ``net``; ``net.class_names`` are the released file's or the ``.safetensors``
     metadata's class names (None where unknown)."""
-    from ..core.model_info import class_names_of
     if isinstance(pretrained, dict):
         load_state(net, pretrained, source='the state dict')
         return net
@@ -184,7 +184,6 @@ def save_safetensors(net, path, metadata=None, model=None, class_names=None,
     (its zoo name, default ``net.zoo_name``), ``class_names``, ``model_args`` (the build
     arguments it needs besides the name's) and ``source`` in the file's metadata, so that
     ``get_model(model, pretrained=path)`` builds the right head."""
-    from safetensors.torch import save_file
     state = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
     meta = {k: str(v) for k, v in (metadata or {}).items()}
     meta['model'] = model or getattr(net, 'zoo_name', type(net).__name__)

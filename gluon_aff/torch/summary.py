@@ -7,12 +7,12 @@ import torch
 from torch import nn
 
 from ..core.layer_counts import LayerCount, format_table, totals  # noqa: F401 (re-exported)
+from .fusion import MultiAFF
 
 __all__ = ['LayerCount', 'count_layers', 'totals', 'format_table']
 
 
 def _attention_paths(net):
-    from .fusion import MultiAFF
     return tuple(name + '.' for name, m in net.named_modules()
                  if name and (hasattr(type(m), 'fusion_name') or isinstance(m, MultiAFF))
                  and any(True for _ in m.parameters()))

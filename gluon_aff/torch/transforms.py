@@ -10,6 +10,7 @@ OpenCV, for comparing with numbers obtained on the MXNet side.
 ``AutoAugment`` is the original's AutoAugment (``gluon_aff.core.autoaugment``) as a torchvision
 transform.
 """
+import math
 import os
 
 import numpy as np
@@ -17,6 +18,7 @@ import torch
 from PIL import Image
 
 from ..core.autoaugment import augment, resolve_policy
+from ..core.zoo import get_model_info
 
 __all__ = ['eval_transform', 'AutoAugment']
 
@@ -24,7 +26,7 @@ _INTERP = {'bilinear': 1, 'bicubic': 2, None: 1}     # OpenCV's INTER_LINEAR, IN
 
 
 def _rgb(img):
-    import cv2
+    import cv2      # on use: OpenCV only reproduces the MXNet side's pixels
     if isinstance(img, (str, os.PathLike)):
         data = cv2.imread(str(img), cv2.IMREAD_COLOR)
         if data is None:
@@ -44,8 +46,6 @@ def eval_transform(name):
     3 x S x S float tensor, as ``gluon_aff.data.eval_transform.eval_transform`` computes for the zoo
     name ``name``: resize the short side to ceil(S / crop_ratio), centre-crop S x S, scale
     to [0, 1], subtract the mean, divide by the std."""
-    import math
-    from ..core.zoo import get_model_info
     info = get_model_info(name)
     size = info.input_size
     short = int(math.ceil(size / info.crop_ratio))

@@ -10,9 +10,20 @@ parameters, file size, categories, preprocessing.
     x = w.transforms()('photo.jpg').unsqueeze(0)
 """
 import dataclasses
+import os
+import tempfile
 
+import numpy as np
+import torch
+
+from ..core.model_info import class_names_of
+from ..core.params_file import write_params
 from ..core.released import DEFAULT_BASE_URL, TAGS, checkpoints_for
 from ..core.zoo import get_model_info
+from .pretrained import mxnet_arrays_from_state_dict
+from .registry import get_model
+from .summary import count_layers, totals
+from .transforms import eval_transform
 
 __all__ = ['Weights', 'get_weights', 'measure_checkpoint']
 
@@ -31,17 +42,14 @@ class Weights:
     def transforms(self):
         """The evaluation transform (image -> 3 x S x S tensor), pixel for pixel the MXNet
         side's (``gluon_aff.torch.eval_transform``)."""
-        from .transforms import eval_transform
         return eval_transform(self.model)
 
     def get_state_dict(self, root=None):
         """The file's weights under the twin's key names (downloaded and verified first)."""
-        from .registry import get_model
         return get_model(self.model, pretrained=self.tag, root=root).state_dict()
 
 
 def _weights(ckpt):
-    from ..core.model_info import class_names_of
     info = get_model_info(ckpt.model)
     tag = TAGS[ckpt.labels]
     metric = {'top1_err': 'top1_err', 'accuracy': 'acc@1'}.get(ckpt.metric, ckpt.metric)
@@ -79,22 +87,15 @@ def measure_checkpoint(ckpt):
     """What a released file's metadata says, measured on the twin: trainable parameters
     and multiply-adds of the network with the file's head, and the size of the ``.params``
     file MXNet writes for its arrays at their stored dtypes."""
-    import os
-    import tempfile
 
-    import numpy as np
 
-    from ..core.params_file import write_params
-    from .registry import get_model
-    from .summary import count_layers, totals
-    from .pretrained import mxnet_arrays_from_state_dict
     info = get_model_info(ckpt.model)
     net = get_model(ckpt.model, classes=ckpt.head_classes)
     size = info.input_size
     macs = totals(count_layers(net, (1, 3, size, size)))['macs']
     params = sum(p.numel() for p in net.parameters() if p.requires_grad)
     norms = {name for name, m in net.named_modules()
-             if isinstance(m, __import__('torch').nn.modules.batchnorm._BatchNorm)}
+             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)}
     arrays = {}
     for key, value in mxnet_arrays_from_state_dict(net).items():
         stored = ckpt.dtype['batchnorm'] if key.rsplit('.', 1)[0] in norms \

@@ -12,8 +12,12 @@ import glob
 import json
 import logging
 import os
+import random
 
+import numpy as np
 import torch
+import torch.distributed as dist
+from safetensors.torch import save_file
 
 from ...core.atomic import atomic_path, remove_stale_temporaries, write_atomically
 from ...core.commandline import recipe_mismatch
@@ -25,18 +29,12 @@ logger = logging.getLogger('gluon_aff')
 
 
 def _random_states():
-    import random
-
-    import numpy as np
     state = np.random.get_state()
     return dict(python=random.getstate(), torch=torch.get_rng_state(),
                 numpy=[state[0], state[1].tolist()] + list(state[2:]))
 
 
 def _restore_random_states(states):
-    import random
-
-    import numpy as np
     python = states['python']
     random.setstate((python[0], tuple(python[1]), python[2]))
     torch.set_rng_state(states['torch'])
@@ -170,7 +168,6 @@ class RunFiles(object):
 
     @staticmethod
     def _write_weights(path, weights, metadata):
-        from safetensors.torch import save_file
         with atomic_path(path) as tmp:
             save_file(weights, tmp, metadata=metadata)
 
@@ -192,7 +189,6 @@ class RunFiles(object):
 
 def _gather(obj):
     """``obj`` of every process, in rank order (one process: [obj])."""
-    import torch.distributed as dist
     if not (dist.is_available() and dist.is_initialized()):
         return [obj]
     gathered = [None] * dist.get_world_size()

@@ -3,12 +3,19 @@ logged, as ``gluon_aff.data.folders.CheckedImageFolder`` does on the MXNet side)
 training and evaluation transforms, and loaders whose every random draw is a function of
 (seed, epoch, process): the data order, the augmentation in each loader worker, so that a
 run resumed at an epoch boundary draws what an uninterrupted one draws."""
+import io
 import os
 import re
 
 import torch
+from PIL import Image
+from timm.data import create_transform, resolve_data_config
+from torch.utils.data.distributed import DistributedSampler
+from torchvision import transforms as T
+from torchvision.datasets import ImageFolder
 
 from ...core.images import BadImageError, first_readable, read_checked, without_empty
+from ..transforms import AutoAugment
 
 __all__ = ['CheckedImageFolder', 'open_folders', 'transforms', 'Loaders', 'clean_worker_error',
            'epoch_seed']
@@ -26,7 +33,6 @@ class CheckedImageFolder(torch.utils.data.Dataset):
     and logged. Empty files are found when the folder is opened."""
 
     def __init__(self, root, skip_bad=False, transform=None):
-        from torchvision.datasets import ImageFolder
         try:
             folder = ImageFolder(root, loader=lambda p: p)
         except FileNotFoundError as e:          # an empty class folder, or none at all
@@ -52,8 +58,6 @@ class CheckedImageFolder(torch.utils.data.Dataset):
 
 
 def _decode(data):
-    import io
-    from PIL import Image
     try:
         with Image.open(io.BytesIO(data)) as img:
             return img.convert('RGB')
@@ -91,9 +95,6 @@ def transforms(net, auto_augment, hflip):
     first (optional), then the crop of its family (CIFAR-size networks: pad by 1/8 and crop,
     as the original's CIFAR training; others: a random resized crop), a horizontal flip
     (optional), the zoo's mean and std; evaluation as timm resolves ``net``'s config."""
-    from timm.data import create_transform, resolve_data_config
-    from torchvision import transforms as T
-    from ..transforms import AutoAugment
     data_config = resolve_data_config({}, model=net)
     size = data_config['input_size'][-1]
     steps = [AutoAugment(auto_augment)] if auto_augment else []
@@ -127,7 +128,6 @@ class Loaders(object):
     augmentation in each worker) is a function of (seed, e, rank)."""
 
     def __init__(self, train, val, batch_size, workers, seed, rank, world):
-        from torch.utils.data.distributed import DistributedSampler
         if len(train) < batch_size * world:
             raise ValueError('%d training images are fewer than one step takes (--batch-size %d '
                              'x %d process(es))' % (len(train), batch_size, world))

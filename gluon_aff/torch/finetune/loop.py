@@ -1,5 +1,9 @@
 """One epoch of fine-tuning steps, and the evaluation after it."""
 import torch
+import torch.distributed as dist
+from timm.data import Mixup
+from timm.loss import SoftTargetCrossEntropy
+from tqdm import tqdm
 
 from ...core.divergence import check_loss
 from .data import clean_worker_error
@@ -13,8 +17,6 @@ class Objective(object):
     0."""
 
     def __init__(self, config, classes):
-        from timm.data import Mixup
-        from timm.loss import SoftTargetCrossEntropy
         self.mixup = None
         if config.mixup or config.cutmix:
             self.mixup = Mixup(mixup_alpha=config.mixup, cutmix_alpha=config.cutmix,
@@ -40,7 +42,6 @@ def train_epoch(model, batches, objective, optimizer, scheduler, scaler, device,
     model.train()
     total_loss, seen = 0.0, 0
     if progress:
-        from tqdm import tqdm
         batches = tqdm(batches, desc='epoch %d' % epoch, leave=False)
     iterator = iter(batches)
     i = 0
@@ -89,7 +90,6 @@ def evaluate(model, loader, device, world, amp=None):
         except Exception as e:
             raise clean_worker_error(e) from None
     if world > 1:
-        import torch.distributed as dist
         dist.all_reduce(counts)
     return (counts[0].item() / counts[2].item(), counts[1].item() / counts[2].item(),
             int(counts[2].item()))

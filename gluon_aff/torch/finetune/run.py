@@ -5,16 +5,22 @@ import json
 import logging
 import math
 import os
+import random
 import sys
 import time
 
+import numpy as np
 import torch
+import torch.distributed as dist
 
 from ...core.atomic import write_atomically
 from ...core.divergence import TrainingDiverged
 from ...core.plots import plot_history
 from ...core.released import CheckpointError
 from ...core.runlog import close_logging, log_to_file, setup_logging
+from ...core.zoo import get_model_info
+from ..layers import BatchNorm2d
+from ..registry import get_model
 from .checkpoints import RunFiles
 from .config import FinetuneResult
 from .data import Loaders, epoch_seed, open_folders, transforms
@@ -33,7 +39,6 @@ def processes():
     device = torch.device('cuda', local) if cuda else torch.device('cpu')
     if world == 1:
         return 0, 1, device
-    import torch.distributed as dist
     if not dist.is_initialized():
         if cuda:
             torch.cuda.set_device(device)
@@ -42,9 +47,7 @@ def processes():
 
 
 def seed_everything(seed):
-    import random
 
-    import numpy as np
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -53,9 +56,6 @@ def seed_everything(seed):
 def network(config, classes, device):
     """The zoo network with a head for ``classes``: the released weights where the name has
     them (``pretrained='auto'``), as the log says."""
-    from ...core.zoo import get_model_info
-    from ..layers import BatchNorm2d
-    from ..registry import get_model
     info = get_model_info(config.model)
     pretrained = config.pretrained
     if pretrained == 'auto':

@@ -7,13 +7,15 @@ has the MXNet checkpoint's keys (``local_att.0.weight`` ...; BatchNorm's ``gamma
 become ``weight``/``bias``). Fusion names resolve through ``gluon_aff.nn.registry``'s rules:
 case-insensitive, the original open-aff strings as aliases.
 """
-from typing import List
+import warnings
+from typing import List, Optional, Tuple, Union
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..core.fusion_table import FusionTable
-from .layers import BatchNorm2d, GlobalAvgPool
+from .layers import BatchNorm1d, BatchNorm2d, BatchNorm3d, GlobalAvgPool
 
 __all__ = ['MSCAM', 'Add', 'AFF', 'IAFF', 'Concat', 'GlobalGlobal', 'LocalLocal', 'MSGAU',
            'MSSE', 'MSSA', 'HalfAFF', 'ConcatAFF', 'RecursiveAFF', 'SE', 'SK', 'GAU',
@@ -27,7 +29,20 @@ resolve_fusion = _TABLE.resolve
 
 
 def create_fusion(name, channels, r):
-    return _TABLE.get(name)(channels, r=r)
+    """The fusion ``name`` for the zoo's hosts: two maps of ``channels`` and one size
+    (AFF and iAFF with ``resize=None``: no resize in their graphs)."""
+    cls = _TABLE.get(name)
+    return cls(channels, r=r, resize=None) if issubclass(cls, _Fusion) else cls(channels, r=r)
+
+
+_CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+_NORM = {1: BatchNorm1d, 2: BatchNorm2d, 3: BatchNorm3d}
+_RESIZE = {'nearest': ('nearest',) * 3, 'nearest-exact': ('nearest-exact',) * 3,
+           'area': ('area',) * 3, 'linear': ('linear', 'bilinear', 'trilinear'),
+           'bilinear': ('linear', 'bilinear', 'trilinear'),
+           'trilinear': ('linear', 'bilinear', 'trilinear'), 'bicubic': (None, 'bicubic', None)}
+COMPAT = (None, 'open-aff-pytorch')
+MXNET_NORM = 'mxnet'        # norm_layer's default: MXNet's BatchNorm, as the released weights
 
 
 def _inter(channels, r):
@@ -37,16 +52,38 @@ def _inter(channels, r):
     return channels // r
 
 
-def local_context(channels, r):
+def _check_dims(dims):
+    if dims not in _CONV:
+        raise ValueError('dims=%r: the fusion blocks take dims=1 (maps N x C x L), 2 '
+                         '(N x C x H x W) or 3 (N x C x D x H x W)' % (dims,))
+
+
+def _norm(norm_layer, dims):
+    """``norm_layer(channels)``: MXNet's BatchNorm of ``dims`` by default, ``None``: no
+    norm (an Identity keeps the layers' indices, and so the state-dict keys)."""
+    if norm_layer == MXNET_NORM:
+        return _NORM[dims]
+    if norm_layer is None:
+        return lambda channels: nn.Identity()
+    if not callable(norm_layer):
+        raise ValueError('norm_layer=%r: give a callable norm_layer(channels) (e.g. '
+                         'torch.nn.BatchNorm2d, lambda c: nn.GroupNorm(8, c)) or None'
+                         % (norm_layer,))
+    return norm_layer
+
+
+def local_context(channels, r, dims=2, norm_layer=MXNET_NORM):
     """``L(X) = BN(PWConv2(ReLU(BN(PWConv1(X)))))`` (AFF paper eq. 2)."""
-    inter = _inter(channels, r)
-    return nn.Sequential(nn.Conv2d(channels, inter, 1), BatchNorm2d(inter), nn.ReLU(),
-                         nn.Conv2d(inter, channels, 1), BatchNorm2d(channels))
+    inter, conv, norm = _inter(channels, r), _CONV[dims], _norm(norm_layer, dims)
+    return nn.Sequential(conv(channels, inter, 1), norm(inter), nn.ReLU(),
+                         conv(inter, channels, 1), norm(channels))
 
 
-def global_context(channels, r):
-    """``g(X) = BN(PWConv2(ReLU(BN(PWConv1(GAP(X))))))``, C x 1 x 1 (eq. 1)."""
-    return nn.Sequential(GlobalAvgPool(), *local_context(channels, r))
+def global_context(channels, r, dims=2, norm_layer=MXNET_NORM):
+    """``g(X) = BN(PWConv2(ReLU(BN(PWConv1(GAP(X))))))``, C x 1 x 1 (eq. 1). In training,
+    a batch of one pooled vector is normalised with the running statistics
+    (``gluon_aff.torch.layers.BatchNorm2d``), so batch size 1 trains."""
+    return nn.Sequential(GlobalAvgPool(dims), *local_context(channels, r, dims, norm_layer))
 
 
 def blend(y, x, w):
@@ -56,13 +93,58 @@ def blend(y, x, w):
     return torch.lerp(x, y, w)
 
 
+def _channel_pair(in_channels, channels):
+    if in_channels is None:
+        return channels, channels
+    if isinstance(in_channels, int):
+        return in_channels, in_channels
+    pair = tuple(in_channels)
+    if len(pair) != 2 or not all(isinstance(c, int) and c > 0 for c in pair):
+        raise ValueError('in_channels=%r: give None (both maps have channels=%d), an int, or '
+                         'a pair (x_channels, residual_channels)' % (in_channels, channels))
+    return pair
+
+
+class _Inputs(nn.Module):
+    """The two maps of a fusion, where they need it: each projected (1x1 convolution +
+    norm) from its own channels to ``channels`` (``x_proj``, ``residual_proj``), the second
+    resized to the first's size (``resize``: an interpolation mode)."""
+
+    def __init__(self, channels, in_pair, dims, norm_layer):
+        super().__init__()
+        cx, cr = in_pair
+        norm = _norm(norm_layer, dims)
+        self.x_proj = (nn.Sequential(_CONV[dims](cx, channels, 1, bias=False), norm(channels))
+                       if cx != channels else None)
+        self.residual_proj = (nn.Sequential(_CONV[dims](cr, channels, 1, bias=False),
+                                            norm(channels)) if cr != channels else None)
+
+    def forward(self, x, residual) -> Tuple[torch.Tensor, torch.Tensor]:
+        if self.x_proj is not None:
+            x = self.x_proj(x)
+        if self.residual_proj is not None:
+            residual = self.residual_proj(residual)
+        return x, residual
+
+
+def resize_like(m, ref, mode: str):
+    """``m`` resized to ``ref``'s size where they differ (a leaf function for torch.fx)."""
+    if m.shape[2:] == ref.shape[2:]:
+        return m
+    return F.interpolate(m, size=ref.shape[2:], mode=mode)
+
+
+torch.fx.wrap('resize_like')
+
+
 class _Attention(nn.Module):
     """Holds MS-CAM's branches (``local_att``/``global_att``)."""
 
-    def __init__(self, channels, r):
+    def __init__(self, channels, r, dims=2, norm_layer=MXNET_NORM):
         super().__init__()
-        self.local_att = local_context(channels, r)
-        self.global_att = global_context(channels, r)
+        _check_dims(dims)
+        self.local_att = local_context(channels, r, dims, norm_layer)
+        self.global_att = global_context(channels, r, dims, norm_layer)
 
     def weight(self, s):
         """``M(s) = sigmoid(L(s) + g(s))``."""
@@ -72,10 +154,10 @@ class _Attention(nn.Module):
 class _TwoAttentions(_Attention):
     """MS-CAM's branches twice: ``local_att2``/``global_att2`` for a second weight."""
 
-    def __init__(self, channels, r):
-        super().__init__(channels, r)
-        self.local_att2 = local_context(channels, r)
-        self.global_att2 = global_context(channels, r)
+    def __init__(self, channels, r, dims=2, norm_layer=MXNET_NORM):
+        super().__init__(channels, r, dims, norm_layer)
+        self.local_att2 = local_context(channels, r, dims, norm_layer)
+        self.global_att2 = global_context(channels, r, dims, norm_layer)
 
     def weight2(self, s):
         """``M2(s) = sigmoid(L2(s) + g2(s))``."""
@@ -84,10 +166,10 @@ class _TwoAttentions(_Attention):
 
 class MSCAM(_Attention):
     """Multi-scale channel attention: ``X' = X * M(X)``, ``M(X) = sigmoid(L(X) + g(X))``
-    (eq. 3)."""
+    (eq. 3). ``MSCAM(channels, r=4, dims=2, norm_layer=...)``: as ``AFF``'s."""
 
-    def __init__(self, channels, r=4):
-        super().__init__(channels, r)
+    def __init__(self, channels, r=4, *, dims=2, norm_layer=MXNET_NORM):
+        super().__init__(channels, r, dims, norm_layer)
 
     def forward(self, x):
         return x * self.weight(x)
@@ -104,31 +186,160 @@ class Add(nn.Module):
         return y + x
 
 
+class _Fusion(nn.Module):
+    """What AFF and iAFF take besides their attention: two maps ``forward(x, residual)``
+    or one list ``forward([x, residual])`` (as YOLO-style necks call modules), projected
+    and resized where they need it (``inputs``: absent from a plain block, whose keys
+    stay the ports' and the released files')."""
+
+    def _init_inputs(self, channels, in_channels, resize, dims, norm_layer):
+        _check_dims(dims)
+        if resize is not None and resize not in _RESIZE:
+            raise ValueError('resize=%r: give one of %s, or None to refuse maps of different '
+                             'sizes' % (resize, ', '.join("'%s'" % m for m in _RESIZE)))
+        mode = 'none' if resize is None else _RESIZE[resize][dims - 1]
+        if mode is None:
+            raise ValueError("resize=%r does not apply to dims=%d; 'nearest' or 'linear' do"
+                             % (resize, dims))
+        self.channels, self.dims, self.resize, self.mode = channels, dims, resize, mode
+        self.in_pair = _channel_pair(in_channels, channels)
+        self.inputs = (_Inputs(channels, self.in_pair, dims, norm_layer)
+                       if self.in_pair != (channels, channels) else None)
+
+    def _pair(self, x: Union[torch.Tensor, List[torch.Tensor]],
+              residual: Optional[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+        if not torch.jit.is_scripting() and isinstance(x, tuple):
+            x = list(x)
+        if isinstance(x, list):
+            if len(x) != 2 or residual is not None:
+                raise ValueError('forward([x, residual]) takes a list of exactly two maps')
+            first, second = x[0], x[1]
+        else:                       # a tensor (torch.fx: a proxy of one)
+            if residual is None:
+                raise ValueError('give two maps: forward(x, residual) or forward([x, residual])')
+            first, second = x, residual
+        if not torch.jit.is_scripting():
+            self._check(first, second)
+        if self.inputs is not None:
+            first, second = self.inputs(first, second)
+        if self.mode != 'none':
+            second = resize_like(second, first, self.mode)
+        return first, second
+
+    @torch.jit.unused
+    def _check(self, x, residual):
+        """ValueError naming the argument for maps this block cannot fuse (eager only)."""
+        if torch.compiler.is_compiling() or torch.fx._symbolic_trace.is_fx_symbolic_tracing() \
+                or torch.jit.is_tracing() or not isinstance(x, torch.Tensor):
+            return
+        name = type(self).__name__
+        for label, m, want in (('x', x, self.in_pair[0]),
+                               ('residual', residual, self.in_pair[1])):
+            if m.dim() != self.dims + 2:
+                raise ValueError('%s(dims=%d) takes maps of rank %d (N, C%s); %s has shape %s'
+                                 % (name, self.dims, self.dims + 2,
+                                    ', L' if self.dims == 1 else ', H, W' if self.dims == 2
+                                    else ', D, H, W', label, tuple(m.shape)))
+        for label, m, want in (('x', x, self.in_pair[0]),
+                               ('residual', residual, self.in_pair[1])):
+            if m.shape[1] != want:
+                raise ValueError('%s: %s has %d channels, the block was built for %d; give '
+                                 'in_channels=(%d, %d) to project each map to channels=%d'
+                                 % (name, label, m.shape[1], want, x.shape[1],
+                                    residual.shape[1], self.channels))
+        if x.shape[0] != residual.shape[0]:
+            raise ValueError('%s: x and residual hold %d and %d samples'
+                             % (name, x.shape[0], residual.shape[0]))
+        if self.resize is None and x.shape[2:] != residual.shape[2:]:
+            raise ValueError("%s: x is %s and residual %s: give resize='nearest' (or "
+                             "'bilinear' ...) to resize residual to x's size"
+                             % (name, tuple(x.shape[2:]), tuple(residual.shape[2:])))
+
+
 @_register('aff', aliases=('ASKCFuse',))
-class AFF(_Attention):
-    """Attentional feature fusion as released: ``W = M(Y + X)``,
-    ``Z = 2 * (Y * W + X * (1 - W))``. The factor 2 is the original code's, and its
-    weights were trained with it."""
+class AFF(_Attention, _Fusion):
+    """Attentional feature fusion: ``W = M(X + R)``, ``Z = 2 * (X * W + R * (1 - W))``
+    for ``forward(x, residual)`` (X the body output or wider-receptive-field map, R the
+    shortcut or low-level one). The factor 2 is the original code's, and its weights were
+    trained with it.
 
-    def __init__(self, channels, r=4):
-        super().__init__(channels, r)
+    ``AFF(channels, r=4)`` as open-aff's PyTorch port (its state dicts load strictly and
+    give its outputs), and keyword arguments:
 
-    def forward(self, y, x):
+    - ``in_channels``: None (both maps have ``channels``), an int, or a pair
+      ``(x_channels, residual_channels)``; a map of other channels is projected (1x1
+      convolution + norm) first, and the output has ``channels``;
+    - ``resize``: the second map is resized to the first's size where they differ
+      (``'nearest'``, as torchvision's FPN; ``'bilinear'``, ``'area'`` ...), ``None``
+      refuses maps of different sizes;
+    - ``dims``: 1 (N x C x L, as LAION-CLAP's ``type='1D'``), 2, or 3;
+    - ``norm_layer``: a callable ``norm_layer(channels)``, or None (no norm); default
+      MXNet's BatchNorm, as the released weights. In training, a batch of one pooled
+      vector (batch size 1) is normalised with the running statistics, so batch size 1
+      trains without duplicating the batch.
+
+    ``forward([x, residual])`` equals ``forward(x, residual)``; three or more maps:
+    ``MultiAFF``."""
+
+    def __init__(self, channels, r=4, *, in_channels=None, resize='nearest', dims=2,
+                 norm_layer=MXNET_NORM):
+        super().__init__(channels, r, dims, norm_layer)
+        self._init_inputs(channels, in_channels, resize, dims, norm_layer)
+
+    def forward(self, x: Union[torch.Tensor, List[torch.Tensor]],
+                residual: Optional[torch.Tensor] = None):
+        x, residual = self._pair(x, residual)
         # the factor 2 is the original's (its weights were trained with it): kept on purpose
-        return 2 * blend(y, x, self.weight(y + x))
+        return 2 * blend(x, residual, self.weight(x + residual))
 
 
 @_register('iaff', aliases=('ResGlobLocaforGlobLocaCha',))
-class IAFF(_TwoAttentions):
-    """Iterative AFF: ``W1 = M1(Y + X)``, ``I = Y * W1 + X * (1 - W1)``, ``W2 = M2(I)``,
-    ``Z = Y * W2 + X * (1 - W2)``; ``M2`` has its own branches (``local_att2``,
-    ``global_att2``), as in the released weights."""
+class IAFF(_TwoAttentions, _Fusion):
+    """Iterative AFF: ``W1 = M1(X + R)``, ``I = X * W1 + R * (1 - W1)``, ``W2 = M2(I)``,
+    ``Z = X * W2 + R * (1 - W2)``; ``M2`` has its own branches (``local_att2``,
+    ``global_att2``), as in the released weights. Arguments as ``AFF``'s, and ``compat``:
 
-    def __init__(self, channels, r=4):
-        super().__init__(channels, r)
+    - None: the authors' iAFF (MXNet code, released weights);
+    - ``'open-aff-pytorch'``: open-aff's PyTorch port and the code copied from it
+      (LAION-CLAP ...), whose second weight takes its global term from ``global_att``
+      instead of ``global_att2`` (open-aff issues #27, #31, #37): their state dicts then
+      give their outputs. Loading such a state dict without it warns (the port never
+      trains ``global_att2``: its BatchNorms have tracked no batch while the others have).
+    """
 
-    def forward(self, y, x):
-        return blend(y, x, self.weight2(blend(y, x, self.weight(y + x))))
+    def __init__(self, channels, r=4, *, in_channels=None, resize='nearest', dims=2,
+                 norm_layer=MXNET_NORM, compat=None):
+        super().__init__(channels, r, dims, norm_layer)
+        if compat not in COMPAT:
+            raise ValueError('compat=%r: give None (the authors\' iAFF) or %s'
+                             % (compat, ', '.join(repr(c) for c in COMPAT[1:])))
+        self._init_inputs(channels, in_channels, resize, dims, norm_layer)
+        self.compat = compat
+        self.second_global_from_first = compat == 'open-aff-pytorch'
+
+    def forward(self, x: Union[torch.Tensor, List[torch.Tensor]],
+                residual: Optional[torch.Tensor] = None):
+        x, residual = self._pair(x, residual)
+        i = blend(x, residual, self.weight(x + residual))
+        if self.second_global_from_first:
+            w2 = torch.sigmoid(self.local_att2(i) + self.global_att(i))
+        else:
+            w2 = self.weight2(i)
+        return blend(x, residual, w2)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        if not self.second_global_from_first:
+            tracked = [state_dict.get(prefix + '%s.%d.num_batches_tracked' % (branch, i))
+                       for branch in ('global_att', 'global_att2') for i in (2, 5)]
+            if all(t is not None for t in tracked) and int(tracked[0]) > 0 \
+                    and int(tracked[2]) == int(tracked[3]) == 0:
+                warnings.warn(
+                    "%s: this state dict's global_att2 never ran (its BatchNorms tracked 0 "
+                    "batches, global_att's %d): it looks like open-aff's PyTorch port (or "
+                    "LAION-CLAP's copy), whose iAFF uses global_att twice. Build the block "
+                    "with IAFF(..., compat='open-aff-pytorch') to give that port's outputs"
+                    % (prefix.rstrip('.') or 'IAFF', int(tracked[0])), stacklevel=3)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
 # -- the ablations (AFF paper Tables 1, 3, 4 and appendix Table 6) ------------------------

@@ -7,7 +7,7 @@ import torch.fx
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ['BatchNorm2d', 'AvgPoolDown', 'GlobalAvgPool', 'DropPath', 'drop_path_rates',
+__all__ = ['BatchNorm2d', 'BatchNorm1d', 'BatchNorm3d', 'AvgPoolDown', 'GlobalAvgPool', 'DropPath', 'drop_path_rates',
            'upsample_like']
 
 
@@ -34,11 +34,21 @@ class BatchNorm2d(nn.BatchNorm2d):
       ``center=False``: beta is not trained but is still added, as MXNet does. A value the
       original keeps fixed is a buffer here, not a Parameter (every Parameter is trained),
       under the same state-dict key;
-    - ``use_global_stats``: the running statistics are used in training mode too.
+    - ``use_global_stats``: the running statistics are used in training mode too;
+    - one value per channel in training (an attention's global branch at batch size 1:
+      one pooled vector): a batch has no variance to normalise by (PyTorch's own
+      BatchNorm raises, MXNet's gives ``beta`` and pulls the running variance towards 0),
+      so this layer normalises it with the running statistics, as in eval mode, and leaves
+      them as they are. Larger batches are unchanged.
+
+    ``BatchNorm1d`` and ``BatchNorm3d`` are the same layer for N x C x L and N x C x D x H x W
+    (the fusion blocks' ``dims=1`` and ``dims=3``).
 
     Names are PyTorch's (``weight``, ``bias``); an MXNet checkpoint's ``gamma``/``beta``
     map onto them (``gluon_aff.torch.pretrained``).
     """
+
+    spatial_dims = 2
 
     def __init__(self, num_features, eps=1e-5, momentum=0.9, fix_gamma=False, center=True,
                  use_global_stats=False, update_stats=True):
@@ -47,6 +57,7 @@ class BatchNorm2d(nn.BatchNorm2d):
         self.use_global_stats = use_global_stats
         self.update_stats = update_stats
         self.batch_weight = 1.0 - momentum      # a float for TorchScript (momentum may be None)
+        self.reduce_axes: List[int] = [0] + list(range(2, 2 + self.spatial_dims))
         for name, fixed in (('weight', fix_gamma), ('bias', not center)):
             if fixed:
                 value = getattr(self, name).detach().clone()
@@ -60,18 +71,36 @@ class BatchNorm2d(nn.BatchNorm2d):
             if value is not None and name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = value if keep_vars else value.detach()
 
+    @staticmethod
+    def _one_value_per_channel(x: torch.Tensor) -> bool:
+        if torch.jit.is_scripting():
+            return x.numel() == x.shape[1]
+        # torch.fx traces a training-mode network with symbolic shapes: no branch on them
+        return (not torch.fx._symbolic_trace.is_fx_symbolic_tracing()
+                and x.numel() == x.shape[1])
+
     def forward(self, x):
         weight = torch.ones_like(self.weight) if self.fix_gamma else self.weight
-        if not self.training or self.use_global_stats:
+        if not self.training or self.use_global_stats or self._one_value_per_channel(x):
             return F.batch_norm(x, self.running_mean, self.running_var, weight, self.bias,
                                 False, 0.0, self.eps)
         if self.update_stats and torch.is_grad_enabled():
             with torch.no_grad():
-                var, mean = torch.var_mean(x, dim=[0, 2, 3], unbiased=False)
+                var, mean = torch.var_mean(x, dim=self.reduce_axes, unbiased=False)
                 self.running_mean.lerp_(mean.to(self.running_mean.dtype), self.batch_weight)
                 self.running_var.lerp_(var.to(self.running_var.dtype), self.batch_weight)
                 self.num_batches_tracked.add_(1)
         return F.batch_norm(x, None, None, weight, self.bias, True, 0.0, self.eps)
+
+
+class BatchNorm1d(BatchNorm2d):
+    """``BatchNorm2d`` (MXNet's BatchNorm) for N x C x L maps."""
+    spatial_dims = 1
+
+
+class BatchNorm3d(BatchNorm2d):
+    """``BatchNorm2d`` (MXNet's BatchNorm) for N x C x D x H x W maps."""
+    spatial_dims = 3
 
 
 class AvgPoolDown(nn.AvgPool2d):
@@ -83,10 +112,15 @@ class AvgPoolDown(nn.AvgPool2d):
 
 
 class GlobalAvgPool(nn.Module):
-    """MXNet's ``GlobalAvgPool2D``: N x C x H x W -> N x C x 1 x 1."""
+    """MXNet's ``GlobalAvgPool2D``: N x C x H x W -> N x C x 1 x 1 (``dims=1``: N x C x L ->
+    N x C x 1; ``dims=3``: N x C x D x H x W -> N x C x 1 x 1 x 1)."""
+
+    def __init__(self, dims=2):
+        super().__init__()
+        self.axes: List[int] = list(range(2, 2 + dims))
 
     def forward(self, x):
-        return x.mean([2, 3], keepdim=True)
+        return x.mean(self.axes, keepdim=True)
 
 
 class DropPath(nn.Module):

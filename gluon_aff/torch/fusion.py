@@ -509,14 +509,32 @@ def softmax_blend(scores: List[torch.Tensor], features: List[torch.Tensor]):
 class MultiAFF(nn.Module):
     """Soft selection among N maps: ``S = sum X_i``, ``s_i = L_i(S) + g_i(S)`` (shared
     trunks, one head per input), ``Z = sum_i softmax_i(s)_i X_i``
-    (``gluon_aff.nn.MultiAFF``)."""
+    (``gluon_aff.nn.MultiAFF``). Three or more maps of other channels and sizes follow
+    AFF's rules: ``in_channels`` (None, an int, or one per map) projects a map of other
+    channels (1x1 convolution + BatchNorm) to ``channels``; ``resize`` resizes every map
+    to the first's size where it differs (None refuses)."""
 
-    def __init__(self, channels, n, r=4):
+    def __init__(self, channels, n, r=4, *, in_channels=None, resize='nearest'):
         super().__init__()
         if n < 2:
             raise ValueError('MultiAFF fuses n >= 2 maps, got n=%d' % n)
         inter = _inter(channels, r)
         self.n = n
+        widths = ([channels] * n if in_channels is None else
+                  [in_channels] * n if isinstance(in_channels, int) else list(in_channels))
+        if len(widths) != n:
+            raise ValueError('in_channels=%r: give None, an int, or one entry per map (%d)'
+                             % (in_channels, n))
+        self.in_channels = widths
+        self.projections = nn.ModuleList([
+            nn.Sequential(nn.Conv2d(c, channels, 1, bias=False), BatchNorm2d(channels))
+            if c != channels else nn.Identity() for c in widths]) \
+            if any(c != channels for c in widths) else None
+        if resize is not None and resize not in _RESIZE:
+            raise ValueError('resize=%r: give one of %s, or None to refuse maps of different '
+                             'sizes' % (resize, ', '.join("'%s'" % m for m in _RESIZE)))
+        self.resize = resize
+        self.mode = 'none' if resize is None else _RESIZE[resize][1]
         self.local_trunk = nn.Sequential(nn.Conv2d(channels, inter, 1), BatchNorm2d(inter),
                                          nn.ReLU())
         self.global_trunk = nn.Sequential(GlobalAvgPool(), nn.Conv2d(channels, inter, 1),
@@ -530,6 +548,18 @@ class MultiAFF(nn.Module):
         """``xs``: the list of N maps."""
         if len(xs) != self.n:
             raise ValueError('MultiAFF was built for %d inputs, got %d' % (self.n, len(xs)))
+        if not torch.jit.is_scripting():
+            self._check(xs)
+        if self.projections is not None:
+            projected: List[torch.Tensor] = []
+            for i, projection in enumerate(self.projections):
+                projected.append(projection(xs[i]))
+            xs = projected
+        if self.mode != 'none':
+            resized: List[torch.Tensor] = [xs[0]]
+            for i in range(1, len(xs)):
+                resized.append(resize_like(xs[i], xs[0], self.mode))
+            xs = resized
         s = xs[0]
         for i in range(1, len(xs)):
             s = s + xs[i]
@@ -538,6 +568,19 @@ class MultiAFF(nn.Module):
         for local_head, global_head in zip(self.local_heads, self.global_heads):
             scores.append(local_head(local) + global_head(glob))
         return softmax_blend(scores, xs)
+
+    @torch.jit.unused
+    def _check(self, xs):
+        if torch.compiler.is_compiling() or torch.fx._symbolic_trace.is_fx_symbolic_tracing() \
+                or torch.jit.is_tracing():
+            return
+        got = [int(x.shape[1]) for x in xs]
+        if got != self.in_channels:
+            raise ValueError('MultiAFF: the maps have %s channels, it was built for %s; give '
+                             'in_channels=%s' % (got, self.in_channels, got))
+        if self.resize is None and len({tuple(x.shape[2:]) for x in xs}) > 1:
+            raise ValueError("MultiAFF: the maps' sizes differ (%s): give resize='nearest' "
+                             "(or 'bilinear' ...)" % [tuple(x.shape[2:]) for x in xs])
 
 
 class AFI(nn.Module):

@@ -283,3 +283,25 @@ def test_scripted_exported_and_compiled_forms_agree(kwargs, dims):
     got = onnxruntime.InferenceSession(f.getvalue()).run(None, {'x': x.numpy(),
                                                                 'r': r.numpy()})[0]
     np.testing.assert_allclose(got, want.numpy(), atol=1e-4, rtol=1e-4)
+
+
+def test_three_maps_of_other_channels_and_sizes_fuse_with_multiaff():
+    """MultiAFF's softmax across the maps, after each is projected and resized to the
+    first's size; with maps of one width and size it is the plain block, key for key."""
+    plain = twin.MultiAFF(16, 3, r=4).eval()
+    block = twin.MultiAFF(16, 3, r=4, in_channels=(16, 32, 8)).eval()
+    assert set(plain.state_dict()) < set(block.state_dict())
+    block.load_state_dict(plain.state_dict(), strict=False)
+    xs = [torch.randn(2, 16, 8, 8), torch.randn(2, 32, 4, 4), torch.randn(2, 8, 2, 2)]
+    with torch.no_grad():
+        projected = [xs[0]] + [block.projections[i](xs[i]) for i in (1, 2)]
+        resized = [projected[0]] + [p.repeat_interleave(8 // p.shape[2], 2)
+                                    .repeat_interleave(8 // p.shape[3], 3)
+                                    for p in projected[1:]]
+        torch.testing.assert_close(block(xs), plain(resized))
+        torch.testing.assert_close(torch.jit.script(block)(xs), block(xs))
+    with pytest.raises(ValueError, match=r'the maps have \[16, 16, 16\] channels.*'
+                                         r'in_channels=\[16, 16, 16\]'):
+        block([torch.randn(1, 16, 4, 4)] * 3)
+    with pytest.raises(ValueError, match="sizes differ.*resize='nearest'"):
+        twin.MultiAFF(16, 2, resize=None)([torch.randn(1, 16, 4, 4), torch.randn(1, 16, 2, 2)])

@@ -93,6 +93,20 @@ def blend(y, x, w):
     return torch.lerp(x, y, w)
 
 
+def _resize_mode(resize, dims):
+    """F.interpolate's mode for ``resize`` on maps of ``dims`` ('none': refuse)."""
+    if resize is None:
+        return 'none'
+    if resize not in _RESIZE:
+        raise ValueError('resize=%r: give one of %s, or None to refuse maps of different '
+                         'sizes' % (resize, ', '.join("'%s'" % m for m in _RESIZE)))
+    mode = _RESIZE[resize][dims - 1]
+    if mode is None:
+        raise ValueError("resize=%r does not apply to dims=%d; 'nearest' or 'linear' do"
+                         % (resize, dims))
+    return mode
+
+
 def _channel_pair(in_channels, channels):
     if in_channels is None:
         return channels, channels
@@ -194,13 +208,7 @@ class _Fusion(nn.Module):
 
     def _init_inputs(self, channels, in_channels, resize, dims, norm_layer):
         _check_dims(dims)
-        if resize is not None and resize not in _RESIZE:
-            raise ValueError('resize=%r: give one of %s, or None to refuse maps of different '
-                             'sizes' % (resize, ', '.join("'%s'" % m for m in _RESIZE)))
-        mode = 'none' if resize is None else _RESIZE[resize][dims - 1]
-        if mode is None:
-            raise ValueError("resize=%r does not apply to dims=%d; 'nearest' or 'linear' do"
-                             % (resize, dims))
+        mode = _resize_mode(resize, dims)
         self.channels, self.dims, self.resize, self.mode = channels, dims, resize, mode
         self.in_pair = _channel_pair(in_channels, channels)
         self.inputs = (_Inputs(channels, self.in_pair, dims, norm_layer)
@@ -530,11 +538,8 @@ class MultiAFF(nn.Module):
             nn.Sequential(nn.Conv2d(c, channels, 1, bias=False), BatchNorm2d(channels))
             if c != channels else nn.Identity() for c in widths]) \
             if any(c != channels for c in widths) else None
-        if resize is not None and resize not in _RESIZE:
-            raise ValueError('resize=%r: give one of %s, or None to refuse maps of different '
-                             'sizes' % (resize, ', '.join("'%s'" % m for m in _RESIZE)))
         self.resize = resize
-        self.mode = 'none' if resize is None else _RESIZE[resize][1]
+        self.mode = _resize_mode(resize, 2)
         self.local_trunk = nn.Sequential(nn.Conv2d(channels, inter, 1), BatchNorm2d(inter),
                                          nn.ReLU())
         self.global_trunk = nn.Sequential(GlobalAvgPool(), nn.Conv2d(channels, inter, 1),

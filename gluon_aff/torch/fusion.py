@@ -119,6 +119,18 @@ def _channel_pair(in_channels, channels):
     return pair
 
 
+def _projection(in_channels, channels, dims=2, norm_layer=MXNET_NORM):
+    """A map of ``in_channels`` to ``channels``: 1x1 convolution (no bias) + norm."""
+    return nn.Sequential(_CONV[dims](in_channels, channels, 1, bias=False),
+                         _norm(norm_layer, dims)(channels))
+
+
+def _symbolic():
+    """Whether the inputs are being traced or compiled (no eager checks on them then)."""
+    return (torch.compiler.is_compiling() or torch.jit.is_tracing()
+            or torch.fx._symbolic_trace.is_fx_symbolic_tracing())
+
+
 class _Inputs(nn.Module):
     """The two maps of a fusion, where they need it: each projected (1x1 convolution +
     norm) from its own channels to ``channels`` (``x_proj``, ``residual_proj``), the second
@@ -127,11 +139,9 @@ class _Inputs(nn.Module):
     def __init__(self, channels, in_pair, dims, norm_layer):
         super().__init__()
         cx, cr = in_pair
-        norm = _norm(norm_layer, dims)
-        self.x_proj = (nn.Sequential(_CONV[dims](cx, channels, 1, bias=False), norm(channels))
-                       if cx != channels else None)
-        self.residual_proj = (nn.Sequential(_CONV[dims](cr, channels, 1, bias=False),
-                                            norm(channels)) if cr != channels else None)
+        self.x_proj = _projection(cx, channels, dims, norm_layer) if cx != channels else None
+        self.residual_proj = (_projection(cr, channels, dims, norm_layer) if cr != channels
+                              else None)
 
     def forward(self, x, residual) -> Tuple[torch.Tensor, torch.Tensor]:
         if self.x_proj is not None:
@@ -207,7 +217,6 @@ class _Fusion(nn.Module):
     stay the ports' and the released files')."""
 
     def _init_inputs(self, channels, in_channels, resize, dims, norm_layer):
-        _check_dims(dims)
         mode = _resize_mode(resize, dims)
         self.channels, self.dims, self.resize, self.mode = channels, dims, resize, mode
         self.in_pair = _channel_pair(in_channels, channels)
@@ -237,8 +246,7 @@ class _Fusion(nn.Module):
     @torch.jit.unused
     def _check(self, x, residual):
         """ValueError naming the argument for maps this block cannot fuse (eager only)."""
-        if torch.compiler.is_compiling() or torch.fx._symbolic_trace.is_fx_symbolic_tracing() \
-                or torch.jit.is_tracing() or not isinstance(x, torch.Tensor):
+        if _symbolic() or not isinstance(x, torch.Tensor):
             return
         name = type(self).__name__
         for label, m, want in (('x', x, self.in_pair[0]),
@@ -535,8 +543,7 @@ class MultiAFF(nn.Module):
                              % (in_channels, n))
         self.in_channels = widths
         self.projections = nn.ModuleList([
-            nn.Sequential(nn.Conv2d(c, channels, 1, bias=False), BatchNorm2d(channels))
-            if c != channels else nn.Identity() for c in widths]) \
+            _projection(c, channels) if c != channels else nn.Identity() for c in widths]) \
             if any(c != channels for c in widths) else None
         self.resize = resize
         self.mode = _resize_mode(resize, 2)
@@ -576,8 +583,7 @@ class MultiAFF(nn.Module):
 
     @torch.jit.unused
     def _check(self, xs):
-        if torch.compiler.is_compiling() or torch.fx._symbolic_trace.is_fx_symbolic_tracing() \
-                or torch.jit.is_tracing():
+        if _symbolic():
             return
         got = [int(x.shape[1]) for x in xs]
         if got != self.in_channels:

@@ -7,6 +7,7 @@ from timm.layers import SelectAdaptivePool2d
 from timm.models._manipulate import checkpoint_seq
 
 from ..core.features import take_indices
+from .layers import tracing_or_compiling
 
 __all__ = ['ZooNet', 'deep_stem_layers', 'checkpoint_stages']
 
@@ -265,8 +266,7 @@ class ZooNet(nn.Module):
     def check_input(self, x):
         """ValueError for a batch this network cannot take (eager mode only: traced, exported
         and compiled graphs run without it)."""
-        if (not isinstance(x, torch.Tensor) or torch.jit.is_tracing()
-                or torch.compiler.is_compiling()):
+        if not isinstance(x, torch.Tensor) or tracing_or_compiling():
             return
         if x.dim() != 4:
             raise ValueError('%s expects a batch of images shaped (N, %d, H, W), got shape %s; '

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..core.fusion_table import FusionTable
-from .layers import BatchNorm1d, BatchNorm2d, BatchNorm3d, GlobalAvgPool
+from .layers import BatchNorm1d, BatchNorm2d, BatchNorm3d, GlobalAvgPool, tracing_or_compiling
 
 __all__ = ['MSCAM', 'Add', 'AFF', 'IAFF', 'Concat', 'GlobalGlobal', 'LocalLocal', 'MSGAU',
            'MSSE', 'MSSA', 'HalfAFF', 'ConcatAFF', 'RecursiveAFF', 'SE', 'SK', 'GAU',
@@ -123,12 +123,6 @@ def _projection(in_channels, channels, dims=2, norm_layer=MXNET_NORM):
     """A map of ``in_channels`` to ``channels``: 1x1 convolution (no bias) + norm."""
     return nn.Sequential(_CONV[dims](in_channels, channels, 1, bias=False),
                          _norm(norm_layer, dims)(channels))
-
-
-def _symbolic():
-    """Whether the inputs are being traced or compiled (no eager checks on them then)."""
-    return (torch.compiler.is_compiling() or torch.jit.is_tracing()
-            or torch.fx._symbolic_trace.is_fx_symbolic_tracing())
 
 
 class _Inputs(nn.Module):
@@ -246,7 +240,7 @@ class _Fusion(nn.Module):
     @torch.jit.unused
     def _check(self, x, residual):
         """ValueError naming the argument for maps this block cannot fuse (eager only)."""
-        if _symbolic() or not isinstance(x, torch.Tensor):
+        if tracing_or_compiling() or not isinstance(x, torch.Tensor):
             return
         name = type(self).__name__
         for label, m, want in (('x', x, self.in_pair[0]),
@@ -583,7 +577,7 @@ class MultiAFF(nn.Module):
 
     @torch.jit.unused
     def _check(self, xs):
-        if _symbolic():
+        if tracing_or_compiling():
             return
         got = [int(x.shape[1]) for x in xs]
         if got != self.in_channels:

@@ -7,8 +7,15 @@ import torch.fx
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ['BatchNorm2d', 'BatchNorm1d', 'BatchNorm3d', 'AvgPoolDown', 'GlobalAvgPool', 'DropPath', 'drop_path_rates',
-           'upsample_like']
+__all__ = ['BatchNorm2d', 'BatchNorm1d', 'BatchNorm3d', 'AvgPoolDown', 'GlobalAvgPool',
+           'DropPath', 'drop_path_rates', 'upsample_like', 'tracing_or_compiling']
+
+
+def tracing_or_compiling():
+    """Whether inputs are being traced or compiled (torch.jit.trace, torch.fx, export,
+    torch.compile): the eager-only checks on them step aside then."""
+    return (torch.compiler.is_compiling() or torch.jit.is_tracing()
+            or torch.fx._symbolic_trace.is_fx_symbolic_tracing())
 
 
 class BatchNorm2d(nn.BatchNorm2d):

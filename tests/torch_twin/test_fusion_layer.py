@@ -54,16 +54,13 @@ class PortAFF(nn.Module):
         return 2 * x * w + 2 * residual * (1 - w)
 
 
-class PortIAFF(nn.Module):
+class PortIAFF(PortAFF):
     """The port's iAFF: its second weight's global term is global_att's (the bug)."""
 
     def __init__(self, channels=64, r=4, dims=2):
-        super().__init__()
-        self.local_att = _branch(channels, r, dims, False)
-        self.global_att = _branch(channels, r, dims, True)
+        super().__init__(channels, r, dims)
         self.local_att2 = _branch(channels, r, dims, False)
         self.global_att2 = _branch(channels, r, dims, True)
-        self.sigmoid = nn.Sigmoid()
 
     def forward(self, x, residual):
         xa = x + residual

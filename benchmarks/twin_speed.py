@@ -4,9 +4,11 @@ PyTorch user would pick instead) at batch 1 and 32, the twin eager and compiled,
 and in its inference form (gluon_aff.torch.optimize), against ONNX Runtime; a training
 step at batch 32, compiled, against MXNet's. Each target is evaluated on every repeat and
 reported as met or not met with the median and the spread over the repeats. Writes
-benchmarks/twin_speed.md and .json (``--isa AVX2``: twin_speed_avx2.*).
+benchmarks/twin_speed.md and .json (``--isa AVX2``: twin_speed_avx2.*). ``--plain``: the
+fusion layer's targets, iaff_resnet50 against resnet50_add as timm returns them (eager,
+compiled, training steps) and the compiled inference form (twin_speed_plain*.md).
 
-    .venv/bin/python benchmarks/twin_speed.py [--repeats 3] [--isa AVX2] [--no-train]
+    .venv/bin/python benchmarks/twin_speed.py [--repeats 3] [--isa AVX2] [--no-train] [--plain]
 
 About 25 minutes a repeat on 2 cores (the compiled paths compile in every process;
 inductor's cache makes the later repeats' compiles shorter). ``--isa AVX2`` runs oneDNN
@@ -36,6 +38,37 @@ TRAIN = ['train', 'torch-compile-train']
 TWIN_FORMS = ['torch', 'torch-compile', 'torch-optimized', 'torch-optimized-compile']
 ISA = {'AVX2': dict(DNNL_MAX_CPU_ISA='AVX2', ATEN_CPU_CAPABILITY='avx2'),
        'AVX512_CORE': dict(DNNL_MAX_CPU_ISA='AVX512_CORE', ATEN_CPU_CAPABILITY='avx512')}
+
+
+PLAIN = ['resnet50_add', 'iaff_resnet50']
+PLAIN_INFERENCE = ['torch', 'torch-compile', 'torch-optimized-compile']
+PLAIN_TRAIN = ['torch-train', 'torch-compile-train']
+
+
+def measure_plain(batch_iters, train):
+    """One repeat of ``--plain``: the networks as timm returns them (eager and compiled),
+    the compiled inference form, at batch 1 and 32; training steps at batch 32."""
+    rows = []
+    for batch, iters in batch_iters:
+        rows += benchmark(PLAIN, [batch], PLAIN_INFERENCE, iters=iters, warmup=3,
+                          accuracy=False, progress=False)
+    if train:
+        rows += benchmark(PLAIN, [32], PLAIN_TRAIN, iters=3, warmup=2, accuracy=False,
+                          progress=False)
+    return add_ratios(rows, 'resnet50_add')
+
+
+def targets_plain(rows, train):
+    """The fusion-layer targets: iaff_resnet50 / resnet50_add, same path and batch."""
+    limits = [('torch', 1.25), ('torch-compile', 1.25), ('torch-optimized-compile', 1.20)]
+    out = [('batch %d, %s, iaff_resnet50 / resnet50_add' % (b, path), limit,
+            _ratio(rows, ('iaff_resnet50', path, b), ('resnet50_add', path, b)))
+           for b in (1, 32) for path, limit in limits]
+    if train:
+        out += [('training step, batch 32, %s, iaff_resnet50 / resnet50_add' % path, 1.30,
+                 _ratio(rows, ('iaff_resnet50', path, 32), ('resnet50_add', path, 32)))
+                for path in PLAIN_TRAIN]
+    return out
 
 
 def measure(batch_iters, train):
@@ -146,14 +179,20 @@ def main():
                    help='leave out the training step at batch 32 (about half the time)')
     p.add_argument('--iters', type=int, default=20, help='timed runs at batch 1 (default 20; '
                    'at batch 32 a quarter of it)')
+    p.add_argument('--plain', action='store_true',
+                   help='only the plain networks (eager, compiled) and the compiled '
+                   'inference form of resnet50_add and iaff_resnet50, against each other '
+                   '(the fusion layer\'s targets; twin_speed_plain.md)')
     p.add_argument('--out', default=None)
     p.add_argument('--from-json', default=None,
                    help='write the page from the rows an earlier run saved (no measuring)')
     args = p.parse_args()
     if args.isa:
         os.environ.update(ISA[args.isa])
-    out = args.out or os.path.join(HERE, 'twin_speed%s.md' % (
-        '_' + args.isa.lower() if args.isa else ''))
+    out = args.out or os.path.join(HERE, 'twin_speed%s%s.md' % (
+        '_plain' if args.plain else '', '_' + args.isa.lower() if args.isa else ''))
+    measure_set, targets_set = ((measure_plain, targets_plain) if args.plain
+                                else (measure, targets))
     raw = os.path.splitext(out)[0] + '.json'
     if args.from_json:
         with open(args.from_json) as f:
@@ -162,18 +201,19 @@ def main():
     else:
         all_rows = []
         for repeat in range(args.repeats):
-            all_rows.append(measure([(1, args.iters), (32, max(3, args.iters // 4))],
-                                    args.train))
+            all_rows.append(measure_set([(1, args.iters), (32, max(3, args.iters // 4))],
+                                        args.train))
             with open(raw, 'w') as f:           # what is measured so far survives a crash
                 json.dump(dict(cpu=cpu_model(), isa=args.isa, repeats=all_rows), f, indent=1)
             print('repeat %d of %d done' % (repeat + 1, args.repeats), flush=True)
-    per_repeat = [targets(rows, args.train) for rows in all_rows]
+    per_repeat = [targets_set(rows, args.train) for rows in all_rows]
     import onnxruntime
     import torch
     flags = cpu_flags() or set()
     shown = [f for f in ('amx_tile', 'amx_bf16', 'avx512_bf16', 'avx512_vnni', 'avx512f',
                          'avx2') if f in flags]
-    lines = ['# The PyTorch twin: speed targets', '',
+    lines = ['# The PyTorch twin: speed targets%s' % (' of the plain networks (the fusion layer)'
+                                                     if args.plain else ''), '',
              'Measured %s on %s (%d cores; CPU flags: %s)%s; Python %s, PyTorch %s, ONNX '
              'Runtime %s. %d repeats of the whole set, interleaved; random weights; each path '
              'in its own process, warm-up excluded. A ratio is a time per image over another '
@@ -183,8 +223,9 @@ def main():
                  ' with oneDNN and PyTorch limited to %s (ONNX Runtime not limited)' % args.isa
                  if args.isa else '', platform.python_version(), torch.__version__,
                  onnxruntime.__version__, args.repeats),
-             '', 'Command: `.venv/bin/python benchmarks/twin_speed.py --repeats %d%s%s`' % (
-                 args.repeats, ' --isa ' + args.isa if args.isa else '',
+             '', 'Command: `.venv/bin/python benchmarks/twin_speed.py --repeats %d%s%s%s`' % (
+                 args.repeats, ' --plain' if args.plain else '',
+                 ' --isa ' + args.isa if args.isa else '',
                  '' if args.train else ' --no-train'),
              '', '## Targets', ''] + summary(per_repeat) + [
              '', '## Times', ''] + times_table(all_rows)

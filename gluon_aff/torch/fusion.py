@@ -20,7 +20,7 @@ from .layers import BatchNorm1d, BatchNorm2d, BatchNorm3d, GlobalAvgPool, tracin
 __all__ = ['MSCAM', 'Add', 'AFF', 'IAFF', 'Concat', 'GlobalGlobal', 'LocalLocal', 'MSGAU',
            'MSSE', 'MSSA', 'HalfAFF', 'ConcatAFF', 'RecursiveAFF', 'SE', 'SK', 'GAU',
            'MultiAFF', 'AFI', 'create_fusion', 'resolve_fusion', 'list_fusions',
-           'local_context', 'global_context']
+           'local_context', 'global_context', 'GlobalContext']
 
 _TABLE = FusionTable()
 _register = _TABLE.register
@@ -79,11 +79,40 @@ def local_context(channels, r, dims=2, norm_layer=MXNET_NORM):
                          conv(inter, channels, 1), norm(channels))
 
 
+class GlobalContext(nn.Sequential):
+    """``g(X) = BN(PWConv2(ReLU(BN(PWConv1(GAP(X))))))``, C x 1 x 1 (eq. 1), computed on
+    the pooled vector: ``v = mean(X)`` over the spatial axes, then the point-wise
+    convolutions as matrix products with their own weights (``W1 v + b1``), the norms on
+    N x C, in training as in inference (the same values and gradients as convolving 1x1
+    maps, which PyTorch's CPU path sends to a slower kernel). The layers and their
+    state-dict keys are the ``Sequential`` (GlobalAvgPool, Conv, norm, ReLU, Conv, norm)
+    of the released weights; with a ``norm_layer`` other than BatchNorm or None, the
+    layers run one after the other on the maps. In training, a batch of one pooled vector
+    is normalised with the running statistics (``gluon_aff.torch.layers.BatchNorm2d``),
+    so batch size 1 trains."""
+
+    def __init__(self, channels, r, dims=2, norm_layer=MXNET_NORM):
+        super().__init__(GlobalAvgPool(dims), *local_context(channels, r, dims, norm_layer))
+        self.dims = dims
+        self.on_vector = all(isinstance(self[i], (BatchNorm2d, nn.Identity)) for i in (2, 5))
+
+    def forward(self, x):
+        if not self.on_vector:
+            for layer in self:
+                x = layer(x)
+            return x
+        first, second = self[1], self[4]
+        v = F.linear(x.mean(self[0].axes), first.weight.flatten(1), first.bias)
+        v = self[3](self[2](v))
+        v = self[5](F.linear(v, second.weight.flatten(1), second.bias))
+        for _ in range(self.dims):
+            v = v.unsqueeze(-1)
+        return v
+
+
 def global_context(channels, r, dims=2, norm_layer=MXNET_NORM):
-    """``g(X) = BN(PWConv2(ReLU(BN(PWConv1(GAP(X))))))``, C x 1 x 1 (eq. 1). In training,
-    a batch of one pooled vector is normalised with the running statistics
-    (``gluon_aff.torch.layers.BatchNorm2d``), so batch size 1 trains."""
-    return nn.Sequential(GlobalAvgPool(dims), *local_context(channels, r, dims, norm_layer))
+    """MS-CAM's global branch ``g`` (``GlobalContext``)."""
+    return GlobalContext(channels, r, dims, norm_layer)
 
 
 def blend(y, x, w):

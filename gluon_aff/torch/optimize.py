@@ -6,9 +6,9 @@ outputs within float32 rounding, less work.
 - every BatchNorm that reads a convolution's output (alone) is folded into it
   (``w' = w g / s``, ``b' = (b - mean) g / s + beta``, ``s = sqrt(var + eps)``, ``g = 1``
   for a fixed gamma);
-- an attention's global branch runs on the pooled vector: ``mean over H, W``, then its two
-  point-wise convolutions as matrix-vector products (``Linear``), not as convolutions of
-  1x1 maps (which PyTorch's CPU path sends to a slow non-oneDNN kernel);
+- an attention's global branch (already computed on the pooled vector by the block's
+  own forward, ``fusion.GlobalContext``) becomes two ``Linear`` layers with its
+  BatchNorms folded in (``PooledMLP``);
 - (AFF's and iAFF's blends are one ``torch.lerp`` each in every form: the blocks' own
   forward, ``gluon_aff.torch.fusion.blend``);
 - the memory format is channels-last (oneDNN's own layout), unless ``channels_last=False``;
@@ -24,7 +24,7 @@ import copy
 import torch
 from torch import nn
 
-from .layers import GlobalAvgPool
+from .fusion import GlobalContext
 from .packed_conv import (module_calls, prepack as prepack_convolutions, prepack_available,
                           replace_module)
 
@@ -52,26 +52,44 @@ def fold_batchnorm(conv, bn):
 
 
 class PooledMLP(nn.Module):
-    """An attention's global branch on the pooled vector: ``mean_{H,W}(x)``, ``Linear``,
-    ReLU, ``Linear``, as N x C x 1 x 1."""
+    """An attention's global branch on the pooled vector: the mean over the spatial axes,
+    ``Linear``, ReLU, ``Linear`` (its norms folded in), as N x C x 1 x 1 (``dims`` ones)."""
 
-    def __init__(self, first, second):
+    def __init__(self, fc1, fc2, dims=2):
         super().__init__()
-        self.fc1 = _as_linear(first)
-        self.fc2 = _as_linear(second)
+        self.fc1, self.fc2 = fc1, fc2
+        self.axes = list(range(2, 2 + dims))
 
     def forward(self, x):
-        v = x.mean([2, 3])
-        return self.fc2(torch.relu(self.fc1(v)))[:, :, None, None]
+        v = self.fc2(torch.relu(self.fc1(x.mean(self.axes))))
+        for _ in self.axes:
+            v = v.unsqueeze(-1)
+        return v
 
 
-def _as_linear(conv):
+def _folded_linear(conv, norm):
+    """``norm(conv(v))`` on a pooled vector, ``conv`` 1x1, as one ``Linear``."""
     linear = nn.Linear(conv.in_channels, conv.out_channels).to(conv.weight.device,
                                                                  conv.weight.dtype)
+    weight = conv.weight.reshape(conv.out_channels, conv.in_channels)
+    bias = conv.bias if conv.bias is not None else torch.zeros_like(weight[:, 0])
+    if isinstance(norm, nn.BatchNorm2d):
+        scale, shift = _bn_scale_shift(norm)
+        weight, bias = weight * scale[:, None], bias * scale + shift
     with torch.no_grad():
-        linear.weight.copy_(conv.weight.reshape(conv.out_channels, conv.in_channels))
-        linear.bias.copy_(conv.bias)
+        linear.weight.copy_(weight)
+        linear.bias.copy_(bias)
     return linear
+
+
+def _global_to_vector(branch):
+    """A global branch (``GlobalContext`` with BatchNorm or no norm) as a ``PooledMLP``;
+    None when ``branch`` is not one."""
+    if not (isinstance(branch, GlobalContext) and branch.on_vector
+            and all(branch[i].groups == 1 for i in (1, 4))):
+        return None
+    return PooledMLP(_folded_linear(branch[1], branch[2]),
+                     _folded_linear(branch[4], branch[5]), branch.dims)
 
 
 class _BatchNormLeaves(torch.fx.Tracer):
@@ -100,18 +118,6 @@ def _fold_all(net):
             replace_module(net, node.target, nn.Identity())
 
 
-def _global_to_vector(seq):
-    """A folded global branch (GlobalAvgPool, Conv, Identity, ReLU, Conv, Identity) as a
-    ``PooledMLP``; None when ``seq`` is not one."""
-    layers = [m for m in seq if not isinstance(m, nn.Identity)]
-    if (len(layers) == 4 and isinstance(layers[0], GlobalAvgPool)
-            and isinstance(layers[1], nn.Conv2d) and isinstance(layers[2], nn.ReLU)
-            and isinstance(layers[3], nn.Conv2d)
-            and all(c.kernel_size == (1, 1) and c.groups == 1 for c in (layers[1], layers[3]))):
-        return PooledMLP(layers[1], layers[3])
-    return None
-
-
 def optimize(net, channels_last=True, prepack=None, example=None):
     """The inference form of ``net`` (a twin network or block), a new module in eval mode;
     ``net`` itself is not changed.
@@ -124,13 +130,12 @@ def optimize(net, channels_last=True, prepack=None, example=None):
     an input of the shape the network will see (default: one image of its
     ``pretrained_cfg['input_size']``)."""
     out = copy.deepcopy(net).eval()
-    _fold_all(out)
     for module in list(out.modules()):
         for name, child in list(module.named_children()):
-            if isinstance(child, nn.Sequential):
-                vector = _global_to_vector(child)
-                if vector is not None:
-                    setattr(module, name, vector)
+            vector = _global_to_vector(child)
+            if vector is not None:
+                setattr(module, name, vector)
+    _fold_all(out)
     if channels_last:
         out = out.to(memory_format=torch.channels_last)
     if prepack is None:

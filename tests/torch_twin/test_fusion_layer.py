@@ -219,6 +219,44 @@ def test_batch_size_one_trains_for_every_block_and_dims(kind, dims):
     assert int(block.local_att[1].num_batches_tracked) == 1
 
 
+@pytest.mark.parametrize('dims', [1, 2, 3])
+def test_the_global_branch_trains_on_the_pooled_vector_as_the_formula_says(dims):
+    """g(X) in training mode against NumPy: mean over the spatial axes, W1 v + b1, the
+    batch's BatchNorm (biased variance), ReLU, W2 h + b2, BatchNorm; the running statistics
+    move by MXNet's momentum; the gradients are those of the layers run on 1x1 maps."""
+    torch.manual_seed(dims)
+    branch = twin.AFF(8, 2, dims=dims).global_att.train()
+    x = torch.randn((4, 8) + (3,) * dims)
+    with torch.no_grad():
+        for i in (2, 5):
+            branch[i].weight.uniform_(0.5, 1.5)
+            branch[i].bias.uniform_(-0.5, 0.5)
+    p = {k: v.detach().numpy().astype(np.float64) for k, v in branch.state_dict().items()}
+
+    def norm(h, i):
+        mean, var = h.mean(0), h.var(0)
+        return (h - mean) / np.sqrt(var + 1e-5) * p['%d.weight' % i] + p['%d.bias' % i], mean, var
+    v = x.numpy().astype(np.float64).mean(axis=tuple(range(2, 2 + dims)))
+    h, mean1, var1 = norm(v @ p['1.weight'].reshape(4, 8).T + p['1.bias'], 2)
+    want, _, _ = norm(np.maximum(h, 0) @ p['4.weight'].reshape(8, 4).T + p['4.bias'], 5)
+    got = branch(x.requires_grad_())
+    assert got.shape == (4, 8) + (1,) * dims
+    np.testing.assert_allclose(got.detach().reshape(4, 8).numpy(), want, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(branch[2].running_mean.numpy(), 0.1 * mean1, rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(branch[2].running_var.numpy(), 0.9 + 0.1 * var1, rtol=1e-5)
+    seed = torch.randn_like(got)
+    grads = torch.autograd.grad((got * seed).sum(), [x, branch[1].weight, branch[5].weight])
+    layered = x.detach().requires_grad_()
+    out = layered
+    for layer in branch:
+        out = layer(out)
+    want_grads = torch.autograd.grad((out * seed).sum(), [layered, branch[1].weight,
+                                                           branch[5].weight])
+    for g, w in zip(grads, want_grads):
+        torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-6)
+
+
 def test_a_list_argument_equals_two_and_norm_layer_is_any_callable_or_none():
     x, r = _maps(2)
     block = twin.IAFF(16, 4).eval()

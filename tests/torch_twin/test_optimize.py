@@ -11,6 +11,7 @@ import torch
 
 from gluon_aff import torch as twin
 from gluon_aff.core.zoo import get_model_info, list_models
+from gluon_aff.torch.fusion import GlobalContext
 from gluon_aff.torch.layers import GlobalAvgPool
 from gluon_aff.torch.packed_conv import PackedConv2d, prepack_available
 
@@ -44,16 +45,19 @@ def _conv_then_batchnorm(net):
     from the traced graph."""
     class Tracer(torch.fx.Tracer):
         def is_leaf_module(self, m, qualname):     # the twin's BatchNorm2d is a subclass
-            return isinstance(m, torch.nn.BatchNorm2d) or super().is_leaf_module(m, qualname)
+            return (isinstance(m, (torch.nn.BatchNorm2d, GlobalContext))
+                    or super().is_leaf_module(m, qualname))
     graph = Tracer().trace(net)
     modules = dict(net.named_modules())
 
     def kind(node):
         return type(modules[node.target]) if node.op == 'call_module' else None
-    return sum(1 for n in graph.nodes if kind(n) is not None
-               and issubclass(kind(n), torch.nn.BatchNorm2d)
+    # a global branch's two convolutions each feed its own BatchNorm, nothing else
+    return sum(2 if kind(n) is GlobalContext else
+               1 if issubclass(kind(n), torch.nn.BatchNorm2d)
                and kind(n.args[0]) is not None and issubclass(kind(n.args[0]), torch.nn.Conv2d)
-               and len(n.args[0].users) == 1)
+               and len(n.args[0].users) == 1 else 0
+               for n in graph.nodes if kind(n) is not None)
 
 
 @pytest.mark.parametrize('name', list_models())
@@ -79,7 +83,7 @@ def test_the_inference_form_computes_what_the_network_computes(name):
     pairs = _conv_then_batchnorm(net)
     assert _conv_then_batchnorm(fast) == 0
     assert kinds['BatchNorm2d'] == plain['BatchNorm2d'] - pairs, name
-    assert kinds['GlobalAvgPool'] == 0 and kinds['PooledMLP'] == plain['GlobalAvgPool']
+    assert kinds['GlobalAvgPool'] == 0 and kinds['PooledMLP'] == plain['GlobalContext']
     # AFF and iAFF keep their one form (the blend as torch.lerp in their own forward)
     assert (kinds['AFF'], kinds['IAFF']) == (plain['AFF'], plain['IAFF'])
 

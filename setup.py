@@ -30,7 +30,8 @@ EXTRAS = {
     'torch': ['torch>=2.1', 'torchvision>=0.16', 'timm>=1.0', 'safetensors>=0.4',
               'opencv-python>=4.5', 'matplotlib>=3.5'],
     'serve': ['onnxruntime>=1.16', 'openvino>=2024.0', 'nncf>=2.10', 'opencv-python>=4.5'],
-    'test': ['pytest>=8', 'pytest-xdist>=3.5', 'pytest-timeout>=2.2'],
+    'test': ['pytest>=8', 'pytest-xdist>=3.5', 'pytest-timeout>=2.2',
+             'segmentation-models-pytorch>=0.5', 'ultralytics>=8.3'],
 }
 
 setup(

@@ -2,7 +2,8 @@
 (NCHW), channels-last, bfloat16 and float16 autocast (channels-last) and torch.compile
 (channels-last), at batch 1, 32 and 256, inference and a training step (SGD, cross-entropy);
 images per second, iAFF/add and AFF/add time ratios, peak memory. Writes
-benchmarks/gpu_results.json and .md (the GPU's name in both).
+benchmarks/gpu_results.json and .md (the GPU's name in both); then the AFF/iAFF feature
+pyramids against torchvision's (benchmarks/neck_cost.py: neck_cost_gpu.md and .json).
 
     .venv/bin/python benchmarks/gpu_bench.py [--budget-s 540] [--out-dir benchmarks]
     .venv/bin/python benchmarks/gpu_bench.py --dry-run --out-dir /tmp/x   # on the CPU
@@ -202,6 +203,9 @@ def main(argv=None):
     p.add_argument('--out-dir', default=HERE)
     p.add_argument('--compile-backend', default=None,
                    help="torch.compile's backend (default: inductor; 'eager' with --dry-run)")
+    p.add_argument('--no-necks', dest='necks', action='store_false',
+                   help='leave out the feature pyramids (benchmarks/neck_cost.py, written to '
+                   'neck_cost_gpu.md after the networks)')
     args = p.parse_args(argv)
     if args.compile_backend is None:
         args.compile_backend = 'eager' if args.dry_run else 'inductor'
@@ -228,6 +232,11 @@ def main(argv=None):
                   f, indent=1)
     with open(os.path.join(args.out_dir, 'gpu_results.md'), 'w') as f:
         f.write('\n'.join(markdown(rows, header)) + '\n')
+    if args.necks:
+        # the AFF/iAFF-FPN against torchvision's FPN (benchmarks/neck_cost.py) on this device
+        from benchmarks import neck_cost
+        neck_cost.main((['--quick'] if args.dry_run else ['--device', 'cuda', '--repeats', '3'])
+                       + ['--out', os.path.join(args.out_dir, 'neck_cost_gpu.md')])
     return 0
 
 

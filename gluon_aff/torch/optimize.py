@@ -102,8 +102,15 @@ class _BatchNormLeaves(torch.fx.Tracer):
 def _fold_all(net):
     """Fold every BatchNorm that reads a convolution's output and nothing else does, wherever
     the two modules sit (found in the traced graph: a ResNet-D stem's last convolution and
-    ``bn1``, a concatenation's projection and the next block part's BatchNorm)."""
-    graph = _BatchNormLeaves().trace(net)
+    ``bn1``, a concatenation's projection and the next block part's BatchNorm). A module
+    torch.fx cannot trace as a whole (a neck taking a dict of maps) is folded child by
+    child."""
+    try:
+        graph = _BatchNormLeaves().trace(net)
+    except (torch.fx.proxy.TraceError, TypeError, AttributeError, NotImplementedError):
+        for child in net.children():
+            _fold_all(child)
+        return
     modules = dict(net.named_modules())
     calls = module_calls(graph)
     for node in graph.nodes:

@@ -33,9 +33,14 @@ def test_the_dry_run_measures_every_configuration(tmp_path):
         assert abs(r['vs_add'] - base / r['img_per_s']) < 1e-9
     assert data['device'] == 'CPU (dry run)' and 'CPU (dry run)' in page
     assert page.count('\n| inference |') == page.count('\n| train |') == 30
+    # the feature pyramids after the networks: every neck and form, timed
+    necks = json.loads((tmp_path / 'neck_cost_gpu.json').read_text())
+    assert {(r['neck'], r['form'], r['batch']) for r in necks['rows']} == {
+        (n, f, b) for n in ('add', 'aff', 'iaff') for f in ('eager', 'optimize') for b in (1, 8)}
+    assert all(r['ms'] > 0 for r in necks['rows'])
 
 
 def test_the_time_budget_names_what_it_left_out(tmp_path):
-    data, page = _run(tmp_path, '--budget-s', '0')
+    data, page = _run(tmp_path, '--budget-s', '0', '--no-necks')
     assert all(r['skipped'].startswith('time budget') for r in data['rows'])
     assert page.count('skipped: time budget') == 60

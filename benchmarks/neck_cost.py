@@ -1,0 +1,167 @@
+"""What an AFF or iAFF merge costs in a feature pyramid: torchvision's FPN ('add') against
+gluon_aff.torch.necks.AFFFPN with 'aff' and 'iaff', on ResNet-50's maps at 224 x 224
+(C2-C5: 256, 512, 1024, 2048 channels at strides 4-32; 256 output channels and a pooled
+P6, as torchvision's detectors), at batch 1 and 8: eager, the inference form
+(gluon_aff.torch.optimize: BatchNorms folded, global branches as Linear) and
+torch.compile, with each neck's multiply-adds. Writes benchmarks/neck_cost.md and .json.
+
+    .venv/bin/python benchmarks/neck_cost.py [--repeats 3] [--device cuda] [--quick]
+
+Repeats are interleaved (every neck and form, then again); a ratio is a time over the add
+FPN's in the same repeat, form and batch; the table gives the median and the spread.
+``--quick``: small maps, one repeat, no compile (what the test runs).
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections import OrderedDict
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+from torchvision.ops import FeaturePyramidNetwork  # noqa: E402
+from torchvision.ops.feature_pyramid_network import LastLevelMaxPool  # noqa: E402
+
+from gluon_aff import torch as twin  # noqa: E402
+from gluon_aff.tools.isa_check import cpu_flags, cpu_model  # noqa: E402
+from gluon_aff.torch.necks import AFFFPN  # noqa: E402
+from gluon_aff.torch.summary import count_layers, totals  # noqa: E402
+
+CHANNELS = [256, 512, 1024, 2048]
+NECKS = ['add', 'aff', 'iaff']
+FORMS = ['eager', 'optimize', 'compile']
+
+
+def build(neck):
+    torch.manual_seed(0)
+    if neck == 'add':
+        return FeaturePyramidNetwork(CHANNELS, 256, extra_blocks=LastLevelMaxPool())
+    return AFFFPN(CHANNELS, 256, extra_blocks=LastLevelMaxPool(), fusion=neck)
+
+
+def maps(batch, size, device):
+    g = torch.Generator().manual_seed(1)
+    return OrderedDict((str(i), torch.randn(batch, c, size >> (i + 2), size >> (i + 2),
+                                            generator=g).to(device))
+                       for i, c in enumerate(CHANNELS))
+
+
+class _OnMaps(nn.Module):
+    """The neck on fixed-shape maps, called with a tensor whose first axis is the batch
+    (what count_layers feeds)."""
+
+    def __init__(self, neck, size):
+        super().__init__()
+        self.neck, self.size = neck, size
+
+    def forward(self, x):
+        return list(self.neck(maps(x.shape[0], self.size, x.device)).values())[0]
+
+
+def macs(neck, size):
+    return totals(count_layers(_OnMaps(neck, size), (1, 1, 1, 1)))['macs']
+
+
+def prepared(neck, form):
+    net = neck.eval()
+    if form == 'optimize':
+        return twin.optimize(net, prepack=False, channels_last=False)
+    if form == 'compile':
+        return torch.compile(net)
+    return net
+
+
+def timed(net, x, iters, device):
+    with torch.inference_mode():
+        for _ in range(2):
+            net(x)
+        if device.type == 'cuda':
+            torch.cuda.synchronize()
+        times = []
+        for _ in range(iters):
+            t = time.perf_counter()
+            net(x)
+            if device.type == 'cuda':
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1e3
+
+
+def measure(repeats, batches, size, forms, iters, device):
+    rows = []
+    for repeat in range(repeats):
+        for batch in batches:
+            x = maps(batch, size, device)
+            for form in forms:
+                for neck in NECKS:
+                    net = prepared(build(neck).to(device), form)
+                    ms = timed(net, x, iters, device)
+                    rows.append(dict(repeat=repeat, batch=batch, form=form, neck=neck, ms=ms))
+                    print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def table(rows, counts):
+    lines = ['| batch | form | neck | ms (median) | min | max | time / add (median, min-max) '
+             '| multiply-adds / add |', '|---|---|---|---|---|---|---|---|']
+    keys = sorted({(r['batch'], FORMS.index(r['form']), NECKS.index(r['neck'])) for r in rows})
+    for batch, f, n in keys:
+        form, neck = FORMS[f], NECKS[n]
+        mine = {r['repeat']: r['ms'] for r in rows
+                if (r['batch'], r['form'], r['neck']) == (batch, form, neck)}
+        base = {r['repeat']: r['ms'] for r in rows
+                if (r['batch'], r['form'], r['neck']) == (batch, form, 'add')}
+        ratios = [mine[k] / base[k] for k in mine if k in base]
+        values = list(mine.values())
+        lines.append('| %d | %s | %s | %.2f | %.2f | %.2f | %.3fx (%.3f-%.3f) | %.3fx |' % (
+            batch, form, neck, statistics.median(values), min(values), max(values),
+            statistics.median(ratios), min(ratios), max(ratios), counts[neck] / counts['add']))
+    return lines
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--repeats', type=int, default=3)
+    p.add_argument('--iters', type=int, default=10)
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--quick', action='store_true')
+    p.add_argument('--out', default=os.path.join(HERE, 'neck_cost.md'))
+    args = p.parse_args(argv)
+    device = torch.device(args.device)
+    size, forms, batches = 224, FORMS, [1, 8]
+    if args.quick:
+        size, forms, args.repeats, args.iters = 64, ['eager', 'optimize'], 1, 1
+    counts = {neck: macs(build(neck), size) for neck in NECKS}
+    rows = measure(args.repeats, batches, size, forms, args.iters, device)
+    flags = cpu_flags() or set()
+    where = (torch.cuda.get_device_name(device) if device.type == 'cuda' else
+             '%s (%d cores; CPU flags: %s)' % (
+                 cpu_model(), len(os.sched_getaffinity(0)),
+                 ', '.join(f for f in ('amx_tile', 'avx512f', 'avx2') if f in flags) or '?'))
+    lines = ['# What the fusion costs in a feature pyramid', '',
+             'Measured %s on %s; Python %s, PyTorch %s. The neck alone on ResNet-50\'s maps '
+             'at %d x %d (multiply-adds per image: add %.2f G, aff %.2f G, iaff %.2f G); '
+             '%d repeats, interleaved, %d timed runs each (median).' % (
+                 datetime.date.today().isoformat(), where, platform.python_version(),
+                 torch.__version__, size, size, counts['add'] / 1e9, counts['aff'] / 1e9,
+                 counts['iaff'] / 1e9, args.repeats, args.iters),
+             '', 'Command: `python benchmarks/neck_cost.py --repeats %d%s%s`' % (
+                 args.repeats, ' --device ' + args.device if args.device != 'cpu' else '',
+                 ' --quick' if args.quick else ''), ''] + table(rows, counts)
+    with open(args.out, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    with open(os.path.splitext(args.out)[0] + '.json', 'w') as f:
+        json.dump(dict(where=where, macs=counts, rows=rows), f, indent=1)
+    print('\n'.join(lines))
+    return rows
+
+
+if __name__ == '__main__':
+    main()

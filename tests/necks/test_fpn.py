@@ -102,3 +102,23 @@ def test_scripted_and_traced_forms_agree():
         scripted = torch.jit.script(fpn)(x)
     for name in want:
         torch.testing.assert_close(scripted[name], want[name])
+
+
+def test_the_inference_form_folds_the_necks_batchnorms():
+    """optimize() on a module torch.fx cannot trace whole (a dict in): folded child by
+    child, BatchNorm statistics away from their defaults so that a wrong fold shows."""
+    torch.manual_seed(0)
+    fpn = AFFFPN(CHANNELS, 12, fusion='iaff', norm_layer=torch.nn.BatchNorm2d).eval()
+    with torch.no_grad():
+        for m in fpn.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_var.uniform_(0.5, 2.0)
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.bias.uniform_(-0.1, 0.1)
+    fast = twin.optimize(fpn, prepack=False)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.modules())
+    x = _maps()
+    with torch.no_grad():
+        want, got = fpn(x), fast(x)
+    for name in want:
+        torch.testing.assert_close(got[name], want[name], rtol=1e-5, atol=1e-5)

@@ -4,7 +4,8 @@ from mxnet.gluon.block import HybridBlock
 
 from .pooling import GlobalAvgPool
 
-__all__ = ['MSCAM', 'local_context', 'global_context', 'mscam_weight', 'add_mscam_branches']
+__all__ = ['MSCAM', 'local_context', 'global_context', 'mscam_weight', 'add_mscam_branches',
+           'make_norm', 'check_dims', 'MXNET_NORM']
 
 
 def _inter_channels(channels, r):
@@ -15,43 +16,72 @@ def _inter_channels(channels, r):
     return inter
 
 
-def local_context(channels, r):
+_CONV = {1: nn.Conv1D, 2: nn.Conv2D, 3: nn.Conv3D}
+_POOL = {1: nn.GlobalAvgPool1D, 3: nn.GlobalAvgPool3D}
+MXNET_NORM = 'mxnet'        # norm_layer's default: MXNet's BatchNorm, as the released weights
+
+
+def check_dims(dims):
+    if dims not in _CONV:
+        raise ValueError('dims=%r: the fusion blocks take dims=1 (maps N x C x L), 2 '
+                         '(N x C x H x W) or 3 (N x C x D x H x W)' % (dims,))
+
+
+class _Identity(HybridBlock):
+    def hybrid_forward(self, F, x):
+        return x
+
+
+def make_norm(norm_layer):
+    """``norm_layer(channels)``: MXNet's BatchNorm by default; None: no norm (an identity
+    keeps the layers' indices, and so the checkpoint keys)."""
+    if norm_layer == MXNET_NORM:
+        return lambda channels: nn.BatchNorm(in_channels=channels)
+    if norm_layer is None:
+        return lambda channels: _Identity()
+    if not callable(norm_layer):
+        raise ValueError('norm_layer=%r: give a callable norm_layer(channels) (e.g. '
+                         'lambda c: nn.InstanceNorm(in_channels=c)) or None' % (norm_layer,))
+    return norm_layer
+
+
+def local_context(channels, r, dims=2, norm_layer=MXNET_NORM):
     """L(X) = BN(PWConv2(ReLU(BN(PWConv1(X))))), shape C x H x W (eq. 2).
 
     Indices 0..4 are part of the checkpoint keys (``local_att.0.weight`` ...).
     The BatchNorms are plain ``BatchNorm()`` whatever the host's norm layer, as
-    in the original code.
+    in the original code; ``dims``/``norm_layer`` as ``AFF``'s.
     """
-    inter = _inter_channels(channels, r)
+    inter, conv, norm = _inter_channels(channels, r), _CONV[dims], make_norm(norm_layer)
     branch = nn.HybridSequential()
     with branch.name_scope():
-        branch.add(nn.Conv2D(inter, 1, in_channels=channels))
-        branch.add(nn.BatchNorm(in_channels=inter))
+        branch.add(conv(inter, 1, in_channels=channels))
+        branch.add(norm(inter))
         branch.add(nn.Activation('relu'))
-        branch.add(nn.Conv2D(channels, 1, in_channels=inter))
-        branch.add(nn.BatchNorm(in_channels=channels))
+        branch.add(conv(channels, 1, in_channels=inter))
+        branch.add(norm(channels))
     return branch
 
 
-def global_context(channels, r):
+def global_context(channels, r, dims=2, norm_layer=MXNET_NORM):
     """g(X) = BN(PWConv2(ReLU(BN(PWConv1(GAP(X)))))), shape C x 1 x 1 (eq. 1)."""
-    inter = _inter_channels(channels, r)
+    inter, conv, norm = _inter_channels(channels, r), _CONV[dims], make_norm(norm_layer)
     branch = nn.HybridSequential()
     with branch.name_scope():
-        branch.add(GlobalAvgPool(channels))
-        branch.add(nn.Conv2D(inter, 1, in_channels=channels))
-        branch.add(nn.BatchNorm(in_channels=inter))
+        branch.add(GlobalAvgPool(channels) if dims == 2 else _POOL[dims]())
+        branch.add(conv(inter, 1, in_channels=channels))
+        branch.add(norm(inter))
         branch.add(nn.Activation('relu'))
-        branch.add(nn.Conv2D(channels, 1, in_channels=inter))
-        branch.add(nn.BatchNorm(in_channels=channels))
+        branch.add(conv(channels, 1, in_channels=inter))
+        branch.add(norm(channels))
     return branch
 
 
-def add_mscam_branches(block, channels, r, suffix=''):
+def add_mscam_branches(block, channels, r, suffix='', dims=2, norm_layer=MXNET_NORM):
     """Give ``block`` MS-CAM's two branches as ``local_att<suffix>``/``global_att<suffix>``
     (call it inside the block's name_scope; the names are checkpoint keys)."""
-    setattr(block, 'local_att' + suffix, local_context(channels, r))
-    setattr(block, 'global_att' + suffix, global_context(channels, r))
+    setattr(block, 'local_att' + suffix, local_context(channels, r, dims, norm_layer))
+    setattr(block, 'global_att' + suffix, global_context(channels, r, dims, norm_layer))
 
 
 def mscam_weight(F, s, local_att, global_att):
@@ -70,12 +100,15 @@ class MSCAM(HybridBlock):
         Channels C of the input.
     r : int, default 4
         Channel reduction ratio; the branches' inner width is ``C // r``.
+    dims, norm_layer
+        As ``AFF``'s: maps of 1, 2 or 3 spatial axes; ``norm_layer(channels)`` or None.
     """
 
-    def __init__(self, channels, r=4, **kwargs):
+    def __init__(self, channels, r=4, dims=2, norm_layer=MXNET_NORM, **kwargs):
         super(MSCAM, self).__init__(**kwargs)
+        check_dims(dims)
         with self.name_scope():
-            add_mscam_branches(self, channels, r)
+            add_mscam_branches(self, channels, r, dims=dims, norm_layer=norm_layer)
 
     def weight(self, x):
         """The attention weights M(x) alone (NDArray or Symbol)."""

@@ -43,5 +43,10 @@ def fusion_classes():
 
 
 def create_fusion(name, channels, r, **kwargs):
-    """Build the fusion block registered as ``name`` for ``channels`` channels."""
-    return get_fusion_class(name)(channels, r=r, **kwargs)
+    """Build the fusion block registered as ``name`` for ``channels`` channels (AFF and
+    iAFF with ``resize=None`` unless given: the zoo's hosts fuse maps of one size, and
+    their graphs hold no resize)."""
+    cls = get_fusion_class(name)
+    if hasattr(cls, '_init_inputs'):
+        kwargs.setdefault('resize', None)
+    return cls(channels, r=r, **kwargs)

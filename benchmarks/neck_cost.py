@@ -3,7 +3,9 @@ gluon_aff.torch.necks.AFFFPN with 'aff' and 'iaff', on ResNet-50's maps at 224 x
 (C2-C5: 256, 512, 1024, 2048 channels at strides 4-32; 256 output channels and a pooled
 P6, as torchvision's detectors), at batch 1 and 8: eager, the inference form
 (gluon_aff.torch.optimize: BatchNorms folded, global branches as Linear) and
-torch.compile, with each neck's multiply-adds. Writes benchmarks/neck_cost.md and .json.
+torch.compile, with each neck's multiply-adds; and a fused pair of 64- and 128-channel
+maps at 64 x 64 (AFF/iAFF with in_channels=(64, 128) against a projection and a sum).
+Writes benchmarks/neck_cost.md and .json.
 
     .venv/bin/python benchmarks/neck_cost.py [--repeats 3] [--device cuda] [--quick]
 
@@ -39,11 +41,37 @@ NECKS = ['add', 'aff', 'iaff']
 FORMS = ['eager', 'optimize', 'compile']
 
 
-def build(neck):
+def build(neck, case='fpn'):
     torch.manual_seed(0)
+    if case == 'pair':
+        return _Pair(neck)
     if neck == 'add':
         return FeaturePyramidNetwork(CHANNELS, 256, extra_blocks=LastLevelMaxPool())
     return AFFFPN(CHANNELS, 256, extra_blocks=LastLevelMaxPool(), fusion=neck)
+
+
+class _Pair(nn.Module):
+    """A fused pair: maps of 64 and 128 channels at one size, the second projected to 64
+    (1x1 convolution + BatchNorm) and added ('add'), or AFF/iAFF with
+    ``in_channels=(64, 128)`` (the same projection inside)."""
+
+    def __init__(self, neck):
+        super().__init__()
+        if neck == 'add':
+            self.proj = nn.Sequential(nn.Conv2d(128, 64, 1, bias=False), nn.BatchNorm2d(64))
+            self.fuse = None
+        else:
+            self.fuse = (twin.AFF if neck == 'aff' else twin.IAFF)(64, 4, in_channels=(64, 128))
+
+    def forward(self, x):
+        a, b = x['a'], x['b']
+        return OrderedDict(out=a + self.proj(b) if self.fuse is None else self.fuse(a, b))
+
+
+def pair_maps(batch, size, device):
+    g = torch.Generator().manual_seed(1)
+    return OrderedDict(a=torch.randn(batch, 64, size, size, generator=g).to(device),
+                       b=torch.randn(batch, 128, size, size, generator=g).to(device))
 
 
 def maps(batch, size, device):
@@ -57,16 +85,16 @@ class _OnMaps(nn.Module):
     """The neck on fixed-shape maps, called with a tensor whose first axis is the batch
     (what count_layers feeds)."""
 
-    def __init__(self, neck, size):
+    def __init__(self, neck, size, make):
         super().__init__()
-        self.neck, self.size = neck, size
+        self.neck, self.size, self.make = neck, size, make
 
     def forward(self, x):
-        return list(self.neck(maps(x.shape[0], self.size, x.device)).values())[0]
+        return list(self.neck(self.make(x.shape[0], self.size, x.device)).values())[0]
 
 
-def macs(neck, size):
-    return totals(count_layers(_OnMaps(neck, size), (1, 1, 1, 1)))['macs']
+def macs(neck, size, make=None):
+    return totals(count_layers(_OnMaps(neck, size, make or maps), (1, 1, 1, 1)))['macs']
 
 
 def prepared(neck, form):
@@ -94,16 +122,18 @@ def timed(net, x, iters, device):
     return statistics.median(times) * 1e3
 
 
-def measure(repeats, batches, size, forms, iters, device):
+def measure(repeats, batches, size, forms, iters, device, case='fpn'):
     rows = []
+    make = pair_maps if case == 'pair' else maps
     for repeat in range(repeats):
         for batch in batches:
-            x = maps(batch, size, device)
+            x = make(batch, size, device)
             for form in forms:
                 for neck in NECKS:
-                    net = prepared(build(neck).to(device), form)
+                    net = prepared(build(neck, case).to(device), form)
                     ms = timed(net, x, iters, device)
-                    rows.append(dict(repeat=repeat, batch=batch, form=form, neck=neck, ms=ms))
+                    rows.append(dict(case=case, repeat=repeat, batch=batch, form=form,
+                                     neck=neck, ms=ms))
                     print(json.dumps(rows[-1]), flush=True)
     return rows
 
@@ -139,7 +169,10 @@ def main(argv=None):
     if args.quick:
         size, forms, args.repeats, args.iters = 64, ['eager', 'optimize'], 1, 1
     counts = {neck: macs(build(neck), size) for neck in NECKS}
+    pair_size = 16 if args.quick else 64
+    pair_counts = {neck: macs(build(neck, 'pair'), pair_size, pair_maps) for neck in NECKS}
     rows = measure(args.repeats, batches, size, forms, args.iters, device)
+    pairs = measure(args.repeats, batches, pair_size, forms, args.iters, device, 'pair')
     flags = cpu_flags() or set()
     where = (torch.cuda.get_device_name(device) if device.type == 'cuda' else
              '%s (%d cores; CPU flags: %s)' % (
@@ -154,11 +187,19 @@ def main(argv=None):
                  counts['iaff'] / 1e9, args.repeats, args.iters),
              '', 'Command: `python benchmarks/neck_cost.py --repeats %d%s%s`' % (
                  args.repeats, ' --device ' + args.device if args.device != 'cpu' else '',
-                 ' --quick' if args.quick else ''), ''] + table(rows, counts)
+                 ' --quick' if args.quick else ''), ''] + table(rows, counts) + [
+             '', '## A fused pair', '',
+             'Maps of 64 and 128 channels at %d x %d: the 128-channel map projected to 64 '
+             '(1x1 convolution + BatchNorm) and added, against `AFF`/`IAFF(64, r=4, '
+             'in_channels=(64, 128))` (the same projection inside; multiply-adds per image: '
+             'add %.1f M, aff %.1f M, iaff %.1f M).' % (
+                 pair_size, pair_size, pair_counts['add'] / 1e6, pair_counts['aff'] / 1e6,
+                 pair_counts['iaff'] / 1e6), ''] + table(pairs, pair_counts)
     with open(args.out, 'w') as f:
         f.write('\n'.join(lines) + '\n')
     with open(os.path.splitext(args.out)[0] + '.json', 'w') as f:
-        json.dump(dict(where=where, macs=counts, rows=rows), f, indent=1)
+        json.dump(dict(where=where, macs=counts, rows=rows, pair_macs=pair_counts,
+                       pairs=pairs), f, indent=1)
     print('\n'.join(lines))
     return rows
 

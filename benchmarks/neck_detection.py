@@ -75,8 +75,10 @@ def main(argv=None):
         args.steps, args.seeds, args.train_images, args.val_images = 2, 1, 8, 4
         args.batch = min(args.batch, 2)
     device = torch.device(args.device)
-    train = _on(device, scenes(args.train_images, args.size, seed=1000))
-    val = _on(device, scenes(args.val_images, args.size, seed=2000,
+    from sklearn.datasets import load_digits
+    digits = load_digits()
+    train = _on(device, scenes(digits, args.train_images, args.size, seed=1000))
+    val = _on(device, scenes(digits, args.val_images, args.size, seed=2000,
                              first_id=args.train_images + 1))
     try:
         from tqdm import tqdm

@@ -1,6 +1,8 @@
-"""A detection set that needs no download: scikit-learn's handwritten digits pasted at
-many scales onto cluttered canvases, with boxes and masks in COCO's format, the same for a
-given seed on every machine (numpy's RandomState and PIL; no framework).
+"""A detection set that needs no download: small glyphs (scikit-learn's handwritten
+digits: ``sklearn.datasets.load_digits()``, passed in by the caller, since this layer
+imports no scikit-learn) pasted at many scales onto cluttered canvases, with boxes and
+masks in COCO's format, the same for a given seed on every machine (numpy's RandomState
+and PIL; no framework).
 
 Each canvas has a smooth random background, line and block clutter, and 2-6 digits of
 10 classes (category ids 1-10 for the digits 0-9), sides drawn log-uniformly between
@@ -13,12 +15,6 @@ from PIL import Image
 __all__ = ['digit_scenes', 'CATEGORIES']
 
 CATEGORIES = [{'id': i + 1, 'name': str(i)} for i in range(10)]
-
-
-def _digits():
-    from sklearn.datasets import load_digits
-    d = load_digits()
-    return (d.images / 16.0).astype(np.float32), d.target
 
 
 def _background(rng, size):
@@ -49,13 +45,15 @@ def _iou(a, b):
     return inter / union if union else 0.0
 
 
-def digit_scenes(count, size=128, seed=0, min_side=10, max_side=100, first_id=1):
+def digit_scenes(digits, count, size=128, seed=0, min_side=10, max_side=100, first_id=1):
     """``(images, coco)``: ``count`` uint8 canvases ``size x size x 3`` and a COCO dict
     (``images``, ``annotations`` with ``bbox`` [x, y, w, h], ``area`` (mask pixels),
     ``segmentation`` (run-length, pycocotools), ``iscrowd``; ``categories``), reproducible
-    from ``seed``."""
+    from ``seed``. ``digits``: scikit-learn's ``load_digits()`` (its ``images``, 0-16, and
+    ``target``)."""
     from pycocotools import mask as coco_mask
-    glyphs, labels = _digits()
+    glyphs = (np.asarray(digits.images) / 16.0).astype(np.float32)
+    labels = np.asarray(digits.target)
     rng = np.random.RandomState(seed)
     images, annotations = [], []
     for k in range(count):

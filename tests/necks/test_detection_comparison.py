@@ -8,7 +8,9 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import torch
+from sklearn.datasets import load_digits
 
 from gluon_aff.core.digit_scenes import digit_scenes
 from gluon_aff.torch.necks import detection
@@ -16,12 +18,17 @@ from gluon_aff.torch.necks import detection
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def test_scenes_are_reproducible_and_their_boxes_fit_their_masks():
+@pytest.fixture(scope='module')
+def digits():
+    return load_digits()
+
+
+def test_scenes_are_reproducible_and_their_boxes_fit_their_masks(digits):
     from pycocotools import mask as coco_mask
-    images, coco = digit_scenes(12, size=96, seed=3, max_side=90)
-    again, coco_again = digit_scenes(12, size=96, seed=3, max_side=90)
+    images, coco = digit_scenes(digits, 12, size=96, seed=3, max_side=90)
+    again, coco_again = digit_scenes(digits, 12, size=96, seed=3, max_side=90)
     assert all(np.array_equal(a, b) for a, b in zip(images, again)) and coco == coco_again
-    assert not np.array_equal(images[0], digit_scenes(1, size=96, seed=4)[0][0])
+    assert not np.array_equal(images[0], digit_scenes(digits, 1, size=96, seed=4)[0][0])
     assert images[0].shape == (96, 96, 3) and images[0].dtype == np.uint8
     anns = coco['annotations']
     assert len(anns) >= 2 * 12 * 0.8 and {a['category_id'] for a in anns} <= set(range(1, 11))
@@ -56,8 +63,8 @@ class _Oracle(torch.nn.Module):
         return out
 
 
-def test_coco_scoring_gives_one_for_the_truth_and_zero_for_boxes_half_off():
-    images, targets, coco = detection.scenes(6, 96, seed=5)
+def test_coco_scoring_gives_one_for_the_truth_and_zero_for_boxes_half_off(digits):
+    images, targets, coco = detection.scenes(digits, 6, 96, seed=5)
     perfect = detection.evaluate_coco(_Oracle(targets), images, coco, batch=4)
     assert perfect['AP'] == perfect['AP50'] == 1.0
     off = detection.evaluate_coco(_Oracle(targets, shift=0.5), images, coco, batch=4)

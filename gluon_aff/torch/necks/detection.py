@@ -17,9 +17,10 @@ __all__ = ['scenes', 'build_detector', 'train_detector', 'evaluate_coco', 'run_n
 METRICS = ['AP', 'AP50', 'AP75', 'AP_small', 'AP_medium', 'AP_large']
 
 
-def scenes(count, size, seed, first_id=1):
-    """``(images as float tensors 3 x H x W in [0, 1], targets, coco)``."""
-    images, coco = digit_scenes(count, size=size, seed=seed, first_id=first_id,
+def scenes(digits, count, size, seed, first_id=1):
+    """``(images as float tensors 3 x H x W in [0, 1], targets, coco)`` of
+    ``digit_scenes(digits, ...)`` (``digits``: scikit-learn's ``load_digits()``)."""
+    images, coco = digit_scenes(digits, count, size=size, seed=seed, first_id=first_id,
                                 max_side=int(size * 0.94))
     tensors = [torch.from_numpy(im).permute(2, 0, 1).float() / 255 for im in images]
     targets = []

@@ -68,7 +68,7 @@ def train_detector(model, images, targets, steps, batch=4, lr=0.02, seed=0, prog
         loss.backward()
         optimizer.step()
         schedule.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     return losses
 
 

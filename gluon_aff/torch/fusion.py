@@ -82,8 +82,8 @@ def local_context(channels, r, dims=2, norm_layer=MXNET_NORM):
 class GlobalContext(nn.Sequential):
     """``g(X) = BN(PWConv2(ReLU(BN(PWConv1(GAP(X))))))``, C x 1 x 1 (eq. 1), computed on
     the pooled vector: ``v = mean(X)`` over the spatial axes, then the point-wise
-    convolutions as matrix products with their own weights (``W1 v + b1``), the norms on
-    N x C, in training as in inference (the same values and gradients as convolving 1x1
+    convolutions as matrix products with their own weights (``W1 v + b1``; the norms on
+    N x C x 1 x 1), in training as in inference (the same values and gradients as convolving 1x1
     maps, which PyTorch's CPU path sends to a slower kernel). The layers and their
     state-dict keys are the ``Sequential`` (GlobalAvgPool, Conv, norm, ReLU, Conv, norm)
     of the released weights; with a ``norm_layer`` other than BatchNorm or None, the
@@ -102,9 +102,14 @@ class GlobalContext(nn.Sequential):
                 x = layer(x)
             return x
         first, second = self[1], self[4]
-        v = F.linear(x.mean(self[0].axes), first.weight.flatten(1), first.bias)
+        v = self._as_map(F.linear(x.mean(self[0].axes), first.weight.flatten(1), first.bias))
         v = self[3](self[2](v))
-        v = self[5](F.linear(v, second.weight.flatten(1), second.bias))
+        return self[5](self._as_map(F.linear(v.flatten(1), second.weight.flatten(1),
+                                             second.bias)))
+
+    def _as_map(self, v):
+        """N x C -> N x C x 1 (x 1 ...): the norms keep their rank (and torch.fx, which
+        traces them, sees no branch on it)."""
         for _ in range(self.dims):
             v = v.unsqueeze(-1)
         return v

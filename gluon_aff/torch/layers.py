@@ -93,9 +93,7 @@ class BatchNorm2d(nn.BatchNorm2d):
                                 False, 0.0, self.eps)
         if self.update_stats and torch.is_grad_enabled():
             with torch.no_grad():
-                # N x C: an attention's pooled vector (fusion.GlobalContext)
-                axes = self.reduce_axes if x.dim() > 2 else [0]
-                var, mean = torch.var_mean(x, dim=axes, unbiased=False)
+                var, mean = torch.var_mean(x, dim=self.reduce_axes, unbiased=False)
                 self.running_mean.lerp_(mean.to(self.running_mean.dtype), self.batch_weight)
                 self.running_var.lerp_(var.to(self.running_var.dtype), self.batch_weight)
                 self.num_batches_tracked.add_(1)

@@ -186,9 +186,8 @@ def main(argv=None):
                  datetime.date.today().isoformat(), where, platform.python_version(),
                  torch.__version__, size, size, counts['add'] / 1e9, counts['aff'] / 1e9,
                  counts['iaff'] / 1e9, args.repeats, args.iters),
-             '', 'Command: `python benchmarks/neck_cost.py --repeats %d%s%s`' % (
-                 args.repeats, ' --device ' + args.device if args.device != 'cpu' else '',
-                 ' --quick' if args.quick else ''), ''] + table(rows, counts) + [
+             '', 'Command: `python benchmarks/neck_cost.py %s`' % ' '.join(
+                 sys.argv[1:] if argv is None else argv), ''] + table(rows, counts) + [
              '', '## A fused pair', '',
              'Maps of 64 and 128 channels at %d x %d: the 128-channel map projected to 64 '
              '(1x1 convolution + BatchNorm) and added, against `AFF`/`IAFF(64, r=4, '

@@ -102,8 +102,8 @@ def main(argv=None):
     where = (torch.cuda.get_device_name(device) if device.type == 'cuda' else
              '%s (%d cores; %s)' % (cpu_model(), len(os.sched_getaffinity(0)),
                                     ', '.join(shown) or '?'))
-    command = 'python benchmarks/neck_detection.py --seeds %d --steps %d%s' % (
-        args.seeds, args.steps, ' --quick' if args.quick else '')
+    command = 'python benchmarks/neck_detection.py ' + ' '.join(
+        sys.argv[1:] if argv is None else argv)
     lines = ['# Necks on a dense task: add, AFF and iAFF FPNs under Faster R-CNN', '',
              'Measured %s on %s; Python %s, PyTorch %s; %.0f minutes in all.' % (
                  datetime.date.today().isoformat(), where, platform.python_version(),

@@ -15,7 +15,8 @@ from mxnet.gluon import nn
 from mxnet.ndarray import NDArray
 from mxnet.gluon.block import HybridBlock
 
-from .mscam import MXNET_NORM, add_mscam_branches, check_dims, make_norm, mscam_weight
+from ..core.fusion_arguments import channel_pair, check_dims
+from .mscam import MXNET_NORM, add_mscam_branches, make_norm, mscam_weight
 from .registry import register_fusion
 
 __all__ = ['Add', 'AFF', 'IAFF', 'resize_like']
@@ -79,16 +80,7 @@ class _Fusion(HybridBlock):
         if resize not in RESIZE or (resize == 'bilinear' and dims != 2):
             raise ValueError('resize=%r: give %s, or None to refuse maps of different sizes '
                              '(bilinear: dims=2 only)' % (resize, "'nearest', 'bilinear'"))
-        if in_channels is None:
-            pair = (channels, channels)
-        elif isinstance(in_channels, int):
-            pair = (in_channels, in_channels)
-        else:
-            pair = tuple(in_channels)
-            if len(pair) != 2 or not all(isinstance(c, int) and c > 0 for c in pair):
-                raise ValueError('in_channels=%r: give None (both maps have channels=%d), an '
-                                 'int, or a pair (x_channels, residual_channels)'
-                                 % (in_channels, channels))
+        pair = channel_pair(in_channels, channels)
         self.channels, self.dims, self.resize, self.in_pair = channels, dims, resize, pair
         self.inputs = (_Inputs(channels, pair, dims, norm_layer, prefix='inputs_')
                        if pair != (channels, channels) else None)

@@ -2,29 +2,16 @@
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
+from ..core.fusion_arguments import check_dims, inner_channels
 from .pooling import GlobalAvgPool
 
 __all__ = ['MSCAM', 'local_context', 'global_context', 'mscam_weight', 'add_mscam_branches',
-           'make_norm', 'check_dims', 'MXNET_NORM']
-
-
-def _inter_channels(channels, r):
-    inter = channels // r
-    if inter < 1:
-        raise ValueError('reduction ratio r=%d is larger than the channel count %d; '
-                         'use r <= %d' % (r, channels, channels))
-    return inter
+           'make_norm', 'MXNET_NORM']
 
 
 _CONV = {1: nn.Conv1D, 2: nn.Conv2D, 3: nn.Conv3D}
 _POOL = {1: nn.GlobalAvgPool1D, 3: nn.GlobalAvgPool3D}
 MXNET_NORM = 'mxnet'        # norm_layer's default: MXNet's BatchNorm, as the released weights
-
-
-def check_dims(dims):
-    if dims not in _CONV:
-        raise ValueError('dims=%r: the fusion blocks take dims=1 (maps N x C x L), 2 '
-                         '(N x C x H x W) or 3 (N x C x D x H x W)' % (dims,))
 
 
 class _Identity(HybridBlock):
@@ -52,7 +39,7 @@ def local_context(channels, r, dims=2, norm_layer=MXNET_NORM):
     The BatchNorms are plain ``BatchNorm()`` whatever the host's norm layer, as
     in the original code; ``dims``/``norm_layer`` as ``AFF``'s.
     """
-    inter, conv, norm = _inter_channels(channels, r), _CONV[dims], make_norm(norm_layer)
+    inter, conv, norm = inner_channels(channels, r), _CONV[dims], make_norm(norm_layer)
     branch = nn.HybridSequential()
     with branch.name_scope():
         branch.add(conv(inter, 1, in_channels=channels))
@@ -65,7 +52,7 @@ def local_context(channels, r, dims=2, norm_layer=MXNET_NORM):
 
 def global_context(channels, r, dims=2, norm_layer=MXNET_NORM):
     """g(X) = BN(PWConv2(ReLU(BN(PWConv1(GAP(X)))))), shape C x 1 x 1 (eq. 1)."""
-    inter, conv, norm = _inter_channels(channels, r), _CONV[dims], make_norm(norm_layer)
+    inter, conv, norm = inner_channels(channels, r), _CONV[dims], make_norm(norm_layer)
     branch = nn.HybridSequential()
     with branch.name_scope():
         branch.add(GlobalAvgPool(channels) if dims == 2 else _POOL[dims]())

@@ -3,7 +3,7 @@ from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
 from .afi import softmax_blend
-from .mscam import _inter_channels
+from ..core.fusion_arguments import inner_channels
 from .pooling import GlobalAvgPool
 
 __all__ = ['MultiAFF']
@@ -34,7 +34,7 @@ class MultiAFF(HybridBlock):
         super(MultiAFF, self).__init__(**kwargs)
         if n < 2:
             raise ValueError('MultiAFF fuses n >= 2 maps, got n=%d' % n)
-        inter = _inter_channels(channels, r)
+        inter = inner_channels(channels, r)
         self.n = n
         with self.name_scope():
             self.local_trunk = nn.HybridSequential(prefix='local_trunk_')

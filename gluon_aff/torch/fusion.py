@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..core.fusion_arguments import channel_pair, check_dims, inner_channels
 from ..core.fusion_table import FusionTable
 from .layers import BatchNorm1d, BatchNorm2d, BatchNorm3d, GlobalAvgPool, tracing_or_compiling
 
@@ -45,19 +46,6 @@ COMPAT = (None, 'open-aff-pytorch')
 MXNET_NORM = 'mxnet'        # norm_layer's default: MXNet's BatchNorm, as the released weights
 
 
-def _inter(channels, r):
-    if channels // r < 1:
-        raise ValueError('reduction ratio r=%d is larger than the channel count %d; use r <= %d'
-                         % (r, channels, channels))
-    return channels // r
-
-
-def _check_dims(dims):
-    if dims not in _CONV:
-        raise ValueError('dims=%r: the fusion blocks take dims=1 (maps N x C x L), 2 '
-                         '(N x C x H x W) or 3 (N x C x D x H x W)' % (dims,))
-
-
 def _norm(norm_layer, dims):
     """``norm_layer(channels)``: MXNet's BatchNorm of ``dims`` by default, ``None``: no
     norm (an Identity keeps the layers' indices, and so the state-dict keys)."""
@@ -74,7 +62,7 @@ def _norm(norm_layer, dims):
 
 def local_context(channels, r, dims=2, norm_layer=MXNET_NORM):
     """``L(X) = BN(PWConv2(ReLU(BN(PWConv1(X)))))`` (AFF paper eq. 2)."""
-    inter, conv, norm = _inter(channels, r), _CONV[dims], _norm(norm_layer, dims)
+    inter, conv, norm = inner_channels(channels, r), _CONV[dims], _norm(norm_layer, dims)
     return nn.Sequential(conv(channels, inter, 1), norm(inter), nn.ReLU(),
                          conv(inter, channels, 1), norm(channels))
 
@@ -141,18 +129,6 @@ def _resize_mode(resize, dims):
     return mode
 
 
-def _channel_pair(in_channels, channels):
-    if in_channels is None:
-        return channels, channels
-    if isinstance(in_channels, int):
-        return in_channels, in_channels
-    pair = tuple(in_channels)
-    if len(pair) != 2 or not all(isinstance(c, int) and c > 0 for c in pair):
-        raise ValueError('in_channels=%r: give None (both maps have channels=%d), an int, or '
-                         'a pair (x_channels, residual_channels)' % (in_channels, channels))
-    return pair
-
-
 def _projection(in_channels, channels, dims=2, norm_layer=MXNET_NORM):
     """A map of ``in_channels`` to ``channels``: 1x1 convolution (no bias) + norm."""
     return nn.Sequential(_CONV[dims](in_channels, channels, 1, bias=False),
@@ -194,7 +170,7 @@ class _Attention(nn.Module):
 
     def __init__(self, channels, r, dims=2, norm_layer=MXNET_NORM):
         super().__init__()
-        _check_dims(dims)
+        check_dims(dims)
         self.local_att = local_context(channels, r, dims, norm_layer)
         self.global_att = global_context(channels, r, dims, norm_layer)
 
@@ -247,7 +223,7 @@ class _Fusion(nn.Module):
     def _init_inputs(self, channels, in_channels, resize, dims, norm_layer):
         mode = _resize_mode(resize, dims)
         self.channels, self.dims, self.resize, self.mode = channels, dims, resize, mode
-        self.in_pair = _channel_pair(in_channels, channels)
+        self.in_pair = channel_pair(in_channels, channels)
         self.inputs = (_Inputs(channels, self.in_pair, dims, norm_layer)
                        if self.in_pair != (channels, channels) else None)
 
@@ -562,7 +538,7 @@ class MultiAFF(nn.Module):
         super().__init__()
         if n < 2:
             raise ValueError('MultiAFF fuses n >= 2 maps, got n=%d' % n)
-        inter = _inter(channels, r)
+        inter = inner_channels(channels, r)
         self.n = n
         widths = ([channels] * n if in_channels is None else
                   [in_channels] * n if isinstance(in_channels, int) else list(in_channels))

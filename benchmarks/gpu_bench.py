@@ -110,13 +110,13 @@ def _time(run, device, seconds, min_iters, warmup):
     return len(times) / sum(times), times[len(times) // 2] * 1e3
 
 
-def plan(batches):
+def plan(batches, networks=NETWORKS):
     """Every configuration, the eager forms before the compiled one, inference first."""
     order = []
     for form in FORMS:
         for mode in MODES:
             for batch in batches:
-                for name in NETWORKS:
+                for name in networks:
                     order.append((name, form, batch, mode))
     return order
 
@@ -133,7 +133,7 @@ def measure(args):
     size = 64 if args.dry_run else 224
     deadline = time.perf_counter() + args.budget_s
     rows, compiled, nets = [], {}, {}
-    for name, form, batch, mode in plan(batches):
+    for name, form, batch, mode in plan(batches, args.networks):
         row = dict(model=name, form=form, batch=batch, mode=mode)
         rows.append(row)
         if time.perf_counter() > deadline:
@@ -201,12 +201,16 @@ def main(argv=None):
     p.add_argument('--seconds', type=float, default=1.0,
                    help='timed seconds per configuration (default 1)')
     p.add_argument('--out-dir', default=HERE)
+    p.add_argument('--networks', nargs='+', choices=NETWORKS, default=NETWORKS,
+                   help='which of the networks (default: all three; resnet50_add, the '
+                   'baseline of every ratio, is always among them)')
     p.add_argument('--compile-backend', default=None,
                    help="torch.compile's backend (default: inductor; 'eager' with --dry-run)")
     p.add_argument('--no-necks', dest='necks', action='store_false',
                    help='leave out the feature pyramids (benchmarks/neck_cost.py, written to '
                    'neck_cost_gpu.md after the networks)')
     args = p.parse_args(argv)
+    args.networks = [n for n in NETWORKS if n in args.networks or n == 'resnet50_add']
     if args.compile_backend is None:
         args.compile_backend = 'eager' if args.dry_run else 'inductor'
     if args.dry_run:

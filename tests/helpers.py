@@ -13,6 +13,42 @@ ROOT = os.path.dirname(HERE)
 COMPAT_DIR = os.path.join(HERE, 'model_zoo', 'compat')
 
 
+def distinct_names(names):
+    """One name per network the families' smallest configurations build: names that differ
+    only in depth build the same one (tests/torch_twin/test_timm_contract.py checks that
+    every left-out name's network has the same modules and shapes as its stand-in's)."""
+    from gluon_aff.core.zoo import get_model_info
+    seen, picked = set(), []
+    for name in names:
+        info = get_model_info(name)
+        key = (info.family, info.fusion, info.args.get('setting'))
+        if key not in seen:
+            seen.add(key)
+            picked.append(name)
+    return picked
+
+
+def covering_names(names):
+    """The fewest distinct networks, picked in order, that still hold every family, every
+    fusion and every setting (AFINets' A and B) at least once: for the checks whose cost is
+    a whole export of the network. A block's code is the same in every family that uses
+    it, so walking each block once and each family once exercises all of that code; the
+    cheaper walks (the model API, scripting, tracing) still take every distinct network."""
+    from gluon_aff.core.zoo import get_model_info
+
+    def traits(name):
+        info = get_model_info(name)
+        return {('family', info.family), ('fusion', info.fusion),
+                ('setting', info.args.get('setting'))}
+    wanted = set().union(*map(traits, names))
+    picked = []
+    for name in distinct_names(names):
+        if traits(name) & wanted:
+            picked.append(name)
+            wanted -= traits(name)
+    return picked
+
+
 def numpy_params(net):
     return {k: p.data().asnumpy().astype(np.float64)
             for k, p in net._collect_params_with_prefix().items()}

@@ -2,9 +2,11 @@
 the creation arguments (each works or is refused by name), features as timm's (and as
 ``resnet50d``'s, for a drop-in swap), every parameter trained, and TorchScript, torch.fx,
 torch.export and ONNX. Networks are built at their family's smallest configuration, where
-names that differ only in depth build the same network: the costlier checks (feature
-wrappers, scripting and tracing, export) walk each distinct network once (``DISTINCT``:
-every name's network is among them, ``test_distinct_networks_cover_every_name``)."""
+names that differ only in depth build the same network: scripting and tracing walk each
+distinct network once (``DISTINCT``: every name's network is among them,
+``test_distinct_networks_cover_every_name``); the costliest checks (feature wrappers,
+torch.export and ONNX) walk the fewest of those that hold every family, fusion and
+setting (``COVERING``)."""
 import io
 import warnings
 
@@ -16,25 +18,12 @@ import torch
 
 from gluon_aff import torch as twin
 from gluon_aff.core.zoo import get_model_info, list_models
+from helpers import covering_names, distinct_names
 
 NAMES = list_models()
 SEGMENTATION = 'fpn_resnet'
-
-
-def _distinct(names):
-    """One name per network the smallest configurations build (names differing only in
-    depth build the same one)."""
-    seen, picked = set(), []
-    for name in names:
-        info = get_model_info(name)
-        key = (info.family, info.fusion, info.args.get('setting'))
-        if key not in seen:
-            seen.add(key)
-            picked.append(name)
-    return picked
-
-
-DISTINCT = _distinct(NAMES)
+DISTINCT = distinct_names(NAMES)
+COVERING = covering_names(NAMES)      # for the exports and feature wrappers
 
 
 def test_distinct_networks_cover_every_name():
@@ -165,7 +154,7 @@ def test_timms_creation_arguments_work_or_are_refused_by_name(name):
             create(name, output_stride=16, **small)
 
 
-@pytest.mark.parametrize('name', DISTINCT)
+@pytest.mark.parametrize('name', COVERING)
 def test_features_as_timm_and_its_wrappers(name, tmp_path):
     """features_only returns feature_info's maps (0 the stem) through each of timm's
     wrappers (weights given as timm gives a file: pretrained_cfg_overlay), and
@@ -261,10 +250,10 @@ def test_scripted_and_traced_forms_agree_with_eager(name):
     assert (traced - expected).abs().max() <= 1e-5 * scale
 
 
-@pytest.mark.parametrize('name', DISTINCT)
+@pytest.mark.parametrize('name', COVERING)
 def test_exported_forms_agree_with_eager(name):
     """torch.export with a dynamic batch and the ONNX export (in ONNX Runtime), once per
-    distinct network of the walk."""
+    family, fusion and setting (``COVERING``)."""
     import onnxruntime
     net = _build(name).eval()
     x = _input(net, batch=3)
@@ -283,3 +272,12 @@ def test_exported_forms_agree_with_eager(name):
     session = onnxruntime.InferenceSession(f.getvalue())
     got = session.run(None, {'x': x[:1].numpy()})[0]
     assert np.abs(got - expected[:1].numpy()).max() <= 1e-5 * float(scale)
+
+
+def test_the_covering_walk_holds_every_family_fusion_and_setting():
+    def traits(names, field):
+        return {getattr(get_model_info(n), field) if field != 'setting'
+                else get_model_info(n).args.get('setting') for n in names}
+    for field in ('family', 'fusion', 'setting'):
+        assert traits(COVERING, field) == traits(NAMES, field), field
+    assert set(COVERING) <= set(DISTINCT) and len(COVERING) < len(DISTINCT)

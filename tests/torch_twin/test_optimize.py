@@ -14,6 +14,7 @@ from gluon_aff.core.zoo import get_model_info, list_models
 from gluon_aff.torch.fusion import GlobalContext
 from gluon_aff.torch.layers import GlobalAvgPool
 from gluon_aff.torch.packed_conv import PackedConv2d, prepack_available
+from helpers import distinct_names
 
 
 def _conditioned(name, seed=0):
@@ -60,7 +61,9 @@ def _conv_then_batchnorm(net):
                for n in graph.nodes if kind(n) is not None)
 
 
-@pytest.mark.parametrize('name', list_models())
+# once per distinct network of the families' smallest configurations (names that differ only
+# in depth build the same one there)
+@pytest.mark.parametrize('name', distinct_names(list_models()))
 def test_the_inference_form_computes_what_the_network_computes(name):
     net = _conditioned(name)
     before = {k: v.clone() for k, v in net.state_dict().items()}

@@ -214,14 +214,18 @@ def main():
         lines.append('| %s | %.2f | %.2f | %+.2f |' % (op, a.get(op, 0), b.get(op, 0),
                                                      b.get(op, 0) - a.get(op, 0)))
     text = '\n'.join(lines) + '\n'
-    try:                      # keep the physical account attention_bound.py writes
-        from attention_bound import BEGIN, END
+    # keep the sections other benches write into this page: the physical account
+    # (attention_bound.py) and the fused pair of maps (neck_cost.py)
+    from attention_bound import BEGIN, END
+    from neck_cost import PAIR_BEGIN, PAIR_END
+    try:
         with open(args.out) as f:
             old = f.read()
-        if BEGIN in old and END in old:
-            text += '\n' + old[old.index(BEGIN):old.index(END) + len(END)] + '\n'
     except OSError:
-        pass
+        old = ''
+    for begin, end in ((BEGIN, END), (PAIR_BEGIN, PAIR_END)):
+        if begin in old and end in old:
+            text += '\n' + old[old.index(begin):old.index(end) + len(end)] + '\n'
     with open(args.out, 'w') as f:
         f.write(text)
     print(text)

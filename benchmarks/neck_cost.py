@@ -5,9 +5,11 @@ P6, as torchvision's detectors), at batch 1 and 8: eager, the inference form
 (gluon_aff.torch.optimize: BatchNorms folded, global branches as Linear) and
 torch.compile, with each neck's multiply-adds; and a fused pair of 64- and 128-channel
 maps at 64 x 64 (AFF/iAFF with in_channels=(64, 128) against a projection and a sum).
-Writes benchmarks/neck_cost.md and .json.
+Writes benchmarks/neck_cost.md and .json, and the fused pair's table into the attention
+page (benchmarks/attention_cost.md, a marked section that attention_cost.py keeps).
 
     .venv/bin/python benchmarks/neck_cost.py [--repeats 3] [--device cuda] [--quick]
+    .venv/bin/python benchmarks/neck_cost.py --pair-section-only   # from neck_cost.json
 
 Repeats are interleaved (every neck and form, then again); a ratio is a time over the add
 FPN's in the same repeat, form and batch; the table gives the median and the spread.
@@ -157,6 +159,44 @@ def table(rows, counts):
     return lines
 
 
+PAIR_BEGIN, PAIR_END = '<!-- fused pair: neck_cost.py -->', '<!-- end of fused pair -->'
+
+
+def pair_description(size, counts):
+    return ('Maps of 64 and 128 channels at %d x %d: the 128-channel map projected to 64 '
+            '(1x1 convolution + BatchNorm) and added, against `AFF`/`IAFF(64, r=4, '
+            'in_channels=(64, 128))` (the same projection inside; multiply-adds per image: '
+            'add %.1f M, aff %.1f M, iaff %.1f M).' % (
+                size, size, counts['add'] / 1e6, counts['aff'] / 1e6, counts['iaff'] / 1e6))
+
+
+def pair_section(data):
+    """The attention page's section on a fused pair, from what main() wrote to JSON."""
+    return [PAIR_BEGIN, '## A fused pair of maps (the fusion layer on its own)', '',
+            'Measured %s on %s by `%s` (with the feature pyramids: '
+            '[neck_cost.md](neck_cost.md)). %s' % (
+                data['date'], data['where'], data['command'],
+                pair_description(data['pair_size'], data['pair_macs'])), ''] + \
+        table(data['pairs'], data['pair_macs']) + ['', PAIR_END]
+
+
+def write_pair_section(page_path, data):
+    """Put (or replace) the fused pair's section in the page at ``page_path``."""
+    section = '\n'.join(pair_section(data))
+    try:
+        with open(page_path) as f:
+            page = f.read()
+    except OSError:
+        page = ''
+    if PAIR_BEGIN in page and PAIR_END in page:
+        page = page[:page.index(PAIR_BEGIN)] + section + page[page.index(PAIR_END) +
+                                                              len(PAIR_END):]
+    else:
+        page = page.rstrip('\n') + '\n\n' + section + '\n'
+    with open(page_path, 'w') as f:
+        f.write(page)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--repeats', type=int, default=3)
@@ -164,7 +204,18 @@ def main(argv=None):
     p.add_argument('--device', default='cpu')
     p.add_argument('--quick', action='store_true')
     p.add_argument('--out', default=os.path.join(HERE, 'neck_cost.md'))
+    p.add_argument('--attention-page', default=os.path.join(HERE, 'attention_cost.md'),
+                   help="the page that gets the fused pair's table (not with --quick or "
+                   "--device cuda; default: benchmarks/attention_cost.md)")
+    p.add_argument('--pair-section-only', action='store_true',
+                   help="measure nothing: write the fused pair's section into the attention "
+                   "page from the JSON beside --out")
     args = p.parse_args(argv)
+    json_path = os.path.splitext(args.out)[0] + '.json'
+    if args.pair_section_only:
+        with open(json_path) as f:
+            write_pair_section(args.attention_page, json.load(f))
+        return []
     device = torch.device(args.device)
     size, forms, batches = 224, FORMS, [1, 8]
     if args.quick:
@@ -179,27 +230,27 @@ def main(argv=None):
              '%s (%d cores; CPU flags: %s)' % (
                  cpu_model(), len(os.sched_getaffinity(0)),
                  ', '.join(f for f in ('amx_tile', 'avx512f', 'avx2') if f in flags) or '?'))
+    date = datetime.date.today().isoformat()
+    command = 'python benchmarks/neck_cost.py %s' % ' '.join(
+        sys.argv[1:] if argv is None else argv)
     lines = ['# What the fusion costs in a feature pyramid', '',
              'Measured %s on %s; Python %s, PyTorch %s. The neck alone on ResNet-50\'s maps '
              'at %d x %d (multiply-adds per image: add %.2f G, aff %.2f G, iaff %.2f G); '
              '%d repeats, interleaved, %d timed runs each (median).' % (
-                 datetime.date.today().isoformat(), where, platform.python_version(),
+                 date, where, platform.python_version(),
                  torch.__version__, size, size, counts['add'] / 1e9, counts['aff'] / 1e9,
                  counts['iaff'] / 1e9, args.repeats, args.iters),
-             '', 'Command: `python benchmarks/neck_cost.py %s`' % ' '.join(
-                 sys.argv[1:] if argv is None else argv), ''] + table(rows, counts) + [
-             '', '## A fused pair', '',
-             'Maps of 64 and 128 channels at %d x %d: the 128-channel map projected to 64 '
-             '(1x1 convolution + BatchNorm) and added, against `AFF`/`IAFF(64, r=4, '
-             'in_channels=(64, 128))` (the same projection inside; multiply-adds per image: '
-             'add %.1f M, aff %.1f M, iaff %.1f M).' % (
-                 pair_size, pair_size, pair_counts['add'] / 1e6, pair_counts['aff'] / 1e6,
-                 pair_counts['iaff'] / 1e6), ''] + table(pairs, pair_counts)
+             '', 'Command: `%s`' % command, ''] + table(rows, counts) + [
+             '', '## A fused pair', '', pair_description(pair_size, pair_counts), ''] + \
+        table(pairs, pair_counts)
     with open(args.out, 'w') as f:
         f.write('\n'.join(lines) + '\n')
-    with open(os.path.splitext(args.out)[0] + '.json', 'w') as f:
-        json.dump(dict(where=where, macs=counts, rows=rows, pair_macs=pair_counts,
-                       pairs=pairs), f, indent=1)
+    data = dict(date=date, command=command, where=where, macs=counts, rows=rows,
+                pair_size=pair_size, pair_macs=pair_counts, pairs=pairs)
+    with open(json_path, 'w') as f:
+        json.dump(data, f, indent=1)
+    if not args.quick and device.type == 'cpu':
+        write_pair_section(args.attention_page, data)
     print('\n'.join(lines))
     return rows
 

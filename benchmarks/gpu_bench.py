@@ -35,17 +35,15 @@ FORMS = ['eager', 'channels-last', 'bf16', 'fp16', 'compile']
 MODES = ['inference', 'train']
 
 
-def _network(name, dry_run, device, one_image_training):
-    """The twin (random weights); for a training step on one image, the attention's
-    BatchNorms on their running statistics (PyTorch refuses batch statistics of one value
-    per channel)."""
+def _network(name, dry_run, device):
+    """The twin as timm builds it (random weights). A training step on one image needs
+    nothing more: the global branches normalise their one pooled vector with the running
+    statistics (gluon_aff.torch.fusion.GlobalContext)."""
     import torch
     from gluon_aff import torch as twin
     from gluon_aff.core.zoo import get_model_info
     info = get_model_info(name)
     kwargs = dict(info.smallest) if dry_run else {}
-    if one_image_training and info.fusion not in ('add', None):
-        kwargs['attention_norm'] = 'global_stats'
     torch.manual_seed(0)
     return twin.get_model(name, **kwargs).to(device)
 
@@ -140,14 +138,11 @@ def measure(args):
             row['skipped'] = 'time budget (%d s) spent' % args.budget_s
             continue
         try:
-            one_image_training = mode == 'train' and batch == 1
-            key = (name, form, mode, one_image_training)
+            key = (name, form, mode)
             if key not in compiled:
-                if (name, one_image_training) not in nets:
-                    nets[name, one_image_training] = _network(name, args.dry_run, device,
-                                                              one_image_training)
-                compiled[key] = _prepared(nets[name, one_image_training], form, mode,
-                                          args.compile_backend)
+                if name not in nets:
+                    nets[name] = _network(name, args.dry_run, device)
+                compiled[key] = _prepared(nets[name], form, mode, args.compile_backend)
             net, fmt, dtype = compiled[key]
             x = torch.randn(batch, 3, size, size, device=device)
             if device.type == 'cuda':
@@ -224,8 +219,9 @@ def main(argv=None):
               '%.0f s: PyTorch %s%s, Python %s; random weights; "time vs resnet50_add" is the '
               'time per image over resnet50_add\'s in the same form, batch and mode. Autocast '
               'forms run channels-last; the training step is SGD with cross-entropy (a '
-              'gradient scaler at float16); at batch 1 the attention\'s BatchNorms train on their '
-              'running statistics (attention_norm=global_stats).' % (
+              'gradient scaler at float16), on the networks as timm builds them (at batch 1 the '
+              'global branches normalise their one pooled vector with the running '
+              'statistics).' % (
                   name, datetime.date.today().isoformat(), ' --dry-run' if args.dry_run else '',
                   time.perf_counter() - started, torch.__version__,
                   ', CUDA %s' % torch.version.cuda if device.type == 'cuda' else '',

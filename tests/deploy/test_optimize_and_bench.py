@@ -123,7 +123,8 @@ def test_bench_json_and_table(capsys):
 
 def test_bench_runs_the_pytorch_twin(capsys):
     """The twin with the same weights (read from the MXNet file), channels-last; and its
-    training step at batch 1, where PyTorch refuses batch statistics of one value."""
+    training step at batch 1 on the network as built (one pooled vector per global branch:
+    no batch statistics to take there)."""
     assert main(['bench', 'cifar_iaff_resnet20', '--arg', 'blocks=1', '--iters', '1',
                  '--warmup', '0', '--paths', 'torch', 'torch-train', '--json']) == 0
     rows = [json.loads(l) for l in capsys.readouterr().out.strip().splitlines()]

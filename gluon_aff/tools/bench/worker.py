@@ -99,15 +99,11 @@ def _torch_runner(spec):
 
 def _torch_train_runner(spec):
     """One training step of the twin (the MXNet path's SGD step: forward, cross-entropy,
-    backward, update) in channels-last, ``torch-compile-train`` through ``torch.compile``.
-    At batch 1 the fusion modules' BatchNorms run on their running statistics
-    (``attention_norm='global_stats'``, what one image per step needs: PyTorch refuses
-    batch statistics of one value per channel)."""
+    backward, update) in channels-last, ``torch-compile-train`` through ``torch.compile``,
+    on the network as built: at batch 1 too (the global branches normalise their one pooled
+    vector with the running statistics)."""
     import torch
     x = torch.from_numpy(np.load(spec['input'])).contiguous(memory_format=torch.channels_last)
-    from .paths import TIMM_PREFIX
-    if x.shape[0] == 1 and not spec['model'].startswith(TIMM_PREFIX):
-        spec = dict(spec, kwargs=dict(spec['kwargs'], attention_norm='global_stats'))
     net = _torch_network(spec).train().to(memory_format=torch.channels_last)
     model = torch.compile(net) if spec['path'] == 'torch-compile-train' else net
     labels = torch.from_numpy(np.arange(x.shape[0]) % 10)

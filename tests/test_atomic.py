@@ -76,10 +76,23 @@ def test_killed_at_random_moments_the_file_is_old_or_new_never_cut(tmp_path):
     assert all(f.startswith('.tmp-') for f in stray)     # at most the one being written
 
 
+def _assert_a_pair_or_the_documented_window(folder, paths):
+    first, second = (open(p).read() for p in paths)
+    assert len(first) % 100000 == 0 and len(second) % 100000 == 0     # each file whole
+    if first != second:         # killed between the renames: the rest of the set is staged
+        staged = [os.path.join(str(folder), f, os.path.basename(paths[1]))
+                  for f in _listing(folder) if f.startswith('.tmp-')]
+        assert any(os.path.exists(p) and open(p).read() == first for p in staged), \
+            (first[:3], second[:3], staged)
+
+
 def test_files_that_belong_together_are_replaced_as_a_set(tmp_path):
     """A model and its weights (OpenVINO's .xml/.bin, MXNet's -symbol.json/-0000.params):
-    a writer killed at random moments while writing a new pair leaves a matching pair; a
-    failure leaves the previous pair and no staging folder."""
+    a writer killed at random moments while writing a new pair leaves a matching pair,
+    each file whole; a failure leaves the previous pair and no staging folder. The one
+    exception ``atomic_files`` documents, a kill between its two renames, leaves the first
+    file of the new set in place and the second in the staging folder (seen on a loaded
+    machine, where a process can be descheduled there): each file is still whole."""
     paths = [str(tmp_path / 'm.bin'), str(tmp_path / 'm.xml')]
     code = _writer_loop('with atomic.atomic_files(sys.argv[1:]) as tmps:\n'
                         '    for t in tmps:\n'
@@ -93,8 +106,19 @@ def test_files_that_belong_together_are_replaced_as_a_set(tmp_path):
         time.sleep(rng.uniform(0, 0.3))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        first, second = (open(p).read() for p in paths)
-        assert first == second and len(first) % 100000 == 0
+        _assert_a_pair_or_the_documented_window(tmp_path, paths)
+    # the window itself, made to happen: killed right after the first rename
+    killer = ('import os, signal\nreplace, calls = os.replace, []\n'
+              'def killing_replace(a, b):\n'
+              '    replace(a, b); calls.append(b)\n'
+              '    if len(calls) == 1: os.kill(os.getpid(), signal.SIGKILL)\n'
+              'os.replace = killing_replace\n')
+    for p in paths:                 # a set the writer never writes (it starts at 1)
+        open(p, 'w').write('0' * 100000)
+    proc = subprocess.run([sys.executable, '-c', killer + code] + paths)
+    assert proc.returncode == -signal.SIGKILL
+    assert open(paths[0]).read() != open(paths[1]).read()
+    _assert_a_pair_or_the_documented_window(tmp_path, paths)
     before = [open(p).read() for p in paths]
     with pytest.raises(RuntimeError):
         with atomic.atomic_files(paths) as tmps:
@@ -105,7 +129,7 @@ def test_files_that_belong_together_are_replaced_as_a_set(tmp_path):
             open(tmps[0], 'w').write('new')
     assert [open(p).read() for p in paths] == before
     stray = [f for f in _listing(tmp_path) if f not in ('m.bin', 'm.xml')]
-    assert all(f.startswith('.tmp-') for f in stray) and len(stray) <= 5   # one per kill
+    assert all(f.startswith('.tmp-') for f in stray) and len(stray) <= 6   # one per kill
 
 
 def _checkpointer(tmp_path):

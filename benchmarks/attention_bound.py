@@ -36,6 +36,23 @@ BEGIN, END = '<!-- physical account: attention_bound.py -->', '<!-- end of physi
 NETWORKS = ['aff_resnet50', 'iaff_resnet50']
 
 
+def write_section(page_path, begin, end, section):
+    """Put ``section`` (which starts with ``begin`` and ends with ``end``) in the page at
+    ``page_path`` in place of the one between those markers, or after the page where it
+    has none; the rest of the page stays."""
+    try:
+        with open(page_path) as f:
+            page = f.read()
+    except OSError:
+        page = ''
+    if begin in page and end in page:
+        page = page[:page.index(begin)] + section + page[page.index(end) + len(end):]
+    else:
+        page = page.rstrip('\n') + '\n\n' + section + '\n'
+    with open(page_path, 'w') as f:
+        f.write(page)
+
+
 def blocks(name):
     """[(kind, C, H, W, m)] of the network's fusion blocks at 224 px, batch 1."""
     import torch
@@ -180,17 +197,7 @@ def main():
     p.add_argument('--page', default=os.path.join(HERE, 'attention_cost.md'))
     args = p.parse_args()
     section = '\n'.join(account(args.speed))
-    try:
-        with open(args.page) as f:
-            page = f.read()
-    except OSError:
-        page = ''
-    if BEGIN in page and END in page:
-        page = page[:page.index(BEGIN)] + section + page[page.index(END) + len(END):]
-    else:
-        page = page.rstrip('\n') + '\n\n' + section + '\n'
-    with open(args.page, 'w') as f:
-        f.write(page)
+    write_section(args.page, BEGIN, END, section)
     print(section)
 
 

@@ -33,6 +33,7 @@ from torch import nn  # noqa: E402
 from torchvision.ops import FeaturePyramidNetwork  # noqa: E402
 from torchvision.ops.feature_pyramid_network import LastLevelMaxPool  # noqa: E402
 
+from benchmarks.attention_bound import write_section  # noqa: E402
 from gluon_aff import torch as twin  # noqa: E402
 from gluon_aff.tools.isa_check import cpu_flags, cpu_model  # noqa: E402
 from gluon_aff.torch.necks import AFFFPN  # noqa: E402
@@ -182,19 +183,7 @@ def pair_section(data):
 
 def write_pair_section(page_path, data):
     """Put (or replace) the fused pair's section in the page at ``page_path``."""
-    section = '\n'.join(pair_section(data))
-    try:
-        with open(page_path) as f:
-            page = f.read()
-    except OSError:
-        page = ''
-    if PAIR_BEGIN in page and PAIR_END in page:
-        page = page[:page.index(PAIR_BEGIN)] + section + page[page.index(PAIR_END) +
-                                                              len(PAIR_END):]
-    else:
-        page = page.rstrip('\n') + '\n\n' + section + '\n'
-    with open(page_path, 'w') as f:
-        f.write(page)
+    write_section(page_path, PAIR_BEGIN, PAIR_END, '\n'.join(pair_section(data)))
 
 
 def main(argv=None):

@@ -13,15 +13,21 @@ ROOT = os.path.dirname(HERE)
 COMPAT_DIR = os.path.join(HERE, 'model_zoo', 'compat')
 
 
+def network_key(name):
+    """What decides the network a name builds at its family's smallest configuration:
+    (family, fusion, AFINets' setting); depth does not."""
+    from gluon_aff.core.zoo import get_model_info
+    info = get_model_info(name)
+    return info.family, info.fusion, info.args.get('setting')
+
+
 def distinct_names(names):
     """One name per network the families' smallest configurations build: names that differ
     only in depth build the same one (tests/torch_twin/test_timm_contract.py checks that
     every left-out name's network has the same modules and shapes as its stand-in's)."""
-    from gluon_aff.core.zoo import get_model_info
     seen, picked = set(), []
     for name in names:
-        info = get_model_info(name)
-        key = (info.family, info.fusion, info.args.get('setting'))
+        key = network_key(name)
         if key not in seen:
             seen.add(key)
             picked.append(name)
@@ -34,12 +40,8 @@ def covering_names(names):
     a whole export of the network. A block's code is the same in every family that uses
     it, so walking each block once and each family once exercises all of that code; the
     cheaper walks (the model API, scripting, tracing) still take every distinct network."""
-    from gluon_aff.core.zoo import get_model_info
-
     def traits(name):
-        info = get_model_info(name)
-        return {('family', info.family), ('fusion', info.fusion),
-                ('setting', info.args.get('setting'))}
+        return set(zip(('family', 'fusion', 'setting'), network_key(name)))
     wanted = set().union(*map(traits, names))
     picked = []
     for name in distinct_names(names):

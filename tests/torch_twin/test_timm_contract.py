@@ -18,7 +18,7 @@ import torch
 
 from gluon_aff import torch as twin
 from gluon_aff.core.zoo import get_model_info, list_models
-from helpers import covering_names, distinct_names
+from helpers import covering_names, distinct_names, network_key
 
 NAMES = list_models()
 SEGMENTATION = 'fpn_resnet'
@@ -29,14 +29,10 @@ COVERING = covering_names(NAMES)      # for the exports and feature wrappers
 def test_distinct_networks_cover_every_name():
     """A name left out of DISTINCT builds, at the smallest configuration, the same network as
     the one walked for it: the same modules and parameter shapes."""
-    walked = {}
-    for name in DISTINCT:
-        info = get_model_info(name)
-        walked[(info.family, info.fusion, info.args.get('setting'))] = name
+    walked = {network_key(name): name for name in DISTINCT}
     assert len(DISTINCT) == 34
     for name in NAMES:
-        info = get_model_info(name)
-        twin_of = walked[(info.family, info.fusion, info.args.get('setting'))]
+        twin_of = walked[network_key(name)]
         shapes = [{k: tuple(v.shape) for k, v in _build(n).state_dict().items()}
                   for n in (name, twin_of)]
         assert shapes[0] == shapes[1], (name, twin_of)

@@ -52,6 +52,30 @@ def _fix_gamma_to_one(net, params_file):
 
 
 @contextlib.contextmanager
+def _raw_initializers():
+    """Make MXNet's exporter store each weight as raw little-endian bytes: it hands
+    ``onnx.helper.make_tensor`` a Python list of every value (``raw=False``), which protobuf
+    copies value by value (5 of the 6 s of exporting a small ResNet-50, measured). The
+    tensors are the same; only their encoding in the file differs (``raw_data``)."""
+    import onnx.helper
+    make_tensor = onnx.helper.make_tensor
+    plain = {onnx.TensorProto.FLOAT: '<f4', onnx.TensorProto.DOUBLE: '<f8',
+             onnx.TensorProto.FLOAT16: '<f2', onnx.TensorProto.INT32: '<i4',
+             onnx.TensorProto.INT64: '<i8'}
+
+    def as_raw(name, data_type, dims, vals, raw=False, **kwargs):
+        if raw or data_type not in plain or kwargs:
+            return make_tensor(name, data_type, dims, vals, raw, **kwargs)
+        values = np.asarray(vals, dtype=plain[data_type])
+        return make_tensor(name, data_type, dims, values.tobytes(), raw=True)
+    onnx.helper.make_tensor = as_raw
+    try:
+        yield
+    finally:
+        onnx.helper.make_tensor = make_tensor
+
+
+@contextlib.contextmanager
 def _exporter_opset(version):
     """Make MXNet's exporter, which asks ``onnx.defs.onnx_opset_version()``, use ``version``."""
     import onnx.defs
@@ -83,7 +107,8 @@ def export_onnx(net, path, input_shape, fast_fusion=True):
         _fix_gamma_to_one(net, params)
         folder = os.path.dirname(os.path.abspath(path))
         os.makedirs(folder, exist_ok=True)
-        with contextlib.redirect_stdout(io.StringIO()), _exporter_opset(ONNX_OPSET):
+        with contextlib.redirect_stdout(io.StringIO()), _exporter_opset(ONNX_OPSET), \
+                _raw_initializers():
             # (the converter prints node names)
             mx.onnx.export_model(sym, params, [tuple(input_shape)], [np.float32], path)
     model = onnx.load(path)

@@ -41,6 +41,7 @@ def test_export_symbol_and_onnx(name, kwargs, size, tmp_path):
                  '--input-size', str(size)] + args) == 0
     model = onnx.load('%s/%s.onnx' % (out, name))
     assert [i.name for i in model.graph.input] == ['data']      # weights are initializers
+    assert all(w.raw_data and not w.float_data for w in model.graph.initializer)   # as bytes
     assert model.opset_import[0].version == 19
     onnx.checker.check_model(model)
     # ONNX Runtime computes what MXNet computes

@@ -1,20 +1,22 @@
 """Every name in the zoo keeps the zoo's contract. A new entry is walked without anyone
 writing a test for it.
 
-Each name builds at its own configuration (classes, stages, declared channels). It then
-runs at its input size in its family's smallest configuration (one block per stage,
-``gluon_aff.core.families``): logits of the right shape, per-stage features with the
-declared channels at the declared reductions, the same outputs hybridized, and the same
-outputs from its ONNX export in ONNX Runtime for the fewest names that hold every family,
-fusion and setting at CIFAR sizes (``helpers.covering_names``: an export's converters are
-per operator, and a block's operators are the same in every family) and for the ImageNet
-names in ``IMAGENET_ONNX``.
+Each name builds at its own configuration (classes, stages, declared channels), and at its
+family's smallest configuration (one block per stage, ``gluon_aff.core.families``) the
+same network, parameter for parameter, as the name walked for it: names that differ only
+in depth build one network there (``helpers.distinct_names``). Each distinct network then
+runs at its input size: logits of the right shape, per-stage features with the declared
+channels at the declared reductions, the same outputs hybridized, and the same outputs from
+its ONNX export in ONNX Runtime for the fewest names that hold every family, fusion and
+setting at CIFAR sizes (``helpers.covering_names``: an export's converters are per
+operator, and a block's operators are the same in every family) and for the ImageNet names
+in ``IMAGENET_ONNX``.
 """
 import mxnet as mx
 import numpy as np
 import pytest
 
-from helpers import covering_names, randomize
+from helpers import covering_names, distinct_names, network_key, randomize
 from gluon_aff.deploy import export_onnx, run_onnx
 from gluon_aff.model_zoo import (GLUONCV_ALIASES, entry_function, get_model, get_model_info,
                                  list_models)
@@ -23,6 +25,7 @@ from gluon_aff.model_zoo import (GLUONCV_ALIASES, entry_function, get_model, get
 # seconds; tests/deploy/test_export.py exports the ResNeXt and AFI-ResNet hosts smaller)
 IMAGENET_ONNX = ('iaff_resnet50',)
 NAMES = list_models()
+DISTINCT = distinct_names(list(IMAGENET_ONNX) + NAMES)     # the flagship walks for its depths
 ONNX_AT_CIFAR_SIZE = covering_names([n for n in NAMES if get_model_info(n).input_size <= 128])
 
 
@@ -30,15 +33,28 @@ def _smallest(name):
     return get_model_info(name).smallest     # the family's, declared in gluon_aff.core
 
 
+def _shapes(name):
+    net = get_model(name, **_smallest(name))
+    return {k: p.shape for k, p in net._collect_params_with_prefix().items()}
+
+
 @pytest.mark.parametrize('name', NAMES)
-def test_every_name_keeps_the_contract(name, tmp_path):
+def test_every_name_builds_as_declared(name):
     info = get_model_info(name)
     full = get_model(name)
     assert full.classes == info.classes
     assert len(full.feature_info) == full.num_stages + 1 == len(full.feature_channels) + 1
     assert [f['num_chs'] for f in full.feature_info[1:]] == list(full.feature_channels)
     assert [f['index'] for f in full.feature_info] == list(range(full.num_stages + 1))
+    # at the smallest configuration, the network walked for it below
+    walked = {network_key(n): n for n in DISTINCT}[network_key(name)]
+    assert _shapes(name) == _shapes(walked), walked
+    assert get_model_info(walked).input_size == info.input_size
 
+
+@pytest.mark.parametrize('name', DISTINCT)
+def test_every_network_keeps_the_contract(name, tmp_path):
+    info = get_model_info(name)
     kwargs = _smallest(name)
     net = randomize(get_model(name, **kwargs), seed=5)
     size = info.input_size
@@ -74,7 +90,7 @@ def test_every_name_keeps_the_contract(name, tmp_path):
 
 
 def test_the_walk_covers_every_family():
-    assert set(IMAGENET_ONNX) <= set(NAMES)
+    assert set(IMAGENET_ONNX) <= set(DISTINCT) and set(ONNX_AT_CIFAR_SIZE) <= set(DISTINCT)
 
 
 def test_every_name_is_in_gluoncvs_table():

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from mxnet import autograd, gluon
 
-from helpers import TEST_SEED, randomize, record_metric, run_script
+from helpers import TEST_SEED, distinct_names, randomize, record_metric, run_script
 from gluon_aff.deploy import export_symbol
-from gluon_aff.model_zoo import get_model, list_models
+from gluon_aff.model_zoo import get_model, get_model_info, list_models
 from gluon_aff.nn import AFI
 from gluon_aff.train.report import count_parameters
 
@@ -96,15 +96,21 @@ def test_parameter_counts(name):
         assert abs(got - PAPER_COUNTS[name]) <= 0.02 * PAPER_COUNTS[name], (name, got)
 
 
-# the ImageNet AFI-ResNets at 64 pixels and one block per stage but two in the second
-# (an AFI block fuses the features of the blocks before it)
+# the ImageNet AFI-ResNets at 64 pixels and one block per stage but two in the second, the
+# CIFAR ResNets at three blocks per stage (an AFI block fuses the features of the blocks
+# before it: the third weighs two); names that differ only in depth are then one network
 SMALL_INPUT = {'afi_resnet50': 64, 'afi_resnet50_b': 64, 'afi_resnet152': 64}
-SMALL_LAYERS = dict(layers=[1, 2, 1, 1])
+SMALL_DEPTH = {'imagenet_afi_resnet': dict(layers=[1, 2, 1, 1]),
+               'cifar_afi_resnet': dict(blocks=3)}
 
 
-@pytest.mark.parametrize('name', sorted(PAPER_COUNTS) + sorted(SHUFFLENETS))
+def _small(name):
+    return SMALL_DEPTH.get(get_model_info(name).family, {})
+
+
+@pytest.mark.parametrize('name', distinct_names(sorted(PAPER_COUNTS) + sorted(SHUFFLENETS)))
 def test_forward_hybridize_export_and_train_step(name, tmp_path):
-    net = get_model(name, **(SMALL_LAYERS if name in SMALL_INPUT else {}))
+    net = get_model(name, **_small(name))
     net.initialize(mx.init.Xavier(magnitude=2), ctx=mx.cpu())
     size = SMALL_INPUT.get(name, 32)
     x = mx.nd.array(np.random.RandomState(0).normal(0, 1, (2, 3, size, size)))

@@ -24,8 +24,12 @@ def digits_arrays():
         from sklearn.datasets import load_digits
         digits = load_digits()
         small = (digits.images * (255.0 / 16)).round().astype(np.uint8)
-        big = np.stack([mx.image.imresize(mx.nd.array(im[:, :, None], dtype='uint8'), 32, 32,
-                                          interp=1).asnumpy()[:, :, 0] for im in small])
+        # OpenCV resizes each channel alone: the digits go through as the channels of a few
+        # images (at most 512 channels each), bit for bit what one image at a time gives
+        big = np.concatenate([
+            mx.image.imresize(mx.nd.array(small[i:i + 512].transpose(1, 2, 0), dtype='uint8'),
+                              32, 32, interp=1).asnumpy().transpose(2, 0, 1)
+            for i in range(0, len(small), 512)])
         images = np.repeat(big[:, :, :, None], 3, axis=3)
         _CACHE['all'] = (images, digits.target.astype(np.int32))
     return _CACHE['all']

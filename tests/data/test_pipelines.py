@@ -62,6 +62,25 @@ def test_eval_preprocessing_on_a_photograph():
                   - got).max() > 0.5
 
 
+def test_the_digits_are_scikit_learns_resized_bilinearly():
+    from sklearn.datasets import load_digits
+    images, labels = digits_arrays()
+    digits = load_digits()
+    assert images.shape == (1797, 32, 32, 3) and images.dtype == np.uint8
+    np.testing.assert_array_equal(labels, digits.target)
+    assert (images == images[..., :1]).all()                  # grey, copied to three
+    small = digits.images * (255.0 / 16)
+    for i in (0, 511, 512, 1000, 1796):     # either side of the 512-channel blocks
+        expected = _linear_resize(np.round(small[i])[:, :, None], 32, 32)[:, :, 0]
+        # OpenCV rounds its fixed-point weights: one grey level at most
+        assert np.abs(images[i, :, :, 0] - expected).max() <= 1.01, i
+    # and bit for bit what OpenCV gives one digit at a time (the data's definition)
+    for i in (0, 511, 512, 1796):
+        digit = mx.nd.array(np.round(small[i])[:, :, None], dtype='uint8')
+        alone = mx.image.imresize(digit, 32, 32, interp=1).asnumpy()[:, :, 0]
+        np.testing.assert_array_equal(images[i, :, :, 0], alone)
+
+
 def test_autoaugment_sees_the_whole_image_first():
     images, labels = digits_arrays()
     seen = []

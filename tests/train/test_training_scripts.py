@@ -168,6 +168,7 @@ RESUME_ARGS = ['--model', 'resnet', '--askc-type', 'aff', '--dataset', 'digits',
                '--seed', '7', '--no-augment', '--save-period', '0', '--progress', 'off']
 
 
+@pytest.mark.e2e
 def test_resume_equals_an_uninterrupted_run(tmp_path):
     """As a user runs it: the script in its own process (NaiveEngine on the CPU)."""
     def args(sub, epochs):
@@ -289,6 +290,7 @@ def _imagenet_args(tiny_rec, folder, epochs):
     return argv
 
 
+@pytest.mark.e2e
 def test_imagenet_resume_equals_an_uninterrupted_run(tiny_rec, tmp_path):
     """The .rec input with AutoAugment (Python transforms, RoundBatchSampler): a run
     resumed at epoch 1 reads and computes what the uninterrupted run did."""
@@ -569,12 +571,13 @@ def test_imagenet_from_an_image_folder(size, extra, tmp_path):
     argv = ['--model', 'resnet', '--askc-type', 'DirectAdd', '--data-dir', str(tmp_path / 'data'),
             '--num-epochs', '1', '--num-gpus', '0', '-j', '0', '--dtype', 'float32',
             '--batch-size', '2', '--input-size', str(size), '--classes', '2',
-            '--save-dir', str(tmp_path / 'p'), '--logging-file', str(tmp_path / 'f.log'),
-            '--progress', 'off'] + extra
+            '--test-layers', '1', '--save-dir', str(tmp_path / 'p'),
+            '--logging-file', str(tmp_path / 'f.log'), '--progress', 'off'] + extra
     assert train_imagenet.main(argv) == 0
     best = glob.glob(str(tmp_path / 'p' / '*-imagenet-ImageNet-DirectAdd-resnet--50-s-3-0-best.params'))
     assert len(best) == 1
-    assert get_model('resnet50_add', classes=2, pretrained=best[0]).classes == 2
+    net = get_model('resnet50_add', classes=2, layers=[1, 1, 1, 1], pretrained=best[0])
+    assert net.classes == 2
 
 
 def test_a_bad_image_in_the_folder_is_named_or_skipped(tmp_path, capsys):

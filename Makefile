@@ -15,7 +15,7 @@ endif
 PYVER := $(shell $(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 STAMP := $(VENV)/.installed-$(PYVER)
 
-.PHONY: demo test test-network install-check torch-check bench twin-speed venv clean
+.PHONY: demo test test-e2e test-network install-check torch-check bench twin-speed venv clean
 
 venv: $(STAMP)
 
@@ -41,6 +41,11 @@ demo: venv
 
 test: venv
 	$(BIN)/python -m pytest tests
+
+# The end-to-end tier (tests marked e2e; CI runs it after `make test`): the programs run
+# again in their own processes, stopped and rerun, on several processes.
+test-e2e: venv
+	$(BIN)/python -m pytest tests --run-e2e -m e2e
 
 # `pip install '.[mxnet]'` into a fresh environment that already holds numpy 2 and pandas
 # keeps numpy 2 (downloads from PyPI; MXNet is not installed there).

@@ -61,7 +61,9 @@ def run(levels, seeds, tests=TESTS):
             env = dict(os.environ, GLUON_AFF_TEST_SEED=str(seed), GLUON_AFF_METRICS=path,
                        **LEVELS[level])
             print('level %s seed %d ...' % (level, seed), file=sys.stderr, flush=True)
-            subprocess.run([sys.executable, '-m', 'pytest', '-p', 'no:cacheprovider'] + tests,
+            # (--run-e2e: AFI-ResNet's learning run is in the end-to-end tier)
+            subprocess.run([sys.executable, '-m', 'pytest', '-p', 'no:cacheprovider',
+                            '--run-e2e'] + tests,
                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
             with open(path) as f:
                 for line in f:

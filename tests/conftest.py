@@ -24,6 +24,9 @@ from helpers import DIGITS_ARGS, FileHandler, run_script  # noqa: E402
 def pytest_addoption(parser):
     parser.addoption('--run-network', action='store_true', default=False,
                      help='run tests that download the released checkpoints')
+    parser.addoption('--run-e2e', action='store_true', default=False,
+                     help='run the end-to-end tier (make test-e2e): the programs run again '
+                          'in their own processes, stopped and rerun, on several processes')
 
 
 # The longest tests (15-70 s each on 2 cores), started first so that the workers finish
@@ -41,15 +44,26 @@ RUN_FIRST = ('test_bench_reports_the_accuracy_of_each_path',
              'test_one_process_stopped_anywhere_ends_as_if_never_stopped')
 
 
+# The end-to-end tier (marker 'e2e', make test-e2e; CI runs both tiers): the programs run
+# again in their own processes beyond the one end-to-end run of each that the default tier
+# keeps: stopped anywhere and rerun, on several processes (torchrun, MXNet's workers, two
+# stand-in GPUs), learning runs beyond the shared digits network, the benchmarks' dry runs.
+# What they pin in-process (a resume restores what was saved, the write order of resume
+# files, the refusals) stays in the default tier.
+
+
 def pytest_collection_modifyitems(config, items):
     rank = {name: i for i, name in enumerate(RUN_FIRST)}
     items.sort(key=lambda item: rank.get(item.originalname, len(rank)))     # (stable)
-    if config.getoption('--run-network'):
-        return
-    skip = pytest.mark.skip(reason='needs network access; run with --run-network')
-    for item in items:
-        if 'network' in item.keywords:
-            item.add_marker(skip)
+    for marker, option, reason in (
+            ('network', '--run-network', 'needs network access; run with --run-network'),
+            ('e2e', '--run-e2e', 'the end-to-end tier: make test-e2e (CI runs it), or '
+                                 'pytest --run-e2e')):
+        if not config.getoption(option):
+            skip = pytest.mark.skip(reason=reason)
+            for item in items:
+                if marker in item.keywords:
+                    item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)

@@ -75,6 +75,7 @@ def test_every_conv_batchnorm_pair_is_folded():
     assert n > 0 and left > 0
 
 
+@pytest.mark.e2e
 def test_bench_json_and_table(capsys):
     from gluon_aff.tools.bench import format_table
     args = ['bench', 'cifar_iaff_resnet20', 'cifar_add_resnet20', '--arg', 'blocks=1',
@@ -121,6 +122,7 @@ def test_bench_json_and_table(capsys):
     assert row[-1] == '%.3fx' % iaff['macs_vs_baseline'] and iaff['macs_vs_baseline'] > 1
 
 
+@pytest.mark.e2e
 def test_bench_runs_the_pytorch_twin(capsys):
     """The twin with the same weights (read from the MXNet file), channels-last; and its
     training step at batch 1 on the network as built (one pooled vector per global branch:

@@ -138,6 +138,7 @@ def test_forward_hybridize_export_and_train_step(name, tmp_path):
         assert moved, 'no AFI weight received a gradient'
 
 
+@pytest.mark.e2e
 def test_small_afi_resnet_learns_digits(tmp_path):
     """train_cifar.py on the digits set: AFI-ResNet-20 (3 blocks per stage, so the
     third block's module weighs two earlier features), 3 epochs."""

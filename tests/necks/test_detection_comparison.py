@@ -71,6 +71,7 @@ def test_coco_scoring_gives_one_for_the_truth_and_zero_for_boxes_half_off(digits
     assert off['AP50'] == 0.0        # IoU of a box moved by half its size: 1/7
 
 
+@pytest.mark.e2e
 def test_the_comparison_runs_quick_and_writes_its_table(tmp_path):
     out = tmp_path / 'neck_detection.md'
     proc = subprocess.run([sys.executable, os.path.join(ROOT, 'benchmarks',

@@ -2,6 +2,7 @@
 (oneDNN once died with SIGFPE in AFI-ResNet setting A on AVX-512 CPUs)."""
 import numpy as np
 import mxnet as mx
+import pytest
 from mxnet import autograd
 
 from gluon_aff.nn.channels import concat_channels
@@ -9,6 +10,7 @@ from gluon_aff.tools.isa_check import (CHECKS, check_levels, cpu_flags, failures
                                       isa_levels)
 
 
+@pytest.mark.e2e
 def test_every_family_trains_at_both_channel_blockings():
     """The lowest level (SSE4.1: oneDNN's 8-channel blocks, as on AVX2) and this CPU's own
     (16-channel blocks on AVX-512 CPUs); where this CPU has no AVX-512, its own level blocks

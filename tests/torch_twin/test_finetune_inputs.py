@@ -80,6 +80,7 @@ def test_grayscale_cmyk_and_alpha_images_train(tmp_path):
                  '--pretrained', 'false', '--workers', '0'] + ARGS) == 0
 
 
+@pytest.mark.e2e
 def test_an_error_under_torchrun_is_printed_once_and_logged(tmp_path):
     data = _folder(tmp_path / 'd')
     proc = _run(['cifar_aff_resnet20', str(data), '--out-dir', str(tmp_path / 'o'),

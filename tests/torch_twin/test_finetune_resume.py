@@ -105,6 +105,7 @@ def _stop_and_rerun(cmd, out, stops, seed):
         assert len(codes) <= len(stops), err[-3000:]
 
 
+@pytest.mark.e2e
 def test_one_process_stopped_anywhere_ends_as_if_never_stopped(folder, tmp_path):
     plain = tmp_path / 'plain'
     run(FinetuneConfig(model='cifar_aff_resnet20', data_dir=str(folder), out_dir=str(plain),
@@ -122,6 +123,7 @@ def test_one_process_stopped_anywhere_ends_as_if_never_stopped(folder, tmp_path)
     assert not [f for f in os.listdir(str(stopped)) if f.startswith('.tmp-')]
 
 
+@pytest.mark.e2e
 def test_two_processes_stopped_anywhere_end_as_if_never_stopped(folder, tmp_path):
     plain = tmp_path / 'plain'
     proc = subprocess.run(_command(folder, plain, 2), capture_output=True, text=True,

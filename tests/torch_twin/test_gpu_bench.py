@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(ROOT, 'benchmarks', 'gpu_bench.py')
 # aff_resnet50 runs the code iaff_resnet50 runs (the same forms and steps), left out here
@@ -20,6 +22,7 @@ def _run(tmp_path, *extra):
         return json.load(f), (tmp_path / 'gpu_results.md').read_text()
 
 
+@pytest.mark.e2e
 def test_the_dry_run_measures_every_configuration(tmp_path):
     data, page = _run(tmp_path, '--networks', 'iaff_resnet50')
     rows = data['rows']

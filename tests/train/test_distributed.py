@@ -81,6 +81,7 @@ def _alive(pid):
     return True
 
 
+@pytest.mark.e2e
 def test_two_workers_train_in_sync_and_a_killed_worker_stops_the_rest(tmp_path, launched):
     """One launch: 1 scheduler, 1 server, 2 workers on 127.0.0.1. After epoch 0 both workers
     hold the same parameters, each read half the data, only rank 0 wrote files; then

@@ -139,6 +139,7 @@ def test_float16_distillation_on_two_devices_and_the_loss_by_hand(tmp_path):
     assert np.abs(net.w.data(mx.cpu(0)).asnumpy() - before).max() > 0
 
 
+@pytest.mark.e2e
 def test_train_cifar_on_two_stand_in_gpus(tmp_path):
     out = run_script('train_cifar.py', [
         '--model', 'resnet', '--askc-type', 'aff', '--dataset', 'digits', '--gpus', '0,1', '-j',
@@ -151,6 +152,7 @@ def test_train_cifar_on_two_stand_in_gpus(tmp_path):
     assert re.search(r'\[Epoch 0\] .*\| 1408 samples', out)
 
 
+@pytest.mark.e2e
 def test_train_seg_on_two_stand_in_gpus(tmp_path):
     """train_seg.py splits each batch over its --gpus, as the classification recipes do
     (it used to train on the first id alone)."""

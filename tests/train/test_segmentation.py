@@ -43,6 +43,7 @@ def test_train_seg_learns_generated_stop_signs(tmp_path):
     assert 'stop-sign IoU' in log and 'mIoU' in log
 
 
+@pytest.mark.e2e
 def test_train_seg_auto_resume_continues_bit_for_bit(tmp_path):
     """A run that lost its last epoch (its files deleted, as a kill in epoch 2 leaves them)
     and is rerun with --auto-resume ends with the uninterrupted run's weights, bit for bit."""

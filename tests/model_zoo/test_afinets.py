@@ -1,5 +1,6 @@
-"""AFINets: the AFI module, the AFI networks' parameter counts, forward/hybridize/export/
-training step for every entry, and a small AFI ResNet trained on the digits set."""
+"""AFINets: the AFI module, the AFI networks' parameter counts (every entry), forward/
+hybridize/export/training step once per distinct network, and a small AFI ResNet trained
+on the digits set."""
 import os
 
 import mxnet as mx

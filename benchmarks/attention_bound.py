@@ -49,8 +49,8 @@ def write_section(page_path, begin, end, section):
         page = page[:page.index(begin)] + section + page[page.index(end) + len(end):]
     else:
         page = page.rstrip('\n') + '\n\n' + section + '\n'
-    with open(page_path, 'w') as f:
-        f.write(page)
+    from gluon_aff.core.atomic import write_atomically
+    write_atomically(page_path, page)
 
 
 def blocks(name):

@@ -23,8 +23,9 @@ def network_key(name):
 
 def distinct_names(names):
     """One name per network the families' smallest configurations build: names that differ
-    only in depth build the same one (tests/torch_twin/test_timm_contract.py checks that
-    every left-out name's network has the same modules and shapes as its stand-in's)."""
+    only in depth build the same one (test_timm_contract.py for the twin and
+    test_zoo_walk.py for MXNet check that every left-out name's network has the same
+    parameters and shapes as its stand-in's)."""
     seen, picked = set(), []
     for name in names:
         key = network_key(name)
@@ -34,12 +35,19 @@ def distinct_names(names):
     return picked
 
 
+def stand_in(name, walked):
+    """The name among ``walked`` (one per network, ``distinct_names``) whose network
+    ``name`` builds at the smallest configuration."""
+    return {network_key(n): n for n in walked}[network_key(name)]
+
+
 def covering_names(names):
     """The fewest distinct networks, picked in order, that still hold every family, every
     fusion and every setting (AFINets' A and B) at least once: for the checks whose cost is
     a whole export of the network. A block's code is the same in every family that uses
     it, so walking each block once and each family once exercises all of that code; the
-    cheaper walks (the model API, scripting, tracing) still take every distinct network."""
+    cheaper walks (creation arguments, every parameter trained) still take every distinct
+    network."""
     def traits(name):
         return set(zip(('family', 'fusion', 'setting'), network_key(name)))
     wanted = set().union(*map(traits, names))

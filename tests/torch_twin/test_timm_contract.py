@@ -19,7 +19,7 @@ import torch
 
 from gluon_aff import torch as twin
 from gluon_aff.core.zoo import get_model_info, list_models
-from helpers import covering_names, distinct_names, network_key
+from helpers import covering_names, distinct_names, stand_in
 
 NAMES = list_models()
 SEGMENTATION = 'fpn_resnet'
@@ -30,10 +30,9 @@ COVERING = covering_names(NAMES)      # for the exports and feature wrappers
 def test_distinct_networks_cover_every_name():
     """A name left out of DISTINCT builds, at the smallest configuration, the same network as
     the one walked for it: the same modules and parameter shapes."""
-    walked = {network_key(name): name for name in DISTINCT}
     assert len(DISTINCT) == 34
     for name in NAMES:
-        twin_of = walked[network_key(name)]
+        twin_of = stand_in(name, DISTINCT)
         shapes = [{k: tuple(v.shape) for k, v in _build(n).state_dict().items()}
                   for n in (name, twin_of)]
         assert shapes[0] == shapes[1], (name, twin_of)

@@ -3,7 +3,7 @@ needed: ``convert`` uses it too), and the checks of the numbers commands take.""
 import argparse
 import ast
 
-__all__ = ['add_arg_option', 'parse_kwargs', 'positive_int']
+__all__ = ['accuracy_drop', 'add_arg_option', 'parse_kwargs', 'positive_int']
 
 # what every command that builds a network passes itself
 SET_BY_COMMANDS = {'pretrained': 'from --params', 'ctx': 'on the CPU', 'root': None}
@@ -17,6 +17,19 @@ def positive_int(text):
         raise argparse.ArgumentTypeError('%r is not a whole number' % text)
     if value < 1:
         raise argparse.ArgumentTypeError('%d: give a whole number of at least 1' % value)
+    return value
+
+
+def accuracy_drop(text):
+    """An argparse type: a drop of top-1 accuracy, a fraction in [0, 1) (0.005: half a
+    point)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError('%r is not a number' % text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError('%s: give a fraction of top-1 accuracy, at least 0 '
+                                         'and below 1 (0.005 is half a point)' % text)
     return value
 
 

@@ -2,7 +2,7 @@
 import json
 
 from . import register_command
-from .args import positive_int
+from .args import accuracy_drop, positive_int
 from .common import add_arg_option, parse_kwargs
 from ..tools.bench import PATHS, add_ratios, benchmark, format_table, model_macs
 
@@ -34,6 +34,10 @@ def configure(p):
                    help='a cifar_aff_resnet20 (blocks=1, channel_times=1, 10 classes) trained on '
                         'the digits set, for the accuracy columns (default: train one, about a '
                         'minute)')
+    p.add_argument('--max-accuracy-drop', type=accuracy_drop, default=0.003,
+                   help="the int8 digits network's accuracy control: layers return to float "
+                        "until its top-1 on 300 held-out digits is within this of float32's "
+                        '(default: 0.003, no image of the 300 lost; larger is faster)')
     add_arg_option(p)
 
 
@@ -43,7 +47,8 @@ def run(args):
     kwargs = parse_kwargs(args.arg)
     results = benchmark(args.models, args.batch_size, args.paths, args.input_size, kwargs,
                         args.iters, args.warmup, accuracy=args.accuracy,
-                        digits_params=args.digits_params)
+                        digits_params=args.digits_params,
+                        max_accuracy_drop=args.max_accuracy_drop)
     macs = model_macs(set(args.models) | {args.baseline}, kwargs, args.input_size) \
         if args.baseline in args.models else None
     results = add_ratios(results, args.baseline, macs)

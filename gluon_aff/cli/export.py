@@ -5,7 +5,7 @@ import os
 import mxnet as mx
 
 from . import register_command
-from .args import positive_int
+from .args import accuracy_drop, positive_int
 from .common import add_arg_option, load_checkpoint_network, parse_kwargs
 from ..deploy import export_onnx, export_symbol
 from ..deploy.export import calibration_batch, export_openvino, labelled_batch, write_meta
@@ -25,7 +25,7 @@ def configure(p):
     p.add_argument('--validation', default=None, metavar='FOLDER',
                    help='int8: labelled images (one sub-folder per class, in the order of the '
                         "network's classes) for accuracy-controlled quantisation")
-    p.add_argument('--max-accuracy-drop', type=float, default=0.005,
+    p.add_argument('--max-accuracy-drop', type=accuracy_drop, default=0.005,
                    help='int8 with --validation: largest top-1 drop allowed (default 0.005)')
     p.add_argument('--out', default='.', help='output folder (default: .)')
     p.add_argument('--input-size', type=positive_int, default=None,

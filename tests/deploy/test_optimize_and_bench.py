@@ -191,3 +191,8 @@ def test_bench_names_what_it_cannot_run(capsys):
     with pytest.raises(SystemExit):         # argparse: exit code 2, the argument named
         main(['bench', 'cifar_aff_resnet20', '--iters', '0'])
     assert 'argument --iters: 0: give a whole number of at least 1' in capsys.readouterr().err
+    for command in ('bench', 'export'):
+        with pytest.raises(SystemExit):
+            main([command, 'cifar_aff_resnet20', '--max-accuracy-drop', '1.5'])
+        assert ('argument --max-accuracy-drop: 1.5: give a fraction of top-1 accuracy, at '
+                'least 0 and below 1') in capsys.readouterr().err

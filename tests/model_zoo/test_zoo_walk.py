@@ -12,6 +12,8 @@ setting at CIFAR sizes (``helpers.covering_names``: an export's converters are p
 operator, and a block's operators are the same in every family) and for the ImageNet names
 in ``IMAGENET_ONNX``.
 """
+import functools
+
 import mxnet as mx
 import numpy as np
 import pytest
@@ -33,6 +35,7 @@ def _smallest(name):
     return get_model_info(name).smallest     # the family's, declared in gluon_aff.core
 
 
+@functools.lru_cache(maxsize=None)     # the walked names come back for each of theirs
 def _shapes(name):
     net = get_model(name, **_smallest(name))
     return {k: p.shape for k, p in net._collect_params_with_prefix().items()}

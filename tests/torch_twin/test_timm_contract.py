@@ -31,11 +31,10 @@ def test_distinct_networks_cover_every_name():
     """A name left out of DISTINCT builds, at the smallest configuration, the same network as
     the one walked for it: the same modules and parameter shapes."""
     assert len(DISTINCT) == 34
+    shapes = {n: {k: tuple(v.shape) for k, v in _build(n).state_dict().items()} for n in NAMES}
     for name in NAMES:
         twin_of = stand_in(name, DISTINCT)
-        shapes = [{k: tuple(v.shape) for k, v in _build(n).state_dict().items()}
-                  for n in (name, twin_of)]
-        assert shapes[0] == shapes[1], (name, twin_of)
+        assert shapes[name] == shapes[twin_of], (name, twin_of)
 
 
 def _creator(name):

@@ -113,9 +113,9 @@ def test_unavailable_precisions_and_runtimes_say_why(exported, monkeypatch, caps
 def test_bench_reports_the_accuracy_of_each_path(trained_digits, capsys, monkeypatch):
     """Reduced-precision paths against float32 on the digits network trained for the suite
     and on real photographs; unavailable paths are rows that say why. (The int8 network's
-    accuracy control allows 3 of the 300 control digits lost, not the default's none: where
-    int8 loses a digit there, the search for layers to return to float takes a minute on
-    some CPUs; on an AVX2 EPYC this network lost none.)"""
+    accuracy control allows 3 of the 300 control digits lost, not the default's none: for a
+    network whose int8 form lost one, the search for layers to return to float took 26 s
+    more on a 2-core AVX2 EPYC; the suite's network lost none there.)"""
     digits = trained_digits['aff']
     args = ['bench', 'cifar_aff_resnet20', '--arg', 'blocks=1', '--arg', 'channel_times=1',
             '--iters', '2', '--warmup', '1', '--baseline', 'cifar_aff_resnet20',

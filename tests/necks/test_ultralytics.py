@@ -1,9 +1,11 @@
 """gluon_aff.torch.integrations.ultralytics.register(): AFF, iAFF and MSCAM in a model
 YAML where Concat stands; DetectionModel builds it (the fusion's output has its first
 input's channels, the second is projected), trains a step and exports to ONNX (ONNX
-Runtime agrees). ultralytics pinned in requirements-test.txt."""
+Runtime agrees); the model pickles, as ultralytics' trainer saves it, and YOLO's own
+train and export run on it. ultralytics pinned in requirements-test.txt."""
 import io
 import os
+import pickle
 import tempfile
 import types
 import warnings
@@ -54,13 +56,21 @@ def _model():
 def test_a_yaml_with_the_fusions_builds_with_their_channels():
     model = _model()
     layers = model.model
-    assert [type(layers[i]).__name__ for i in (8, 11, 12)] == ['AFF', 'iAFF', 'MSCAM']
+    assert [layers[i].layer_name for i in (8, 11, 12)] == ['AFF', 'iAFF', 'MSCAM']
+    assert [layers[i].type for i in (8, 11, 12)] == ['AFF', 'iAFF', 'MSCAM']
     aff, iaff, mscam = layers[8].block, layers[11].block, layers[12].block
     assert isinstance(aff, twin.AFF) and aff.in_pair == (128, 64) and aff.channels == 128
     assert isinstance(iaff, twin.IAFF) and iaff.in_pair == (64, 128) and iaff.channels == 64
     assert iaff.local_att[0].out_channels == 64 // 8 and isinstance(mscam, twin.MSCAM)
     assert layers[8].f == [-1, 4] and layers[11].f == [-1, 6]
     assert list(model.stride) == [8.0, 16.0]
+    # ultralytics' trainer saves the whole model with torch.save (pickle): the layers are
+    # found again by their module and name, and compute the same
+    copy = pickle.loads(pickle.dumps(model))
+    assert type(copy.model[8]) is type(layers[8]) and copy.model[8].layer_name == 'AFF'
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(copy.eval()(x)[0], model.eval()(x)[0], rtol=0, atol=0)
 
 
 def test_the_model_trains_a_step_and_exports_to_onnx():
@@ -95,3 +105,56 @@ def test_a_fusion_row_of_the_wrong_arity_is_named():
         bad = dict(YAML, head=YAML['head'][:1] + [row] + YAML['head'][2:])
         with pytest.raises(ValueError, match=message):
             DetectionModel(bad, ch=3, nc=3, verbose=False)
+
+
+def _yolo_folder(root, count=4, size=64):
+    """A detection set in YOLO's layout (images/{train,val}, labels/{train,val}: one bright
+    square per image, of class i % 3), and its data YAML."""
+    from PIL import Image
+    rng = np.random.RandomState(0)
+    for split in ('train', 'val'):
+        for kind in ('images', 'labels'):
+            (root / kind / split).mkdir(parents=True)
+        for i in range(count):
+            image = rng.randint(0, 60, (size, size, 3)).astype(np.uint8)
+            r, c = rng.randint(8, size - 24, 2)
+            image[r:r + 16, c:c + 16] = 220
+            Image.fromarray(image).save(str(root / 'images' / split / ('%d.png' % i)))
+            (root / 'labels' / split / ('%d.txt' % i)).write_text('%d %.4f %.4f %.4f %.4f\n' % (
+                i % 3, (c + 8) / size, (r + 8) / size, 16 / size, 16 / size))
+    data = root / 'data.yaml'
+    data.write_text('path: %s\ntrain: images/train\nval: images/val\nnames:\n  0: a\n'
+                    '  1: b\n  2: c\n' % root)
+    return data
+
+
+@pytest.mark.e2e
+def test_yolo_trains_saves_reloads_and_exports_with_its_own_loops(tmp_path):
+    """What a user runs: YOLO(yaml).train() (one epoch on 4 generated images, offline; it
+    saves best.pt by pickling the model and validates it reloaded), then
+    YOLO(best.pt) without the YAML, and model.export(format='onnx')."""
+    import onnxruntime
+    import yaml
+    from ultralytics import YOLO
+    register()
+    net = tmp_path / 'net.yaml'
+    net.write_text(yaml.safe_dump(YAML))
+    model = YOLO(str(net))
+    environ = dict(os.environ)
+    try:
+        model.train(data=str(_yolo_folder(tmp_path / 'set')), epochs=1, imgsz=64, batch=4,
+                    device='cpu', workers=0, plots=False, amp=False, seed=0, verbose=False,
+                    project=str(tmp_path / 'runs'), name='t')
+    finally:            # the trainer sets environment variables: the next tests' are as before
+        os.environ.clear()
+        os.environ.update(environ)
+    best = tmp_path / 'runs' / 't' / 'weights' / 'best.pt'
+    assert best.exists() and (best.parent / 'last.pt').exists()
+    reloaded = YOLO(str(best)).model.eval()
+    assert [reloaded.model[i].layer_name for i in (8, 11, 12)] == ['AFF', 'iAFF', 'MSCAM']
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        want = reloaded(x)[0]
+    onnx_path = YOLO(str(best)).export(format='onnx', imgsz=64)
+    got = onnxruntime.InferenceSession(onnx_path).run(None, {'images': x.numpy()})[0]
+    np.testing.assert_allclose(got, want.numpy(), atol=1e-3, rtol=1e-4)

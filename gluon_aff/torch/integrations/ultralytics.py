@@ -24,7 +24,7 @@ from torch import nn
 
 from ..fusion import AFF, IAFF, MSCAM
 
-__all__ = ['register', 'YAMLFusion', 'YAML_LAYERS']
+__all__ = ['register', 'AFFLayer', 'IAFFLayer', 'MSCAMLayer', 'YAMLFusion', 'YAML_LAYERS']
 
 
 class YAMLFusion(nn.Module):
@@ -32,7 +32,8 @@ class YAMLFusion(nn.Module):
     ``AFF``/``IAFF`` (channels of the first input, the second projected and resized)
     or ``MSCAM`` (one input)."""
 
-    kind = None
+    kind = None         # the block class
+    layer_name = None   # the name model YAMLs give it
 
     def __init__(self, r=4):
         super().__init__()
@@ -48,7 +49,7 @@ class YAMLFusion(nn.Module):
         else:
             if isinstance(x, torch.Tensor) or len(x) != 2:
                 raise ValueError('%s takes two inputs (from: [a, b]), got %s' % (
-                    self.kind.__name__, 'one' if isinstance(x, torch.Tensor) else len(x)))
+                    self.layer_name, 'one' if isinstance(x, torch.Tensor) else len(x)))
             c0, c1 = int(x[0].shape[1]), int(x[1].shape[1])
             block = self.kind(c0, self.r, in_channels=(c0, c1), resize='nearest')
             ref = x[0]
@@ -60,13 +61,24 @@ class YAMLFusion(nn.Module):
         return self.block(x)
 
 
-def _layer(name, kind):
-    return type(name, (YAMLFusion,), {'kind': kind, '__doc__': YAMLFusion.__doc__,
-                                      '__module__': __name__})
+# module-level classes, so that the whole model pickles (ultralytics' trainer saves
+# checkpoints with torch.save of the model) and unpickles without register()
+class AFFLayer(YAMLFusion):
+    """``AFF`` in a model YAML: two inputs, the first's channels out."""
+    kind, layer_name = AFF, 'AFF'
 
 
-YAML_LAYERS = {'AFF': _layer('AFF', AFF), 'iAFF': _layer('iAFF', IAFF),
-               'MSCAM': _layer('MSCAM', MSCAM)}
+class IAFFLayer(YAMLFusion):
+    """``iAFF`` in a model YAML: two inputs, the first's channels out."""
+    kind, layer_name = IAFF, 'iAFF'
+
+
+class MSCAMLayer(YAMLFusion):
+    """``MSCAM`` in a model YAML: one input, reweighted."""
+    kind, layer_name = MSCAM, 'MSCAM'
+
+
+YAML_LAYERS = {layer.layer_name: layer for layer in (AFFLayer, IAFFLayer, MSCAMLayer)}
 
 
 def _parse_model(original, d, ch, verbose=True):
@@ -89,8 +101,11 @@ def _parse_model(original, d, ch, verbose=True):
     model, save = original(d, ch, verbose)
     for i, (f, m, args) in rows.items():
         layer = YAML_LAYERS[m](*args)
-        layer.i, layer.f, layer.type, layer.np = i, f, m, 0
+        layer.i, layer.f, layer.np = i, f, 0
         model[i] = layer
+    for layer in model:         # the one-input rows, parsed by ultralytics, named as written
+        if isinstance(layer, YAMLFusion):
+            layer.type = layer.layer_name
     return model, save
 
 

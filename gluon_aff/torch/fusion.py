@@ -156,8 +156,11 @@ class _Inputs(nn.Module):
 
 
 def resize_like(m, ref, mode: str):
-    """``m`` resized to ``ref``'s size where they differ (a leaf function for torch.fx)."""
-    if m.shape[2:] == ref.shape[2:]:
+    """``m`` resized to ``ref``'s size where they differ (a leaf function for torch.fx).
+    A traced graph (``torch.jit.trace``, the ONNX exporter's tracer) always resizes: its
+    sizes at run time need not be those it was traced at (resizing to the same size is
+    exact for every mode the blocks take)."""
+    if m.shape[2:] == ref.shape[2:] and not torch.jit.is_tracing():
         return m
     return F.interpolate(m, size=ref.shape[2:], mode=mode)
 

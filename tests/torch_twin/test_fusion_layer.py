@@ -320,6 +320,28 @@ def test_scripted_exported_and_compiled_forms_agree(kwargs, dims):
     np.testing.assert_allclose(got, want.numpy(), atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize('cls', [twin.AFF, twin.IAFF])
+def test_an_onnx_export_with_free_sizes_resizes_at_every_size(cls):
+    """Exported where both maps have one size (as a YOLO neck at its export size), the ONNX
+    graph still resizes the second map when they differ at run time (an FPN on an input
+    whose size is not a multiple of its strides)."""
+    import onnxruntime
+    block = cls(16, 4, in_channels=(8, 24), resize='nearest').eval()
+    f = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        torch.onnx.export(block, (torch.randn(1, 8, 8, 8), torch.randn(1, 24, 8, 8)), f,
+                          dynamo=False, input_names=['x', 'r'],
+                          dynamic_axes={'x': {2: 'h', 3: 'w'}, 'r': {2: 'rh', 3: 'rw'}})
+    session = onnxruntime.InferenceSession(f.getvalue())
+    for x_size, r_size in ((8, 8), (9, 5), (6, 12)):
+        x, r = torch.randn(1, 8, x_size, x_size + 1), torch.randn(1, 24, r_size, r_size)
+        with torch.no_grad():
+            want = block(x, r).numpy()
+        got = session.run(None, {'x': x.numpy(), 'r': r.numpy()})[0]
+        np.testing.assert_allclose(got, want, atol=1e-4, rtol=1e-4, err_msg=str(x_size))
+
+
 def test_three_maps_of_other_channels_and_sizes_fuse_with_multiaff():
     """MultiAFF's softmax across the maps, after each is projected and resized to the
     first's size; with maps of one width and size it is the plain block, key for key."""

@@ -160,7 +160,7 @@ def resize_like(m, ref, mode: str):
     A traced graph (``torch.jit.trace``, the ONNX exporter's tracer) always resizes: its
     sizes at run time need not be those it was traced at (resizing to the same size is
     exact for every mode the blocks take)."""
-    if m.shape[2:] == ref.shape[2:] and not torch.jit.is_tracing():
+    if not torch.jit.is_tracing() and m.shape[2:] == ref.shape[2:]:
         return m
     return F.interpolate(m, size=ref.shape[2:], mode=mode)
 

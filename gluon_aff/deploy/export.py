@@ -210,7 +210,7 @@ def export_openvino(net, path, input_shape, precision='f32', calibration=None,
     With ``validation`` (inputs, labels), NNCF's accuracy-controlled quantisation keeps
     layers in float until the top-1 accuracy on it is within ``max_drop`` of float32's
     (use labelled images other than those you evaluate on). Returns ``path``."""
-    from .runtimes import _require
+    from .runtimes import _require, telemetry_sent
     ov = _require('openvino', 'Export to OpenVINO')
     if precision not in ('f32', 'int8'):
         raise ValueError("OpenVINO export precision must be 'f32' or 'int8' (bf16 is chosen "
@@ -224,7 +224,8 @@ def export_openvino(net, path, input_shape, precision='f32', calibration=None,
     os.makedirs(folder, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         onnx_path = export_onnx(net, os.path.join(tmp, 'net.onnx'), input_shape)
-        model = ov.convert_model(onnx_path)
+        with telemetry_sent():      # before MXNet computes again (see telemetry_sent)
+            model = ov.convert_model(onnx_path)
     if precision == 'int8':
         nncf = _require('nncf', 'int8 quantisation')
         batch = input_shape[0]
@@ -243,7 +244,7 @@ def export_openvino(net, path, input_shape, precision='f32', calibration=None,
                 + [op.get_friendly_name() for op in ops if op.get_type_name() == 'MatMul'])
         options = dict(subset_size=len(items), preset=nncf.QuantizationPreset.MIXED,
                        fast_bias_correction=False, ignored_scope=nncf.IgnoredScope(names=keep))
-        with contextlib.redirect_stdout(io.StringIO()):     # its progress bars
+        with contextlib.redirect_stdout(io.StringIO()), telemetry_sent():  # its progress bars
             if validation is None:
                 model = nncf.quantize(model, nncf.Dataset(items), **options)
             else:

@@ -21,6 +21,8 @@ import json
 import math
 import os
 import sys
+import threading
+import time
 
 import numpy as np
 
@@ -39,10 +41,50 @@ class PrecisionUnavailable(RuntimeError):
 def _require(module, what):
     import importlib
     try:
-        return importlib.import_module(module)
+        with telemetry_sent():                  # importing openvino sends a message
+            return importlib.import_module(module)
     except ImportError:
         raise ImportError('%s needs the %s package, which is not installed here: pip install '
                           '%s (the repository\'s requirements.txt pins it)' % (what, module, module))
+
+
+@contextlib.contextmanager
+def telemetry_sent(timeout=30.0):
+    """Leave the block only once OpenVINO's telemetry has sent what the calls inside queued.
+
+    OpenVINO's telemetry (on unless the user opted out: ``opt_in_out --opt_out``) sends each
+    message from a thread pool, in a process it forks for the purpose. MXNet's fork handler
+    waits for MXNet's engine, and a fork from another thread while MXNet computes deadlocks
+    the process (reproduced: a thread forking in a loop hung forward passes within a
+    second; seen in ``gluon-aff bench``). ``import openvino`` queues one message,
+    ``convert_model`` about twenty. Waiting keeps the forks out of the time MXNet computes;
+    whether anything is sent stays the user's choice. Gives up after ``timeout`` seconds
+    (each message is abandoned after 3 s by the telemetry itself)."""
+    try:
+        yield
+    finally:
+        telemetry = sys.modules.get('openvino_telemetry')
+        deadline = time.monotonic() + timeout
+        while telemetry is not None and _sending(telemetry) and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+
+def _sending(telemetry):
+    """Whether the telemetry has a message queued or a thread inside its code."""
+    try:
+        if telemetry.Telemetry().sender.queue_size > 0:      # the configured singleton
+            return True
+    except Exception:           # not configured yet, or a version laid out otherwise
+        pass
+    package = os.path.dirname(telemetry.__file__)
+    for ident, frame in sys._current_frames().items():
+        if ident == threading.get_ident():
+            continue
+        while frame is not None:
+            if frame.f_code.co_filename.startswith(package):
+                return True
+            frame = frame.f_back
+    return False
 
 
 def _threads(threads):

@@ -1,9 +1,13 @@
 """Serving: OpenVINO export and runner at each precision, preprocessing without MXNet,
 gluon-aff predict, and the accuracy columns of gluon-aff bench."""
+import http.server
 import json
 import os
 import shutil
+import subprocess
 import sys
+import threading
+import time
 
 import mxnet as mx
 import numpy as np
@@ -49,6 +53,72 @@ def test_exact_paths_match_mxnet(exported):
     batch = np.random.RandomState(1).normal(size=(3, 3, 32, 32)).astype(np.float32)
     np.testing.assert_allclose(runtimes.Runner(xml)(batch), net(mx.nd.array(batch)).asnumpy(),
                                rtol=1e-4, atol=1e-4 * scale)
+
+
+TELEMETRY_PROBE = r"""
+import json, os, sys, threading, time
+forks = []
+os.register_at_fork(before=lambda: forks.append(threading.current_thread() is not
+                                                threading.main_thread()))
+from gluon_aff.deploy import runtimes
+from gluon_aff.deploy.export import export_openvino
+from gluon_aff.model_zoo import get_model
+
+
+def forks_after(call):
+    call()
+    at_return = sum(forks)
+    time.sleep(0.5)
+    return [at_return, sum(forks)]
+
+
+net = get_model('cifar_iaff_resnet20', classes=10, blocks=1, channel_times=1)
+net.initialize()
+print(json.dumps({
+    'import openvino': forks_after(lambda: runtimes.available_precisions('openvino')),
+    'export_openvino': forks_after(lambda: export_openvino(net, sys.argv[1], (1, 3, 32, 32)))}))
+"""
+
+
+class SlowProxy(http.server.BaseHTTPRequestHandler):
+    """An HTTPS proxy that answers each CONNECT with an error after 0.25 s, as a slow
+    network would (the telemetry's messages then take turns in its six threads)."""
+
+    def do_CONNECT(self):
+        self.server.connects += 1
+        time.sleep(0.25)
+        self.send_error(502)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_openvino_calls_return_with_their_telemetry_sent(tmp_path):
+    """OpenVINO's telemetry forks a process per message from a thread pool, and a fork from
+    another thread while MXNet computes deadlocks MXNet (its fork handler waits for its
+    engine: ``gluon-aff bench`` hung so). Importing OpenVINO and exporting to it return only
+    once their messages are sent, so no such fork comes after them. Run in a fresh process
+    (OpenVINO sends on its first import) whose home has no consent file (telemetry on, as
+    for a new user), outside CI (where it is off), its messages sent through a slow proxy
+    (which kept forks coming for a second after the export returned before the fix)."""
+    proxy = http.server.ThreadingHTTPServer(('127.0.0.1', 0), SlowProxy)
+    proxy.connects = 0
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    env = {k: v for k, v in os.environ.items()
+           if k not in ('CI', 'TF_BUILD', 'JENKINS_URL', 'no_proxy', 'NO_PROXY')}
+    env.update(HOME=str(tmp_path), https_proxy='http://127.0.0.1:%d' % proxy.server_port)
+    try:
+        out = subprocess.run([sys.executable, '-c', TELEMETRY_PROBE, str(tmp_path / 'net.xml')],
+                             env=env, capture_output=True, text=True, timeout=300)
+    finally:
+        proxy.shutdown()
+    assert out.returncode == 0, out.stderr[-3000:]
+    forks = json.loads(out.stdout.strip().splitlines()[-1])
+    if not forks['export_openvino'][1] or not proxy.connects:
+        pytest.skip('this OpenVINO sent no telemetry from a forked process')
+    for call, (at_return, later) in forks.items():
+        assert later == at_return, '%s: %d telemetry forks after it returned' % (
+            call, later - at_return)
 
 
 def test_preprocessing_without_mxnet_equals_the_zoo_evaluation():

@@ -28,7 +28,7 @@ import numpy as np
 
 __all__ = ['RUNTIMES', 'PRECISIONS', 'PrecisionUnavailable', 'available_precisions',
            'onnx_session', 'run_onnx', 'Runner', 'Classifier', 'preprocess', 'read_meta',
-           'in_batches']
+           'in_batches', 'telemetry_sent']
 
 RUNTIMES = ('onnxruntime', 'openvino')
 PRECISIONS = {'onnxruntime': ('f32',), 'openvino': ('f32', 'bf16', 'int8')}

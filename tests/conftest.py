@@ -1,8 +1,6 @@
 import gc
-import http.server
 import os
 import sys
-import threading
 
 # The suite runs on MXNet's default (threaded) engine, as users' programs do. Tests that
 # need exact repeatability run the training scripts as subprocesses, which choose the
@@ -19,7 +17,7 @@ import pytest  # noqa: E402
 
 # the tests in the sub-folders import the shared helpers as `helpers`
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from helpers import DIGITS_ARGS, FileHandler, run_script  # noqa: E402
+from helpers import DIGITS_ARGS, FileHandler, local_server, run_script  # noqa: E402
 
 
 def pytest_addoption(parser):
@@ -85,15 +83,9 @@ def _isolated_mxnet_home(tmp_path, monkeypatch):
 @pytest.fixture
 def http_server():
     """A file server on 127.0.0.1; yields (base_url, server)."""
-    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), FileHandler)
-    server.files, server.cut = {}, set()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield 'http://127.0.0.1:%d' % server.server_address[1], server
-    finally:
-        server.shutdown()
-        server.server_close()
+    with local_server(FileHandler) as server:
+        server.files, server.cut = {}, set()
+        yield 'http://127.0.0.1:%d' % server.server_port, server
 
 
 @pytest.fixture(scope='session')

@@ -1,8 +1,10 @@
-"""What the tests share: paths, the trained-digits recipe, running the scripts, a file
-server's request handler, NumPy views of a network's parameters. (Fixtures are in
+"""What the tests share: paths, the trained-digits recipe, running the scripts, a local
+HTTP server and a file server's request handler, NumPy views of a network's parameters. (Fixtures are in
 conftest.py, which imports gluon_aff only after fixing the thread count.)"""
+import contextlib
 import http.server
 import os
+import threading
 
 import numpy as np
 
@@ -62,6 +64,19 @@ def covering_names(names):
 def numpy_params(net):
     return {k: p.data().asnumpy().astype(np.float64)
             for k, p in net._collect_params_with_prefix().items()}
+
+
+@contextlib.contextmanager
+def local_server(handler):
+    """An HTTP server on 127.0.0.1 answering with ``handler``, in a thread; yields it
+    (its port: ``server.server_port``)."""
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 class FileHandler(http.server.BaseHTTPRequestHandler):

@@ -6,14 +6,13 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 
 import mxnet as mx
 import numpy as np
 import pytest
 
-from helpers import randomize
+from helpers import local_server, randomize
 from gluon_aff.cli import main
 from gluon_aff.data.photos import sample_photos
 from gluon_aff.deploy import runtimes
@@ -101,17 +100,13 @@ def test_openvino_calls_return_with_their_telemetry_sent(tmp_path):
     (OpenVINO sends on its first import) whose home has no consent file (telemetry on, as
     for a new user), outside CI (where it is off), its messages sent through a slow proxy
     (which kept forks coming for a second after the export returned before the fix)."""
-    proxy = http.server.ThreadingHTTPServer(('127.0.0.1', 0), SlowProxy)
-    proxy.connects = 0
-    threading.Thread(target=proxy.serve_forever, daemon=True).start()
     env = {k: v for k, v in os.environ.items()
            if k not in ('CI', 'TF_BUILD', 'JENKINS_URL', 'no_proxy', 'NO_PROXY')}
-    env.update(HOME=str(tmp_path), https_proxy='http://127.0.0.1:%d' % proxy.server_port)
-    try:
+    with local_server(SlowProxy) as proxy:
+        proxy.connects = 0
+        env.update(HOME=str(tmp_path), https_proxy='http://127.0.0.1:%d' % proxy.server_port)
         out = subprocess.run([sys.executable, '-c', TELEMETRY_PROBE, str(tmp_path / 'net.xml')],
                              env=env, capture_output=True, text=True, timeout=300)
-    finally:
-        proxy.shutdown()
     assert out.returncode == 0, out.stderr[-3000:]
     forks = json.loads(out.stdout.strip().splitlines()[-1])
     if not forks['export_openvino'][1] or not proxy.connects:

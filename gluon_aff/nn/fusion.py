@@ -51,7 +51,7 @@ class _Inputs(HybridBlock):
 
     def __init__(self, channels, in_pair, dims, norm_layer, **kwargs):
         super(_Inputs, self).__init__(**kwargs)
-        norm = make_norm(norm_layer)
+        norm = make_norm(norm_layer, dims)
         self.projected = tuple(c != channels for c in in_pair)
         with self.name_scope():
             for name, c in zip(('x_proj', 'residual_proj'), in_pair):

@@ -19,11 +19,32 @@ class _Identity(HybridBlock):
         return x
 
 
-def make_norm(norm_layer):
-    """``norm_layer(channels)``: MXNet's BatchNorm by default; None: no norm (an identity
-    keeps the layers' indices, and so the checkpoint keys)."""
+class _BatchNormOn4D(nn.BatchNorm):
+    """MXNet's BatchNorm, given 1D and 3D maps as 4D ones, (N, C, 1, L*) (the same statistics
+    per channel, the same parameters and parameter names).
+
+    MXNet 1.9.1's oneDNN BatchNorm crashes the process (a segmentation fault in
+    MKLDNNBatchNormForwardImpl) on an (N, C, 1) or (N, C, 1, 1, 1) input, MS-CAM's global
+    branch at dims 1 and 3, once the process has run a 4D BatchNorm on an (N, C, 1, 1)
+    convolution output with the same N and C (C a multiple of 16): the non-4D path reuses
+    that primitive. A 4D input of the default layout takes a primitive of its own."""
+
+    def _alias(self):
+        return 'batchnorm'
+
+    def hybrid_forward(self, F, x, gamma, beta, running_mean, running_var):
+        out = super(_BatchNormOn4D, self).hybrid_forward(
+            F, F.reshape(x, shape=(0, 0, 1, -1)), gamma, beta, running_mean, running_var)
+        return F.reshape_like(out, x)
+
+
+def make_norm(norm_layer, dims=2):
+    """``norm_layer(channels)``: MXNet's BatchNorm by default (for maps of ``dims`` 1 or 3
+    computed on a 4D view: see ``_BatchNormOn4D``); None: no norm (an identity keeps the
+    layers' indices, and so the checkpoint keys)."""
     if norm_layer == MXNET_NORM:
-        return lambda channels: nn.BatchNorm(in_channels=channels)
+        batch_norm = nn.BatchNorm if dims == 2 else _BatchNormOn4D
+        return lambda channels: batch_norm(in_channels=channels)
     if norm_layer is None:
         return lambda channels: _Identity()
     if not callable(norm_layer):
@@ -39,7 +60,7 @@ def local_context(channels, r, dims=2, norm_layer=MXNET_NORM):
     The BatchNorms are plain ``BatchNorm()`` whatever the host's norm layer, as
     in the original code; ``dims``/``norm_layer`` as ``AFF``'s.
     """
-    inter, conv, norm = inner_channels(channels, r), _CONV[dims], make_norm(norm_layer)
+    inter, conv, norm = inner_channels(channels, r), _CONV[dims], make_norm(norm_layer, dims)
     branch = nn.HybridSequential()
     with branch.name_scope():
         branch.add(conv(inter, 1, in_channels=channels))
@@ -52,7 +73,7 @@ def local_context(channels, r, dims=2, norm_layer=MXNET_NORM):
 
 def global_context(channels, r, dims=2, norm_layer=MXNET_NORM):
     """g(X) = BN(PWConv2(ReLU(BN(PWConv1(GAP(X)))))), shape C x 1 x 1 (eq. 1)."""
-    inter, conv, norm = inner_channels(channels, r), _CONV[dims], make_norm(norm_layer)
+    inter, conv, norm = inner_channels(channels, r), _CONV[dims], make_norm(norm_layer, dims)
     branch = nn.HybridSequential()
     with branch.name_scope():
         branch.add(GlobalAvgPool(channels) if dims == 2 else _POOL[dims]())

@@ -2,6 +2,9 @@
 dims, norm_layer, a list of two maps): the same checkpoint keys as the twin's blocks and
 the same outputs, eager and hybridized, 1D to 3D; bad input named by argument; the zoo's
 fusions keep graphs without a resize."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -44,6 +47,40 @@ def test_the_twins_arguments_give_the_twins_outputs(kind, dims, resize):
     assert eager.shape == (2, 16) + (6,) * dims
     np.testing.assert_allclose(eager, want, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(hybrid, want, rtol=1e-4, atol=1e-5)
+
+
+AFTER_A_2D_NETWORK = r"""
+import sys
+import gluon_aff.model_zoo
+import mxnet as mx
+from mxnet import autograd
+from mxnet.gluon import nn
+from gluon_aff import nn as gnn
+dims = int(sys.argv[1])
+host = nn.HybridSequential()
+host.add(nn.Conv2D(16, 1, in_channels=16), nn.BatchNorm(in_channels=16))
+host.initialize()
+with autograd.predict_mode():
+    host(mx.nd.ones((2, 16, 1, 1))).wait_to_read()
+for block in (gnn.MSCAM(16, 4, dims=dims), gnn.AFF(16, 4, dims=dims)):
+    block.initialize()
+    maps = [mx.nd.ones((2, 16) + (5,) * dims)] * (1 if isinstance(block, gnn.MSCAM) else 2)
+    for hybrid in (False, True):
+        block.hybridize(hybrid)
+        with autograd.predict_mode():
+            print(type(block).__name__, hybrid, block(*maps).asnumpy().mean())
+"""
+
+
+@pytest.mark.parametrize('dims', [1, 3])
+def test_1d_and_3d_batch_norms_run_after_a_2d_network(dims):
+    """MXNet 1.9.1's oneDNN BatchNorm crashed on MS-CAM's (N, C, 1) global branch once the
+    process had run a 2D BatchNorm on an (N, C, 1, 1) convolution output (a segmentation
+    fault; here in a process of its own)."""
+    run = subprocess.run([sys.executable, '-c', AFTER_A_2D_NETWORK, str(dims)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert len(run.stdout.splitlines()) == 4
 
 
 def test_norm_layer_none_and_mscam_in_1d():

@@ -210,7 +210,7 @@ def export_openvino(net, path, input_shape, precision='f32', calibration=None,
     With ``validation`` (inputs, labels), NNCF's accuracy-controlled quantisation keeps
     layers in float until the top-1 accuracy on it is within ``max_drop`` of float32's
     (use labelled images other than those you evaluate on). Returns ``path``."""
-    from .runtimes import _require, telemetry_sent
+    from .runtimes import _require, signal_stack_kept, telemetry_sent
     ov = _require('openvino', 'Export to OpenVINO')
     if precision not in ('f32', 'int8'):
         raise ValueError("OpenVINO export precision must be 'f32' or 'int8' (bf16 is chosen "
@@ -244,7 +244,8 @@ def export_openvino(net, path, input_shape, precision='f32', calibration=None,
                 + [op.get_friendly_name() for op in ops if op.get_type_name() == 'MatMul'])
         options = dict(subset_size=len(items), preset=nncf.QuantizationPreset.MIXED,
                        fast_bias_correction=False, ignored_scope=nncf.IgnoredScope(names=keep))
-        with contextlib.redirect_stdout(io.StringIO()), telemetry_sent():  # its progress bars
+        # (redirected: its progress bars; NNCF compiles on OpenVINO's CPU plugin)
+        with contextlib.redirect_stdout(io.StringIO()), telemetry_sent(), signal_stack_kept():
             if validation is None:
                 model = nncf.quantize(model, nncf.Dataset(items), **options)
             else:

@@ -1,7 +1,7 @@
 """Serve an exported network without MXNet: ONNX Runtime or OpenVINO, at a chosen precision,
 with the zoo's preprocessing.
 
-Nothing here imports MXNet or the rest of gluon_aff: serving needs numpy, OpenCV and the
+Nothing here imports MXNet or the rest of gluon_aff (but ``signal_stack``): serving needs numpy, OpenCV and the
 runtime (``gluon-aff bench`` times it in a worker of its own,
 ``gluon_aff.tools.bench.runtime_worker``, so that the peak memory it reports is the
 runtime's)::
@@ -26,9 +26,11 @@ import time
 
 import numpy as np
 
+from .signal_stack import signal_stack_kept
+
 __all__ = ['RUNTIMES', 'PRECISIONS', 'PrecisionUnavailable', 'available_precisions',
            'onnx_session', 'run_onnx', 'Runner', 'Classifier', 'preprocess', 'read_meta',
-           'in_batches', 'telemetry_sent']
+           'in_batches', 'telemetry_sent', 'signal_stack_kept']
 
 RUNTIMES = ('onnxruntime', 'openvino')
 PRECISIONS = {'onnxruntime': ('f32',), 'openvino': ('f32', 'bf16', 'int8')}
@@ -123,8 +125,9 @@ def available_precisions(runtime='openvino'):
     except ImportError as e:
         return dict.fromkeys(PRECISIONS['openvino'], str(e))
     core = ov.Core()
-    caps = set(core.get_property('CPU', 'OPTIMIZATION_CAPABILITIES'))
-    cpu = core.get_property('CPU', 'FULL_DEVICE_NAME')
+    with signal_stack_kept():       # the CPU plugin's creation (see signal_stack)
+        caps = set(core.get_property('CPU', 'OPTIMIZATION_CAPABILITIES'))
+        cpu = core.get_property('CPU', 'FULL_DEVICE_NAME')
     reasons = {'f32': None}
     reasons['bf16'] = None if 'BF16' in caps else (
         'this CPU (%s) gives OpenVINO no bfloat16 kernels (they need AVX512_BF16 or AMX); '
@@ -206,7 +209,8 @@ class Runner(object):
             config = {'PERFORMANCE_HINT': 'LATENCY', 'INFERENCE_NUM_THREADS': self.threads}
             if self.precision in ('f32', 'bf16'):
                 config['INFERENCE_PRECISION_HINT'] = self.precision
-            self._compiled[shape] = self._core.compile_model(model, 'CPU', config)
+            with signal_stack_kept():   # the first creates the CPU plugin (see signal_stack)
+                self._compiled[shape] = self._core.compile_model(model, 'CPU', config)
         return self._compiled[shape]
 
     def __call__(self, x):

@@ -116,6 +116,37 @@ def test_openvino_calls_return_with_their_telemetry_sent(tmp_path):
             call, later - at_return)
 
 
+SIGNAL_AFTER_TWO_RUNNERS = r"""
+import gc, os, signal, sys
+import numpy as np
+from gluon_aff.deploy.runtimes import Runner
+first, second = Runner(sys.argv[1], 'openvino'), Runner(sys.argv[1], 'openvino')
+x = np.zeros((1, 3, 32, 32), np.float32)
+first(x), second(x)
+del first
+gc.collect()
+del second
+gc.collect()
+handled = []
+signal.signal(signal.SIGUSR1, lambda *args: handled.append(True))
+os.kill(os.getpid(), signal.SIGUSR1)
+print(handled)
+"""
+
+
+def test_a_signal_is_handled_after_two_runners_are_released_in_the_order_made(exported):
+    """OpenVINO's CPU plugin installs an alternate signal stack of its own and, released,
+    reinstalls the one it found: the first of two runners released first left the thread on
+    its unmapped stack, and the next signal with a handler (here SIGUSR1; in the suite a
+    DataLoader worker's SIGCHLD) killed the process with a segmentation fault."""
+    _, folder, _ = exported
+    out = subprocess.run([sys.executable, '-c', SIGNAL_AFTER_TWO_RUNNERS,
+                          str(folder / 'cifar_iaff_resnet20.xml')],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, (out.returncode, out.stderr[-3000:])
+    assert out.stdout.split() == ['[True]']
+
+
 def test_preprocessing_without_mxnet_equals_the_zoo_evaluation():
     for name in ('iaff_resnet50', 'cifar_aff_resnet32'):
         info = get_model_info(name)

@@ -1,8 +1,8 @@
 """Serve an exported network without MXNet: ONNX Runtime or OpenVINO, at a chosen precision,
 with the zoo's preprocessing.
 
-Nothing here imports MXNet or the rest of gluon_aff (but ``signal_stack``): serving needs numpy, OpenCV and the
-runtime (``gluon-aff bench`` times it in a worker of its own,
+Nothing here imports MXNet or the rest of gluon_aff but ``signal_stack``: serving needs
+numpy, OpenCV and the runtime (``gluon-aff bench`` times it in a worker of its own,
 ``gluon_aff.tools.bench.runtime_worker``, so that the peak memory it reports is the
 runtime's)::
 

@@ -26,8 +26,8 @@ class _BatchNormOn4D(nn.BatchNorm):
     MXNet 1.9.1's oneDNN BatchNorm crashes the process (a segmentation fault in
     MKLDNNBatchNormForwardImpl) on an (N, C, 1) or (N, C, 1, 1, 1) input, MS-CAM's global
     branch at dims 1 and 3, once the process has run a 4D BatchNorm on an (N, C, 1, 1)
-    convolution output with the same N and C (C a multiple of 16): the non-4D path reuses
-    that primitive. A 4D input of the default layout takes a primitive of its own."""
+    convolution output with the same N and C (seen with C 16 and 32, not 4); a 4D input
+    after it does not crash."""
 
     def _alias(self):
         return 'batchnorm'

@@ -1,6 +1,7 @@
-"""What the tests share: paths, the trained-digits recipe, running the scripts, a local
-HTTP server and a file server's request handler, NumPy views of a network's parameters. (Fixtures are in
-conftest.py, which imports gluon_aff only after fixing the thread count.)"""
+"""What the tests share: paths, the trained-digits recipe, running the scripts and Python
+code in processes of their own, a local HTTP server and a file server's request handler,
+NumPy views of a network's parameters. (Fixtures are in conftest.py, which imports
+gluon_aff only after fixing the thread count.)"""
 import contextlib
 import http.server
 import os
@@ -137,4 +138,16 @@ def run_script(script, argv, timeout=900, env=None):
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                          timeout=timeout, cwd=ROOT, env=env)
     assert out.returncode == 0, '%s failed:\n%s' % (script, out.stdout[-3000:])
+    return out.stdout
+
+
+def run_python(code, *args, timeout=600, env=None):
+    """Run ``python -c code args...`` in the repository's root (a process of its own: a
+    fresh interpreter, or a crash that must not take the test's worker with it); returns
+    its standard output, failing with its exit status and standard error otherwise."""
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, '-c', code] + list(args), capture_output=True,
+                         text=True, cwd=ROOT, timeout=timeout, env=env)
+    assert out.returncode == 0, (out.returncode, out.stderr[-3000:])
     return out.stdout

@@ -4,7 +4,6 @@ import http.server
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 
@@ -12,7 +11,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from helpers import local_server, randomize
+from helpers import local_server, randomize, run_python
 from gluon_aff.cli import main
 from gluon_aff.data.photos import sample_photos
 from gluon_aff.deploy import runtimes
@@ -105,10 +104,8 @@ def test_openvino_calls_return_with_their_telemetry_sent(tmp_path):
     with local_server(SlowProxy) as proxy:
         proxy.connects = 0
         env.update(HOME=str(tmp_path), https_proxy='http://127.0.0.1:%d' % proxy.server_port)
-        out = subprocess.run([sys.executable, '-c', TELEMETRY_PROBE, str(tmp_path / 'net.xml')],
-                             env=env, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    forks = json.loads(out.stdout.strip().splitlines()[-1])
+        out = run_python(TELEMETRY_PROBE, str(tmp_path / 'net.xml'), env=env, timeout=300)
+    forks = json.loads(out.strip().splitlines()[-1])
     if not forks['export_openvino'][1] or not proxy.connects:
         pytest.skip('this OpenVINO sent no telemetry from a forked process')
     for call, (at_return, later) in forks.items():
@@ -140,11 +137,9 @@ def test_a_signal_is_handled_after_two_runners_are_released_in_the_order_made(ex
     its unmapped stack, and the next signal with a handler (here SIGUSR1; in the suite a
     DataLoader worker's SIGCHLD) killed the process with a segmentation fault."""
     _, folder, _ = exported
-    out = subprocess.run([sys.executable, '-c', SIGNAL_AFTER_TWO_RUNNERS,
-                          str(folder / 'cifar_iaff_resnet20.xml')],
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, (out.returncode, out.stderr[-3000:])
-    assert out.stdout.split() == ['[True]']
+    out = run_python(SIGNAL_AFTER_TWO_RUNNERS, str(folder / 'cifar_iaff_resnet20.xml'),
+                     timeout=300)
+    assert out.split() == ['[True]']
 
 
 def test_preprocessing_without_mxnet_equals_the_zoo_evaluation():

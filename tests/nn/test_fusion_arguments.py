@@ -2,9 +2,6 @@
 dims, norm_layer, a list of two maps): the same checkpoint keys as the twin's blocks and
 the same outputs, eager and hybridized, 1D to 3D; bad input named by argument; the zoo's
 fusions keep graphs without a resize."""
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -15,6 +12,7 @@ import torch
 from gluon_aff import nn as gnn
 from gluon_aff import torch as twin
 from gluon_aff.nn.registry import create_fusion
+from helpers import run_python
 
 
 def _to_twin(block, twin_block):
@@ -77,10 +75,7 @@ def test_1d_and_3d_batch_norms_run_after_a_2d_network(dims):
     """MXNet 1.9.1's oneDNN BatchNorm crashed on MS-CAM's (N, C, 1) global branch once the
     process had run a 2D BatchNorm on an (N, C, 1, 1) convolution output (a segmentation
     fault; here in a process of its own)."""
-    run = subprocess.run([sys.executable, '-c', AFTER_A_2D_NETWORK, str(dims)],
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert len(run.stdout.splitlines()) == 4
+    assert len(run_python(AFTER_A_2D_NETWORK, str(dims), timeout=300).splitlines()) == 4
 
 
 def test_norm_layer_none_and_mscam_in_1d():

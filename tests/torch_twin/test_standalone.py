@@ -3,11 +3,8 @@ installs nothing of it, and the twin and the commands that need no MXNet run whe
 MXNet side is absent (`make torch-check` does the same in a fresh `pip install '.[torch]'`
 environment)."""
 import importlib.metadata
-import subprocess
-import sys
 
-
-from helpers import ROOT
+from helpers import run_python
 
 MXNET_SIDE = ('mxnet', 'gluoncv', 'pandas', 'sklearn', 'pycocotools', 'onnx', 'onnxruntime',
               'openvino', 'nncf')
@@ -15,15 +12,8 @@ DISTRIBUTIONS = ('mxnet', 'gluoncv', 'pandas', 'scikit-learn', 'pycocotools', 'o
                  'onnxruntime', 'openvino', 'nncf')
 
 
-def _python(code, *args):
-    run = subprocess.run([sys.executable, '-c', code] + list(args), capture_output=True,
-                         text=True, cwd=ROOT, timeout=600)
-    assert run.returncode == 0, run.stderr[-3000:]
-    return run.stdout
-
-
 def test_the_mxnet_side_still_comes_with_import_gluon_aff():
-    out = _python('''
+    out = run_python('''
 import gluon_aff
 import gluoncv, mxnet, numpy
 net = gluoncv.model_zoo.get_model('cifar_iaff_resnet20', blocks=1, channel_times=1)
@@ -37,7 +27,7 @@ print(gluon_aff.get_model('iaff_resnet50').zoo_name)
 def test_the_twin_loads_nothing_of_the_mxnet_side_and_runs_without_it(tmp_path):
     """Importing the twin loads no MXNet-side package; then, as in a PyTorch-only
     environment (each of them made unimportable), the twin and its commands run."""
-    out = _python('''
+    out = run_python('''
 import sys
 import gluon_aff.torch
 print('loaded', sorted(m for m in %r if m in sys.modules))

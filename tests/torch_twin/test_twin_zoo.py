@@ -3,15 +3,13 @@ written by MXNet loaded without MXNet."""
 import glob
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
 
 import mxnet as mx
-from helpers import COMPAT_DIR, ROOT, covering_names, distinct_names
+from helpers import COMPAT_DIR, covering_names, distinct_names, run_python
 from gluon_aff import model_zoo
 from gluon_aff import torch as twin
 from gluon_aff.core import zoo
@@ -117,10 +115,8 @@ for path, x in zip(sys.argv[1::2], sys.argv[2::2]):
 print(json.dumps(outs))
 '''
     argv = [a for path, x, _ in files.values() for a in (path, x)]
-    run = subprocess.run([sys.executable, '-c', code] + argv, capture_output=True, text=True,
-                         cwd=ROOT)
-    assert run.returncode == 0, run.stderr[-3000:]
-    for got, (dtype, (_, _, expected)) in zip(json.loads(run.stdout), files.items()):
+    for got, (dtype, (_, _, expected)) in zip(json.loads(run_python(code, *argv)),
+                                              files.items()):
         np.testing.assert_allclose(np.array(got), expected, rtol=1e-4,
                                    atol=1e-5 * np.abs(expected).max(), err_msg=dtype)
 

@@ -14,7 +14,10 @@ About 25 minutes a repeat on 2 cores (the compiled paths compile in every proces
 inductor's cache makes the later repeats' compiles shorter). ``--isa AVX2`` runs oneDNN
 (PyTorch's and MXNet's) and PyTorch's own kernels as on an AVX2 CPU
 (``DNNL_MAX_CPU_ISA``, ``ATEN_CPU_CAPABILITY``); ONNX Runtime picks its kernels itself
-and is not limited. Random weights; each path in its own process; run it alone.
+and is not limited. Random weights; each path in its own process, except with ``--plain``:
+there the two networks of a path run in one process, timed in turn with the order swapped
+every round, and a ratio is the median over pairs of rounds (``--separate``: each in its
+own process, as the earlier plain pages); run it alone.
 """
 import argparse
 import datetime
@@ -27,7 +30,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from gluon_aff.tools.bench import add_ratios, benchmark  # noqa: E402
+from gluon_aff.tools.bench import add_ratios, benchmark, benchmark_pair  # noqa: E402
 from gluon_aff.tools.isa_check import cpu_flags, cpu_model  # noqa: E402
 
 NETWORKS = ['resnet50_add', 'aff_resnet50', 'iaff_resnet50']
@@ -45,16 +48,26 @@ PLAIN_INFERENCE = ['torch', 'torch-compile', 'torch-optimized-compile']
 PLAIN_TRAIN = ['torch-train', 'torch-compile-train']
 
 
-def measure_plain(batch_iters, train):
+def measure_plain(batch_iters, train, separate=False):
     """One repeat of ``--plain``: the networks as timm returns them (eager and compiled),
-    the compiled inference form, at batch 1 and 32; training steps at batch 32."""
+    the compiled inference form, at batch 1 and 32; training steps at batch 32. The two
+    networks of a path in one process, timed in turn (``benchmark_pair``), or with
+    ``separate`` each in its own process."""
     rows = []
-    for batch, iters in batch_iters:
-        rows += benchmark(PLAIN, [batch], PLAIN_INFERENCE, iters=iters, warmup=3,
-                          accuracy=False, progress=False)
-    if train:
-        rows += benchmark(PLAIN, [32], PLAIN_TRAIN, iters=3, warmup=2, accuracy=False,
-                          progress=False)
+    if separate:
+        for batch, iters in batch_iters:
+            rows += benchmark(PLAIN, [batch], PLAIN_INFERENCE, iters=iters, warmup=3,
+                              accuracy=False, progress=False)
+        if train:
+            rows += benchmark(PLAIN, [32], PLAIN_TRAIN, iters=3, warmup=2, accuracy=False,
+                              progress=False)
+    else:
+        for batch, iters in batch_iters:
+            rows += benchmark_pair(PLAIN[::-1], [batch], PLAIN_INFERENCE, iters=iters,
+                                   warmup=3, progress=False)
+        if train:
+            rows += benchmark_pair(PLAIN[::-1], [32], PLAIN_TRAIN, iters=4, warmup=2,
+                                   progress=False)
     return add_ratios(rows, 'resnet50_add')
 
 
@@ -92,7 +105,13 @@ def _ms(rows, model, path, batch):
 
 
 def _ratio(rows, a, b):
-    """time(a) / time(b) for a, b = (model, path, batch); None where either is missing."""
+    """time(a) / time(b) for a, b = (model, path, batch): the median over rounds timed in
+    turn where a was measured paired with b, else the ratio of the two times per image;
+    None where either is missing."""
+    for r in rows:
+        if ((r['model'], r['path'], r['batch']) == a and r.get('paired_with') == b[0]
+                and r.get('ratio_p50') and (b[1], b[2]) == a[1:]):
+            return r['ratio_p50']
     ta, tb = _ms(rows, *a), _ms(rows, *b)
     return None if ta is None or tb is None else ta / tb
 
@@ -183,6 +202,10 @@ def main():
                    help='only the plain networks (eager, compiled) and the compiled '
                    'inference form of resnet50_add and iaff_resnet50, against each other '
                    '(the fusion layer\'s targets; twin_speed_plain.md)')
+    p.add_argument('--separate', action='store_true',
+                   help='with --plain: each network in its own process (as the pages '
+                   'before twin_speed_plain_paired.md) instead of the two networks of a path '
+                   'timed in turn in one process')
     p.add_argument('--out', default=None)
     p.add_argument('--from-json', default=None,
                    help='write the page from the rows an earlier run saved (no measuring)')
@@ -191,8 +214,7 @@ def main():
         os.environ.update(ISA[args.isa])
     out = args.out or os.path.join(HERE, 'twin_speed%s%s.md' % (
         '_plain' if args.plain else '', '_' + args.isa.lower() if args.isa else ''))
-    measure_set, targets_set = ((measure_plain, targets_plain) if args.plain
-                                else (measure, targets))
+    targets_set = targets_plain if args.plain else targets
     raw = os.path.splitext(out)[0] + '.json'
     if args.from_json:
         with open(args.from_json) as f:
@@ -201,8 +223,9 @@ def main():
     else:
         all_rows = []
         for repeat in range(args.repeats):
-            all_rows.append(measure_set([(1, args.iters), (32, max(3, args.iters // 4))],
-                                        args.train))
+            batch_iters = [(1, args.iters), (32, max(3, args.iters // 4))]
+            all_rows.append(measure_plain(batch_iters, args.train, args.separate)
+                            if args.plain else measure(batch_iters, args.train))
             with open(raw, 'w') as f:           # what is measured so far survives a crash
                 json.dump(dict(cpu=cpu_model(), isa=args.isa, repeats=all_rows), f, indent=1)
             print('repeat %d of %d done' % (repeat + 1, args.repeats), flush=True)
@@ -215,16 +238,21 @@ def main():
     lines = ['# The PyTorch twin: speed targets%s' % (' of the plain networks (the fusion layer)'
                                                      if args.plain else ''), '',
              'Measured %s on %s (%d cores; CPU flags: %s)%s; Python %s, PyTorch %s, ONNX '
-             'Runtime %s. %d repeats of the whole set, interleaved; random weights; each path '
-             'in its own process, warm-up excluded. A ratio is a time per image over another '
-             'measured in the same repeat; the verdict is on the median.' % (
+             'Runtime %s. %d repeats of the whole set, interleaved; random weights; %s, '
+             'warm-up excluded; the verdict is on the median.' % (
                  datetime.date.today().isoformat(), cpu_model(), len(os.sched_getaffinity(0)),
                  ', '.join(shown) or '?',
                  ' with oneDNN and PyTorch limited to %s (ONNX Runtime not limited)' % args.isa
                  if args.isa else '', platform.python_version(), torch.__version__,
-                 onnxruntime.__version__, args.repeats),
-             '', 'Command: `.venv/bin/python benchmarks/twin_speed.py --repeats %d%s%s%s`' % (
+                 onnxruntime.__version__, args.repeats,
+                 'the two networks of a path in one process, timed in turn (the order swapped '
+                 'every round); a ratio is the median, over pairs of rounds, of one\'s time '
+                 'over the other\'s' if args.plain and not args.separate else
+                 'each path in its own process; a ratio is a time per image over another '
+                 'measured in the same repeat'),
+             '', 'Command: `.venv/bin/python benchmarks/twin_speed.py --repeats %d%s%s%s%s`' % (
                  args.repeats, ' --plain' if args.plain else '',
+                 ' --separate' if args.plain and args.separate else '',
                  ' --isa ' + args.isa if args.isa else '',
                  '' if args.train else ' --no-train'),
              '', '## Targets', ''] + summary(per_repeat) + [

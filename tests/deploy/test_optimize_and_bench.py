@@ -196,3 +196,74 @@ def test_bench_names_what_it_cannot_run(capsys):
             main([command, 'cifar_aff_resnet20', '--max-accuracy-drop', '1.5'])
         assert ('argument --max-accuracy-drop: 1.5: give a fraction of top-1 accuracy, at '
                 'least 0 and below 1') in capsys.readouterr().err
+
+
+def test_paired_timings_cancel_drift_and_the_cost_of_going_first(monkeypatch):
+    """On a clock that the runs advance by hand: a takes twice b's time, whichever goes
+    first in a round takes 1.5 times longer, and the machine's speed changes from one pair
+    of rounds to the next. The rounds alternate the order, and the ratio, taken over pairs
+    of rounds, is a's 2 exactly; always the same order, a ratio per round or one of the
+    medians would not be."""
+    from gluon_aff.tools.bench import timing
+    clock, calls = [0.0], []
+    slowdown = iter([1.0, 1.3, 1.3, 0.9, 0.9, 2.0, 2.0])                # one per round
+    state = dict(first=True, factor=1.0)
+
+    def run(name, cost):
+        def call():
+            if state['first']:
+                state['factor'] = next(slowdown)
+            calls.append(name)
+            clock[0] += cost * state['factor'] * (1.5 if state['first'] else 1.0)
+            state['first'] = not state['first']
+        return call
+    monkeypatch.setattr(timing.time, 'perf_counter', lambda: clock[0])
+    a, b = timing.paired_timings([run('a', 2.0), run('b', 1.0)], batch=4, iters=5, warmup=1)
+    assert calls[:2] == ['a', 'b']                                     # warm-up
+    assert calls[2:] == ['a', 'b', 'b', 'a'] * 3                       # 5 rounds -> 6
+    assert a['ratio_p50'] == pytest.approx(2.0, rel=1e-12)
+    assert b['ratio_p50'] == pytest.approx(0.5, rel=1e-12)
+    factors = [1.3, 1.3, 0.9, 0.9, 2.0, 2.0]
+    a_times = [2.0 * f * (1.5 if i % 2 == 0 else 1.0) for i, f in enumerate(factors)]
+    assert a['p50_ms'] == pytest.approx(np.percentile(a_times, 50) * 1e3)
+    assert a['img_per_s'] == pytest.approx(4 * 6 / sum(a_times))
+
+
+def test_a_pair_is_timed_in_one_process(tmp_path):
+    """benchmark_pair: both networks' rows, each naming the other, with the twin's outputs
+    checked against MXNet's; a path that is not PyTorch's, or one model, is refused."""
+    from gluon_aff.tools.bench import benchmark_pair
+    rows = benchmark_pair(['cifar_iaff_resnet20', 'cifar_add_resnet20'], [2], ['torch'],
+                          iters=2, warmup=0, progress=False)
+    assert [(r['model'], r['paired_with'], r['path'], r['batch']) for r in rows] == [
+        ('cifar_iaff_resnet20', 'cifar_add_resnet20', 'torch', 2),
+        ('cifar_add_resnet20', 'cifar_iaff_resnet20', 'torch', 2)]
+    for row in rows:
+        assert 'error' not in row, row
+        assert row['img_per_s'] > 0 and row['max_rel_diff'] < 1e-4
+    assert rows[0]['ratio_p50'] == pytest.approx(1 / rows[1]['ratio_p50'])
+    with pytest.raises(ValueError, match="PyTorch paths .* not 'onnxruntime'"):
+        benchmark_pair(['cifar_iaff_resnet20', 'cifar_add_resnet20'], paths=['onnxruntime'])
+    with pytest.raises(ValueError, match='two models, got 1'):
+        benchmark_pair(['cifar_iaff_resnet20'])
+
+
+def test_plain_targets_take_the_paired_ratio():
+    """benchmarks/twin_speed.py: a ratio comes from the rounds timed in turn where the rows
+    were paired, from the two times per image where they were not."""
+    import importlib.util
+    import os
+    path = os.path.join(os.path.dirname(__file__), '..', '..', 'benchmarks', 'twin_speed.py')
+    spec = importlib.util.spec_from_file_location('twin_speed', path)
+    twin_speed = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(twin_speed)
+    paired = [dict(model='iaff_resnet50', path='torch', batch=1, img_per_s=10.0,
+                   paired_with='resnet50_add', ratio_p50=1.21),
+              dict(model='resnet50_add', path='torch', batch=1, img_per_s=15.0,
+                   paired_with='iaff_resnet50', ratio_p50=1 / 1.21)]
+    a, b = ('iaff_resnet50', 'torch', 1), ('resnet50_add', 'torch', 1)
+    assert twin_speed._ratio(paired, a, b) == 1.21
+    assert twin_speed._ratio(paired, b, a) == 1 / 1.21
+    separate = [dict(r, paired_with=None, ratio_p50=None) for r in paired]
+    assert twin_speed._ratio(separate, a, b) == pytest.approx(1.5)
+    assert twin_speed._ratio(paired, a, ('resnet50_add', 'torch', 32)) is None

@@ -32,12 +32,16 @@ validation accuracy of a network trained on the digits set (``digits_params``, o
 trained in the run), run through the same path; its int8 export is accuracy-controlled (a
 0.3% drop at most on 300 training images held out from calibration; the ImageNet models'
 random weights have no labels to control against). Warm-up runs are excluded from timings.
+
+``benchmark_pair`` compares two networks on the PyTorch paths in one process, timed in
+turn, for ratio targets: on a shared machine, two times taken in separate processes
+seconds apart drift apart, and a ratio of them with them.
 """
-from .measure import benchmark
+from .measure import benchmark, benchmark_pair
 from .paths import INFERENCE_PATHS, PATHS, REDUCED_PATHS, TRAIN_PATHS, available_paths
 from .inputs import DIGITS_MODEL, real_images
 from .table import add_ratios, format_table, model_macs
 
 __all__ = ['PATHS', 'INFERENCE_PATHS', 'REDUCED_PATHS', 'TRAIN_PATHS', 'benchmark',
-           'format_table', 'available_paths', 'add_ratios', 'model_macs', 'real_images',
-           'DIGITS_MODEL']
+           'benchmark_pair', 'format_table', 'available_paths', 'add_ratios', 'model_macs',
+           'real_images', 'DIGITS_MODEL']

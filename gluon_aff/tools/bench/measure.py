@@ -13,7 +13,7 @@ from .inputs import DIGITS_MODEL, digits_inputs, real_images
 from .paths import (INFERENCE_PATHS, KEYS, OPENVINO, PATHS, REDUCED_PATHS, TIMM_PREFIX,
                     TORCH_PATHS, TRAIN_PATHS, available_paths)
 
-__all__ = ['benchmark']
+__all__ = ['benchmark', 'benchmark_pair']
 
 log = logging.getLogger('gluon_aff.bench')
 
@@ -155,6 +155,70 @@ def benchmark(models, batches=(1,), paths=None, input_size=None, kwargs=None, it
                         log.warning('%s batch %d %s: %s', info.name, batch, path, err)
                     results.append(row)
                     bar.update(1)
+    bar.close()
+    return results
+
+
+def benchmark_pair(models, batches=(1,), paths=('torch',), iters=20, warmup=3, seed=0,
+                   progress=None):
+    """Two networks compared on each PyTorch path, both in one worker process, timed in
+    turn (the order swapped every round): the rows of ``benchmark`` (per model, batch and
+    path), each with ``paired_with`` (the other model) and ``ratio_p50``, the median over
+    pairs of rounds of its time over the other's (``timing.paired_timings``). Machine
+    drift between processes, which moves two separately measured times apart, falls on
+    both alike here; the peak memory is the pair's."""
+    if len(models) != 2:
+        raise ValueError('benchmark_pair compares two models, got %d' % len(models))
+    for p in paths:
+        if p not in TORCH_PATHS:
+            raise ValueError('benchmark_pair runs the PyTorch paths (%s), not %r'
+                             % (', '.join(TORCH_PATHS), p))
+    infos = [_info(m) for m in models]
+    if infos[0].input_size != infos[1].input_size:
+        raise ValueError('%s and %s take inputs of %d and %d pixels: a pair shares one input'
+                         % (models[0], models[1], infos[0].input_size, infos[1].input_size))
+    reasons = available_paths()
+    bar = _progress(len(batches) * len(paths), progress)
+    results = []
+    for batch in batches:
+        with tempfile.TemporaryDirectory() as folder:
+            prepared = []
+            for info in infos:
+                sub = os.path.join(folder, info.name.replace(':', '_'))
+                os.makedirs(sub)
+                files, reference, _ = _prepare(info.name, {}, batch, info.input_size, sub,
+                                               seed, [], reasons)
+                prepared.append((info.name, files, reference))
+            for path in paths:
+                bar.set_postfix_str('%s b%d %s' % (' / '.join(models), batch, path))
+                rows = [dict(dict.fromkeys(KEYS), model=name, path=path, batch=batch,
+                             input_size=infos[0].input_size, paired_with=models[1 - k])
+                        for k, (name, _, _) in enumerate(prepared)]
+                try:
+                    if reasons.get(path):
+                        raise RuntimeError(reasons[path])
+                    specs = [dict(path=path, model=name, kwargs={}, params=files['params'],
+                                  input=files['input'],
+                                  output=os.path.join(os.path.dirname(files['input']),
+                                                      path + '.npy'))
+                             for name, files, _ in prepared]
+                    cmd = [sys.executable, '-m', 'gluon_aff.tools.bench.worker', '--worker',
+                           json.dumps(dict(pair=specs)), '--iters', str(iters), '--warmup',
+                           str(warmup)]
+                    result = run_worker(cmd).result()
+                    for row, timing, spec, (_, _, reference) in zip(rows, result['pair'],
+                                                                      specs, prepared):
+                        row.update(timing, peak_rss_mb=result['peak_rss_mb'])
+                        if path not in TRAIN_PATHS and reference is not None:
+                            scale = float(np.abs(reference).max()) or 1.0
+                            row['max_rel_diff'] = float(
+                                np.abs(np.load(spec['output']) - reference).max() / scale)
+                except RuntimeError as err:
+                    for row in rows:
+                        row['error'] = str(err)
+                    log.warning('%s batch %d %s: %s', ' / '.join(models), batch, path, err)
+                results += rows
+                bar.update(1)
     bar.close()
     return results
 

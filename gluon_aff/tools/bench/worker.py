@@ -116,6 +116,25 @@ def _torch_train_runner(spec):
     return step
 
 
+def _torch_run(spec):
+    return (_torch_train_runner if spec['path'].endswith('-train') else _torch_runner)(spec)
+
+
+def _paired_main(specs, iters, warmup):
+    """Two PyTorch paths (two networks on one path, as a ratio target compares them) in
+    this one process, timed in turn (``timing.paired_timings``); reports ``pair``: the
+    timings of each."""
+    from .timing import paired_timings, peak_rss_mb
+    if len(specs) != 2 or not all(s['path'].startswith('torch') for s in specs):
+        raise ValueError('a pair is two specs of PyTorch paths, got %s'
+                         % [s.get('path') for s in specs])
+    runs = [_torch_run(s) for s in specs]
+    batch = np.load(specs[0]['input']).shape[0]
+    report('result', pair=paired_timings(runs, batch, iters, warmup),
+           peak_rss_mb=peak_rss_mb())
+    return 0
+
+
 def worker_main(argv):
     p = argparse.ArgumentParser()
     p.add_argument('--worker', required=True)
@@ -123,9 +142,11 @@ def worker_main(argv):
     p.add_argument('--warmup', type=int, default=3)
     args = p.parse_args(argv)
     spec = json.loads(args.worker)
+    if 'pair' in spec:
+        return _paired_main(spec['pair'], args.iters, args.warmup)
     if spec['path'].startswith('torch'):
         from .timing import peak_rss_mb, timings
-        run = (_torch_train_runner if spec['path'].endswith('-train') else _torch_runner)(spec)
+        run = _torch_run(spec)
         result = timings(run, np.load(spec['input']).shape[0], args.iters, args.warmup)
         result['peak_rss_mb'] = peak_rss_mb()
         report('result', **result)

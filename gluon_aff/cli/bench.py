@@ -4,7 +4,9 @@ import json
 from . import register_command
 from .args import accuracy_drop, positive_int
 from .common import add_arg_option, parse_kwargs
-from ..tools.bench import PATHS, add_ratios, benchmark, format_table, model_macs
+from ..tools.bench import (PATHS, add_ratios, benchmark, benchmark_pair, format_table,
+                           model_macs)
+from ..tools.bench.paths import TORCH_PATHS
 
 
 def configure(p):
@@ -23,6 +25,11 @@ def configure(p):
     p.add_argument('--warmup', type=int, default=3, help='untimed runs first (default: 3)')
     p.add_argument('--baseline', default='resnet50_add',
                    help='model the "time vs" column compares with (default: resnet50_add)')
+    p.add_argument('--paired', action='store_true',
+                   help='two models on the PyTorch paths (default: torch), both in one '
+                        'process, timed in turn: "time vs" (the second model, unless '
+                        '--baseline names the first) is then the median ratio over pairs of '
+                        'rounds, which machine drift between processes does not move')
     p.add_argument('--json', action='store_true',
                    help='print one JSON object per (model, path, batch) instead of the table')
     p.add_argument('--accuracy', dest='accuracy', action='store_true', default=None,
@@ -45,10 +52,23 @@ def run(args):
     if args.iters < 1 or args.warmup < 0 or min(args.batch_size) < 1:
         raise ValueError('--iters and --batch-size must be >= 1, --warmup >= 0')
     kwargs = parse_kwargs(args.arg)
-    results = benchmark(args.models, args.batch_size, args.paths, args.input_size, kwargs,
-                        args.iters, args.warmup, accuracy=args.accuracy,
-                        digits_params=args.digits_params,
-                        max_accuracy_drop=args.max_accuracy_drop)
+    if args.paired:
+        others = [p for p in args.paths or () if p not in TORCH_PATHS]
+        if args.accuracy:
+            raise ValueError('--paired times two models; measure --accuracy without it')
+        if len(args.models) != 2 or others:
+            raise ValueError('--paired compares two models on the PyTorch paths (%s); got %d '
+                             'models%s' % (', '.join(TORCH_PATHS), len(args.models),
+                                           ' and ' + ', '.join(others) if others else ''))
+        if args.baseline not in args.models:
+            args.baseline = args.models[1]
+        results = benchmark_pair(args.models, args.batch_size, args.paths or ['torch'],
+                                 args.input_size, kwargs, args.iters, args.warmup)
+    else:
+        results = benchmark(args.models, args.batch_size, args.paths, args.input_size, kwargs,
+                            args.iters, args.warmup, accuracy=args.accuracy,
+                            digits_params=args.digits_params,
+                            max_accuracy_drop=args.max_accuracy_drop)
     macs = model_macs(set(args.models) | {args.baseline}, kwargs, args.input_size) \
         if args.baseline in args.models else None
     results = add_ratios(results, args.baseline, macs)

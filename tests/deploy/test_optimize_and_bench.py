@@ -229,12 +229,16 @@ def test_paired_timings_cancel_drift_and_the_cost_of_going_first(monkeypatch):
     assert a['img_per_s'] == pytest.approx(4 * 6 / sum(a_times))
 
 
-def test_a_pair_is_timed_in_one_process(tmp_path):
-    """benchmark_pair: both networks' rows, each naming the other, with the twin's outputs
-    checked against MXNet's; a path that is not PyTorch's, or one model, is refused."""
+def test_a_pair_is_timed_in_one_process(capsys):
+    """``gluon-aff bench A B --paired`` (benchmark_pair): both networks' rows, each naming
+    the other, with the twin's outputs checked against MXNet's, and the paired ratio as
+    "time vs" the second; three models, a path that is not PyTorch's, or one model, are
+    refused."""
     from gluon_aff.tools.bench import benchmark_pair
-    rows = benchmark_pair(['cifar_iaff_resnet20', 'cifar_add_resnet20'], [2], ['torch'],
-                          iters=2, warmup=0, progress=False)
+    assert main(['bench', 'cifar_iaff_resnet20', 'cifar_add_resnet20', '--paired', '--arg',
+                 'blocks=1', '--batch-size', '2', '--iters', '2', '--warmup', '0',
+                 '--json']) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
     assert [(r['model'], r['paired_with'], r['path'], r['batch']) for r in rows] == [
         ('cifar_iaff_resnet20', 'cifar_add_resnet20', 'torch', 2),
         ('cifar_add_resnet20', 'cifar_iaff_resnet20', 'torch', 2)]
@@ -242,6 +246,12 @@ def test_a_pair_is_timed_in_one_process(tmp_path):
         assert 'error' not in row, row
         assert row['img_per_s'] > 0 and row['max_rel_diff'] < 1e-4
     assert rows[0]['ratio_p50'] == pytest.approx(1 / rows[1]['ratio_p50'])
+    assert rows[0]['time_vs_baseline'] == rows[0]['ratio_p50']
+    assert rows[1]['time_vs_baseline'] == 1.0
+    assert rows[0]['macs_vs_baseline'] > 1
+    assert main(['bench', 'cifar_iaff_resnet20', 'cifar_add_resnet20', 'cifar_aff_resnet20',
+                 '--paired']) == 2
+    assert '--paired compares two models on the PyTorch paths' in capsys.readouterr().err
     with pytest.raises(ValueError, match="PyTorch paths .* not 'onnxruntime'"):
         benchmark_pair(['cifar_iaff_resnet20', 'cifar_add_resnet20'], paths=['onnxruntime'])
     with pytest.raises(ValueError, match='two models, got 1'):

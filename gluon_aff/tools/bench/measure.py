@@ -159,8 +159,8 @@ def benchmark(models, batches=(1,), paths=None, input_size=None, kwargs=None, it
     return results
 
 
-def benchmark_pair(models, batches=(1,), paths=('torch',), iters=20, warmup=3, seed=0,
-                   progress=None):
+def benchmark_pair(models, batches=(1,), paths=('torch',), input_size=None, kwargs=None,
+                   iters=20, warmup=3, seed=0, progress=None):
     """Two networks compared on each PyTorch path, both in one worker process, timed in
     turn (the order swapped every round): the rows of ``benchmark`` (per model, batch and
     path), each with ``paired_with`` (the other model) and ``ratio_p50``, the median over
@@ -174,9 +174,11 @@ def benchmark_pair(models, batches=(1,), paths=('torch',), iters=20, warmup=3, s
             raise ValueError('benchmark_pair runs the PyTorch paths (%s), not %r'
                              % (', '.join(TORCH_PATHS), p))
     infos = [_info(m) for m in models]
-    if infos[0].input_size != infos[1].input_size:
-        raise ValueError('%s and %s take inputs of %d and %d pixels: a pair shares one input'
-                         % (models[0], models[1], infos[0].input_size, infos[1].input_size))
+    if input_size is None and infos[0].input_size != infos[1].input_size:
+        raise ValueError('%s and %s take inputs of %d and %d pixels: a pair shares one input '
+                         '(give input_size)' % (models[0], models[1], infos[0].input_size,
+                                                infos[1].input_size))
+    size = input_size or infos[0].input_size
     reasons = available_paths()
     bar = _progress(len(batches) * len(paths), progress)
     results = []
@@ -186,18 +188,19 @@ def benchmark_pair(models, batches=(1,), paths=('torch',), iters=20, warmup=3, s
             for info in infos:
                 sub = os.path.join(folder, info.name.replace(':', '_'))
                 os.makedirs(sub)
-                files, reference, _ = _prepare(info.name, {}, batch, info.input_size, sub,
+                files, reference, _ = _prepare(info.name, kwargs or {}, batch, size, sub,
                                                seed, [], reasons)
                 prepared.append((info.name, files, reference))
             for path in paths:
                 bar.set_postfix_str('%s b%d %s' % (' / '.join(models), batch, path))
                 rows = [dict(dict.fromkeys(KEYS), model=name, path=path, batch=batch,
-                             input_size=infos[0].input_size, paired_with=models[1 - k])
+                             input_size=size, paired_with=models[1 - k])
                         for k, (name, _, _) in enumerate(prepared)]
                 try:
                     if reasons.get(path):
                         raise RuntimeError(reasons[path])
-                    specs = [dict(path=path, model=name, kwargs={}, params=files['params'],
+                    specs = [dict(path=path, model=name, kwargs=kwargs or {},
+                                  params=files['params'],
                                   input=files['input'],
                                   output=os.path.join(os.path.dirname(files['input']),
                                                       path + '.npy'))

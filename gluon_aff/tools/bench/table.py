@@ -31,7 +31,8 @@ def _lookup(results, **match):
 def add_ratios(results, baseline='resnet50_add', macs=None):
     """``vs_hybridized`` (throughput / the hybridized path's, same model and batch),
     ``time_vs_baseline`` (time per image / the baseline model's, same path, batch and
-    input size), where both rows exist, and ``macs_vs_baseline`` (multiply-adds / the
+    input size; for a row timed in turn with the baseline, ``benchmark_pair``, its
+    ``ratio_p50``), where both rows exist, and ``macs_vs_baseline`` (multiply-adds / the
     baseline's) where ``macs`` ({model: multiply-adds}) has both: what the time ratio would
     be if time followed arithmetic."""
     for r in results:
@@ -44,7 +45,11 @@ def add_ratios(results, baseline='resnet50_add', macs=None):
             r['vs_hybridized'] = r['img_per_s'] / hyb['img_per_s']
         base = _lookup(results, model=baseline, batch=r['batch'], path=r['path'],
                        input_size=r['input_size'])
-        if base:
+        if r.get('paired_with') == baseline and r.get('ratio_p50'):
+            r['time_vs_baseline'] = r['ratio_p50']
+        elif r['model'] == baseline and r.get('paired_with'):
+            r['time_vs_baseline'] = 1.0
+        elif base:
             r['time_vs_baseline'] = base['img_per_s'] / r['img_per_s']
     return results
 

@@ -16,7 +16,8 @@ from torch import nn
 
 from ..core.fusion_arguments import channel_pair, check_dims, inner_channels
 from ..core.fusion_table import FusionTable
-from .layers import BatchNorm1d, BatchNorm2d, BatchNorm3d, GlobalAvgPool, tracing_or_compiling
+from .layers import (BatchNorm1d, BatchNorm2d, BatchNorm3d, GlobalAvgPool, spatial_mean,
+                     tracing_or_compiling)
 
 __all__ = ['MSCAM', 'Add', 'AFF', 'IAFF', 'Concat', 'GlobalGlobal', 'LocalLocal', 'MSGAU',
            'MSSE', 'MSSA', 'HalfAFF', 'ConcatAFF', 'RecursiveAFF', 'SE', 'SK', 'GAU',
@@ -90,7 +91,8 @@ class GlobalContext(nn.Sequential):
                 x = layer(x)
             return x
         first, second = self[1], self[4]
-        v = self._as_map(F.linear(x.mean(self[0].axes), first.weight.flatten(1), first.bias))
+        v = self._as_map(F.linear(spatial_mean(x, self[0].axes), first.weight.flatten(1),
+                                  first.bias))
         v = self[3](self[2](v))
         return self[5](self._as_map(F.linear(v.flatten(1), second.weight.flatten(1),
                                              second.bias)))
@@ -621,5 +623,5 @@ class AFI(nn.Module):
             raise ValueError('AFI needs at least one feature map')
         scores: List[torch.Tensor] = []
         for x in features:
-            scores.append(self.fc2(torch.relu(self.fc1(x.mean([2, 3]))))[:, :, None, None])
+            scores.append(self.fc2(torch.relu(self.fc1(spatial_mean(x, [2, 3]))))[:, :, None, None])
         return softmax_blend(scores, features)

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = ['BatchNorm2d', 'BatchNorm1d', 'BatchNorm3d', 'AvgPoolDown', 'GlobalAvgPool',
+           'spatial_mean',
            'DropPath', 'drop_path_rates', 'upsample_like', 'tracing_or_compiling']
 
 
@@ -55,8 +56,6 @@ class BatchNorm2d(nn.BatchNorm2d):
     map onto them (``gluon_aff.torch.pretrained``).
     """
 
-    spatial_dims = 2
-
     def __init__(self, num_features, eps=1e-5, momentum=0.9, fix_gamma=False, center=True,
                  use_global_stats=False, update_stats=True):
         super().__init__(num_features, eps=eps, momentum=1.0 - momentum)
@@ -64,7 +63,6 @@ class BatchNorm2d(nn.BatchNorm2d):
         self.use_global_stats = use_global_stats
         self.update_stats = update_stats
         self.batch_weight = 1.0 - momentum      # a float for TorchScript (momentum may be None)
-        self.reduce_axes: List[int] = [0] + list(range(2, 2 + self.spatial_dims))
         for name, fixed in (('weight', fix_gamma), ('bias', not center)):
             if fixed:
                 value = getattr(self, name).detach().clone()
@@ -92,22 +90,26 @@ class BatchNorm2d(nn.BatchNorm2d):
             return F.batch_norm(x, self.running_mean, self.running_var, weight, self.bias,
                                 False, 0.0, self.eps)
         if self.update_stats and torch.is_grad_enabled():
+            # the batch's statistics from the one pass that normalises: buffers that take
+            # them whole (momentum 1), PyTorch's variance unbiased, MXNet's biased
+            mean = torch.zeros_like(self.running_mean)
+            var = torch.zeros_like(self.running_var)
+            out = F.batch_norm(x, mean, var, weight, self.bias, True, 1.0, self.eps)
+            n = x.numel() // x.shape[1]
             with torch.no_grad():
-                var, mean = torch.var_mean(x, dim=self.reduce_axes, unbiased=False)
-                self.running_mean.lerp_(mean.to(self.running_mean.dtype), self.batch_weight)
-                self.running_var.lerp_(var.to(self.running_var.dtype), self.batch_weight)
+                self.running_mean.lerp_(mean, self.batch_weight)
+                self.running_var.lerp_(var * ((n - 1) / n), self.batch_weight)
                 self.num_batches_tracked.add_(1)
+            return out
         return F.batch_norm(x, None, None, weight, self.bias, True, 0.0, self.eps)
 
 
 class BatchNorm1d(BatchNorm2d):
     """``BatchNorm2d`` (MXNet's BatchNorm) for N x C x L maps."""
-    spatial_dims = 1
 
 
 class BatchNorm3d(BatchNorm2d):
     """``BatchNorm2d`` (MXNet's BatchNorm) for N x C x D x H x W maps."""
-    spatial_dims = 3
 
 
 class AvgPoolDown(nn.AvgPool2d):
@@ -118,16 +120,28 @@ class AvgPoolDown(nn.AvgPool2d):
         super().__init__(stride, stride, ceil_mode=True, count_include_pad=False)
 
 
+def spatial_mean(x, axes: List[int], keepdim: bool = False):
+    """The mean of ``x`` over ``axes``, computed as their sum over their size: the same
+    value, but its gradient is the pooled one broadcast (a view) where ``mean``'s is a new
+    NCHW map. In a channels-last network that map met the other branch's channels-last
+    gradient, their sum took the NCHW layout, and the kernels behind it (BatchNorm's
+    backward above all, five times slower) took their mixed-layout path."""
+    size = 1
+    for axis in axes:
+        size *= x.shape[axis]
+    return x.sum(axes, keepdim=keepdim) / size
+
+
 class GlobalAvgPool(nn.Module):
     """MXNet's ``GlobalAvgPool2D``: N x C x H x W -> N x C x 1 x 1 (``dims=1``: N x C x L ->
-    N x C x 1; ``dims=3``: N x C x D x H x W -> N x C x 1 x 1 x 1)."""
+    N x C x 1; ``dims=3``: N x C x D x H x W -> N x C x 1 x 1 x 1); ``spatial_mean``."""
 
     def __init__(self, dims=2):
         super().__init__()
         self.axes: List[int] = list(range(2, 2 + dims))
 
     def forward(self, x):
-        return x.mean(self.axes, keepdim=True)
+        return spatial_mean(x, self.axes, True)
 
 
 class DropPath(nn.Module):

@@ -362,3 +362,47 @@ def test_three_maps_of_other_channels_and_sizes_fuse_with_multiaff():
         block([torch.randn(1, 16, 4, 4)] * 3)
     with pytest.raises(ValueError, match="sizes differ.*resize='nearest'"):
         twin.MultiAFF(16, 2, resize=None)([torch.randn(1, 16, 4, 4), torch.randn(1, 16, 2, 2)])
+
+
+def _gradients_reaching_each_norm(net, inputs):
+    """{norm's name: whether the gradient its backward received was channels-last} after a
+    training-mode backward of ``net(*inputs)``."""
+    seen = {}
+    for name, m in net.named_modules():
+        if isinstance(m, nn.BatchNorm2d) and not isinstance(m, nn.BatchNorm1d):
+            m.register_full_backward_hook(
+                lambda mod, gin, gout, name=name: seen.__setitem__(
+                    name, gout[0].is_contiguous(memory_format=torch.channels_last)))
+    out = net(*inputs)
+    out.backward(torch.randn_like(out))
+    return seen
+
+
+@pytest.mark.parametrize('block', ['AFF', 'IAFF', 'MSCAM'])
+def test_a_channels_last_block_trains_on_channels_last_gradients(block):
+    """In a channels-last network, every BatchNorm of the block takes its gradient
+    channels-last: a map of another layout sends PyTorch's CPU kernels behind it (BatchNorm's
+    backward five times slower) down their mixed-layout path. The global branch's mean
+    used to return its gradient as an NCHW map, which turned the whole sum NCHW."""
+    torch.manual_seed(0)
+    net = getattr(twin, block)(32, r=4).train().to(memory_format=torch.channels_last)
+    maps = [torch.randn(4, 32, 6, 6).contiguous(memory_format=torch.channels_last)
+            .requires_grad_() for _ in range(1 if block == 'MSCAM' else 2)]
+    seen = _gradients_reaching_each_norm(net, maps)
+    assert len(seen) == {'AFF': 4, 'IAFF': 8, 'MSCAM': 4}[block]
+    assert all(seen.values()), seen
+    for m in maps:
+        assert m.grad.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_the_spatial_mean_is_the_mean():
+    """layers.spatial_mean (sum over size) against NumPy's mean, 1 to 3 spatial axes."""
+    from gluon_aff.torch.layers import spatial_mean
+    rng = np.random.RandomState(0)
+    for shape in ((2, 3, 5), (2, 3, 4, 5), (2, 3, 2, 3, 4)):
+        x = rng.normal(2.0, 1.0, shape).astype(np.float32)
+        axes = list(range(2, len(shape)))
+        for keepdim in (False, True):
+            got = spatial_mean(torch.from_numpy(x), axes, keepdim).numpy()
+            want = x.astype(np.float64).mean(axis=tuple(axes), keepdims=keepdim)
+            np.testing.assert_allclose(got, want, rtol=1e-6)

@@ -7,7 +7,7 @@ from torch import nn
 
 from ..base import ZooNet, checkpoint_stages, deep_stem_layers
 from ..fusion import create_fusion, resolve_fusion
-from ..layers import AvgPoolDown, BatchNorm2d, DropPath, drop_path_rates
+from ..layers import AvgPoolDown, BatchNorm2d, DropPath, drop_path_rates, spatial_mean
 from ..registry import register_family
 from .resnet import stage_strides
 
@@ -53,7 +53,7 @@ class AFFResNeXtBlock(nn.Module):
     def forward(self, x):
         out = self.body(x)
         if self.se is not None:
-            out = out * self.se(out.mean([2, 3], keepdim=True))
+            out = out * self.se(spatial_mean(out, [2, 3], True))
         shortcut = self.downsample(x) if self.downsample is not None else x
         z = self.attention(out, shortcut)
         if self.drop_path is not None:

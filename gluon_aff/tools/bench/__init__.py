@@ -34,8 +34,8 @@ trained in the run), run through the same path; its int8 export is accuracy-cont
 random weights have no labels to control against). Warm-up runs are excluded from timings.
 
 ``benchmark_pair`` compares two networks on the PyTorch paths in one process, timed in
-turn, for ratio targets: on a shared machine, two times taken in separate processes
-seconds apart drift apart, and a ratio of them with them.
+turn, for ratio targets: on a shared machine, times taken in separate processes, even
+seconds apart, can meet different conditions, and their ratio moves with them.
 """
 from .measure import benchmark, benchmark_pair
 from .paths import INFERENCE_PATHS, PATHS, REDUCED_PATHS, TRAIN_PATHS, available_paths

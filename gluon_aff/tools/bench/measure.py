@@ -62,10 +62,24 @@ def _prepare(model, kwargs, batch, size, folder, seed, paths, reasons, params=No
     return files, reference, real_reference
 
 
-def _measure(path, model, kwargs, files, iters, warmup):
+def _worker_spec(path, model, kwargs, files):
+    """What a framework worker (``worker.py``) runs: ``path`` of ``model`` on the files
+    ``_prepare`` wrote, its output beside them."""
     folder = os.path.dirname(files['input'])
-    out = os.path.join(folder, path + '.npy')
-    extra_out = os.path.join(folder, path + '-extra.npy')
+    return dict(path=path, model=model, kwargs=kwargs, params=files['params'],
+                input=files['input'], output=os.path.join(folder, path + '.npy'),
+                extra=files.get('extra'), extra_output=os.path.join(folder,
+                                                                    path + '-extra.npy'))
+
+
+def _max_rel_diff(out, reference):
+    """The largest difference from the reference output relative to its largest value."""
+    return float(np.abs(out - reference).max() / (float(np.abs(reference).max()) or 1.0))
+
+
+def _measure(path, model, kwargs, files, iters, warmup):
+    spec = _worker_spec(path, model, kwargs, files)
+    out, extra_out = spec['output'], spec['extra_output']
     if path == 'onnxruntime' or path in OPENVINO:
         model_file = files['onnx'] if path == 'onnxruntime' else files.get(path,
                                                                            files.get('openvino'))
@@ -76,9 +90,6 @@ def _measure(path, model, kwargs, files, iters, warmup):
         if 'extra' in files:
             cmd += ['--extra', files['extra'], '--extra-output', extra_out]
     else:
-        spec = dict(path=path, model=model, kwargs=kwargs, params=files['params'],
-                    input=files['input'], output=out, extra=files.get('extra'),
-                    extra_output=extra_out)
         cmd = [sys.executable, '-m', 'gluon_aff.tools.bench.worker', '--worker', json.dumps(spec)]
     result = run_worker(cmd + ['--iters', str(iters), '--warmup', str(warmup)]).result()
     if path in TRAIN_PATHS:
@@ -129,7 +140,6 @@ def benchmark(models, batches=(1,), paths=None, input_size=None, kwargs=None, it
                 files, reference, real_ref = _prepare(info.name, kwargs or {}, batch, size,
                                                       folder, seed, paths, reasons, None, real,
                                                       calibration)
-                scale = 1.0 if reference is None else float(np.abs(reference).max()) or 1.0
                 for path in paths:
                     bar.set_postfix_str('%s b%d %s' % (info.name, batch, path))
                     row = dict.fromkeys(KEYS)
@@ -146,7 +156,7 @@ def benchmark(models, batches=(1,), paths=None, input_size=None, kwargs=None, it
                                                       iters, warmup)
                         row.update(timing)
                         if out is not None and reference is not None:
-                            row['max_rel_diff'] = float(np.abs(out - reference).max() / scale)
+                            row['max_rel_diff'] = _max_rel_diff(out, reference)
                         if extra is not None and real_ref is not None:
                             row['top1_agreement'] = float(np.mean(
                                 extra.argmax(1) == real_ref.argmax(1)))
@@ -185,8 +195,8 @@ def benchmark_pair(models, batches=(1,), paths=('torch',), input_size=None, kwar
     for batch in batches:
         with tempfile.TemporaryDirectory() as folder:
             prepared = []
-            for info in infos:
-                sub = os.path.join(folder, info.name.replace(':', '_'))
+            for k, info in enumerate(infos):
+                sub = os.path.join(folder, str(k))
                 os.makedirs(sub)
                 files, reference, _ = _prepare(info.name, kwargs or {}, batch, size, sub,
                                                seed, [], reasons)
@@ -199,11 +209,7 @@ def benchmark_pair(models, batches=(1,), paths=('torch',), input_size=None, kwar
                 try:
                     if reasons.get(path):
                         raise RuntimeError(reasons[path])
-                    specs = [dict(path=path, model=name, kwargs=kwargs or {},
-                                  params=files['params'],
-                                  input=files['input'],
-                                  output=os.path.join(os.path.dirname(files['input']),
-                                                      path + '.npy'))
+                    specs = [_worker_spec(path, name, kwargs or {}, files)
                              for name, files, _ in prepared]
                     cmd = [sys.executable, '-m', 'gluon_aff.tools.bench.worker', '--worker',
                            json.dumps(dict(pair=specs)), '--iters', str(iters), '--warmup',
@@ -213,9 +219,8 @@ def benchmark_pair(models, batches=(1,), paths=('torch',), input_size=None, kwar
                                                                       specs, prepared):
                         row.update(timing, peak_rss_mb=result['peak_rss_mb'])
                         if path not in TRAIN_PATHS and reference is not None:
-                            scale = float(np.abs(reference).max()) or 1.0
-                            row['max_rel_diff'] = float(
-                                np.abs(np.load(spec['output']) - reference).max() / scale)
+                            row['max_rel_diff'] = _max_rel_diff(np.load(spec['output']),
+                                                                reference)
                 except RuntimeError as err:
                     for row in rows:
                         row['error'] = str(err)

@@ -1,6 +1,6 @@
 """What the tests share: paths, the trained-digits recipe, running the scripts and Python
-code in processes of their own, a local HTTP server and a file server's request handler,
-NumPy views of a network's parameters. (Fixtures are in conftest.py, which imports
+code in processes of their own, the benchmark scripts as modules, a local HTTP server and a
+file server's request handler, NumPy views of a network's parameters. (Fixtures are in conftest.py, which imports
 gluon_aff only after fixing the thread count.)"""
 import contextlib
 import http.server
@@ -151,3 +151,14 @@ def run_python(code, *args, timeout=600, env=None):
                          text=True, cwd=ROOT, timeout=timeout, env=env)
     assert out.returncode == 0, (out.returncode, out.stderr[-3000:])
     return out.stdout
+
+
+def benchmark_module(name):
+    """``benchmarks/NAME.py`` imported as a module (the scripts there are not a package),
+    for tests of their pure functions."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, 'benchmarks',
+                                                                     name + '.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

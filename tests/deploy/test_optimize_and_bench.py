@@ -5,7 +5,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from helpers import randomize
+from helpers import benchmark_module, randomize
 from gluon_aff.cli import main
 from gluon_aff.deploy import fold_batchnorm, inference_symbol, optimize
 from gluon_aff.model_zoo import get_model
@@ -141,13 +141,7 @@ def test_attention_targets_take_each_networks_fastest_exact_path():
     """benchmarks/run_benchmarks.py's evaluation of the attention-cost targets, on rows made
     by hand: a fast path that is not exact does not count; each network takes its own
     fastest path; the ratio is the time per image over resnet50_add's."""
-    import importlib.util
-    import os
-    path = os.path.join(os.path.dirname(__file__), '..', '..', 'benchmarks',
-                        'run_benchmarks.py')
-    spec = importlib.util.spec_from_file_location('run_benchmarks', path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = benchmark_module('run_benchmarks')
 
     def row(model, path, img_per_s, diff=0.0):
         return dict(model=model, path=path, batch=1, img_per_s=img_per_s, max_rel_diff=diff)
@@ -261,12 +255,7 @@ def test_a_pair_is_timed_in_one_process(capsys):
 def test_plain_targets_take_the_paired_ratio():
     """benchmarks/twin_speed.py: a ratio comes from the rounds timed in turn where the rows
     were paired, from the two times per image where they were not."""
-    import importlib.util
-    import os
-    path = os.path.join(os.path.dirname(__file__), '..', '..', 'benchmarks', 'twin_speed.py')
-    spec = importlib.util.spec_from_file_location('twin_speed', path)
-    twin_speed = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(twin_speed)
+    twin_speed = benchmark_module('twin_speed')
     paired = [dict(model='iaff_resnet50', path='torch', batch=1, img_per_s=10.0,
                    paired_with='resnet50_add', ratio_p50=1.21),
               dict(model='resnet50_add', path='torch', batch=1, img_per_s=15.0,

@@ -1,17 +1,12 @@
 """benchmarks/neck_cost.py puts the fused pair's table into the attention page as a marked
 section: added once, replaced on the next run, the rest of the page kept."""
-import importlib.util
 import os
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from helpers import ROOT, benchmark_module
 
 
 def _neck_cost():
-    spec = importlib.util.spec_from_file_location(
-        'neck_cost', os.path.join(ROOT, 'benchmarks', 'neck_cost.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_module('neck_cost')
 
 
 def _data(ms_add, ms_aff):

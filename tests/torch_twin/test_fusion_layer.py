@@ -369,7 +369,7 @@ def _gradients_reaching_each_norm(net, inputs):
     training-mode backward of ``net(*inputs)``."""
     seen = {}
     for name, m in net.named_modules():
-        if isinstance(m, nn.BatchNorm2d) and not isinstance(m, nn.BatchNorm1d):
+        if isinstance(m, nn.BatchNorm2d):
             m.register_full_backward_hook(
                 lambda mod, gin, gout, name=name: seen.__setitem__(
                     name, gout[0].is_contiguous(memory_format=torch.channels_last)))
